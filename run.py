@@ -1,0 +1,8 @@
+"""Entry point: `python run.py <command>` (see README.md and CONTRACTS.md §1)."""
+
+import sys
+
+from survey.commands import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""Commands: see CONTRACTS.md §1."""
+
+commands: list = []
