@@ -1,0 +1,51 @@
+"""Survey service: rounds, QR entry links, the respondent questionnaire, live progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from survey import config as config_mod
+from survey.config import ROOT, Config
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Application factory: Config, then the environment, then ``overrides``."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "survey" / "static"),
+        instance_path=str(config_mod.INSTANCE),
+    )
+    app.config.from_object(Config)
+    app.config.update(config_mod.from_environment())
+    app.config.update(overrides or {})
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = config_mod.default_database_uri()
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config_mod.instance_secret_key()
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
+
+    from survey import db, errors, i18n, instruments
+    from survey.extensions import compress, csrf, limiter, login_manager
+
+    db.init_app(app)
+    i18n.init_app(app)
+    csrf.init_app(app)
+    compress.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    instruments.init_app(app)
+    errors.init_app(app)
+
+    from survey.admin import bp as admin_bp
+    from survey.auth import bp as auth_bp
+    from survey.collect import bp as collect_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(collect_bp)
+    return app

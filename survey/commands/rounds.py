@@ -1,3 +1,122 @@
-"""Commands: see CONTRACTS.md §1."""
+"""`round create | links | export | close` (CONTRACTS.md §1)."""
 
-commands: list = []
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+from evaluator.errors import InputError
+from survey.commands._app import app_context
+
+round_group = click.Group("round", help="调查轮次")
+
+
+def _when(value: str | None, option: str) -> datetime | None:
+    """ISO 8601; a time without zone is Beijing time."""
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"“{value}”不是 ISO 8601 时间（例如 2026-12-01T08:00 或 2026-12-01T08:00+08:00）",
+                         field=option) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    return dt.astimezone(ZoneInfo("UTC"))
+
+
+def _round(round_id: int):
+    from survey.db import db
+    from survey.models import SurveyRound
+
+    rnd = db.session.get(SurveyRound, round_id)
+    if rnd is None:
+        raise InputError(f"调查轮次 {round_id} 不存在", field="ROUND_ID")
+    return rnd
+
+
+def _base_url(app) -> str:
+    return app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000/"
+
+
+@round_group.command("create", help="从学校名单创建调查轮次；标准输出只打印轮次编号")
+@click.option("--county", "county_code", required=True, help="6 位县代码")
+@click.option("--county-name", help="县名称（新县必填）")
+@click.option("--name", required=True, help="轮次名称")
+@click.option("--schools", required=True, type=click.Path(dir_okay=False, path_type=Path), help="学校名单 .xlsx/.csv")
+@click.option("--opens", help="开始时间（ISO 8601，默认立即）")
+@click.option("--closes", help="结束时间（ISO 8601，默认直到 round close）")
+@click.option("--rules", "ruleset", default="national-2017", show_default=True, help="规则集名称或文件")
+@click.option("--target-n", type=click.IntRange(min=1), help="目标样本量（默认按抽样公式）")
+@click.option("--population", type=click.IntRange(min=1), help="常住人口（按 1.5‰ 确定样本量）")
+def create(county_code, county_name, name, schools, opens, closes, ruleset, target_n, population) -> None:
+    from evaluator.roster import read_roster
+    from evaluator.rules import load_ruleset
+    from survey.db import cli_transaction
+    from survey.instruments import catalogue
+    from survey.services.rounds import get_or_create_county, group_weights_of, open_round
+
+    opens_at, closes_at = _when(opens, "--opens"), _when(closes, "--closes")
+    roster = read_roster(schools)
+    load_ruleset(ruleset)  # fails early, naming the file and field
+    with app_context(), cli_transaction():
+        county = get_or_create_county(county_code, county_name)
+        rnd = open_round(
+            county=county, name=name, roster=roster, catalogue=catalogue(),
+            group_weights=group_weights_of(ruleset), ruleset=ruleset, opens_at=opens_at,
+            closes_at=closes_at, target_n=target_n, resident_population=population,
+        )
+    click.echo(rnd.id)
+
+
+@round_group.command("links", help="入口链接 CSV（school_code,school_name,group,url）")
+@click.argument("round_id", type=int)
+def links(round_id: int) -> None:
+    from survey.exports import links_table
+
+    with app_context() as app:
+        rows = links_table(_round(round_id), _base_url(app))
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(["school_code", "school_name", "group", "url"])
+    for r in rows:
+        out.writerow([r["school_code"], r["school_name"], r["group"], r["url"]])
+
+
+@round_group.command("export", help="导出全部回答（.csv 或 .xlsx）")
+@click.argument("round_id", type=int)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出文件")
+def export(round_id: int, out: Path) -> None:
+    from survey.exports import responses_frame
+    from survey.instruments import catalogue
+
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise InputError("输出文件应以 .csv 或 .xlsx 结尾", field="--out")
+    with app_context():
+        frame = responses_frame(_round(round_id), catalogue())
+    tmp = out.with_name(out.name + ".part")
+    if out.suffix.lower() == ".csv":
+        frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+    else:
+        with open(tmp, "wb") as fh:
+            frame.to_excel(fh, index=False, sheet_name="responses", engine="openpyxl")
+    tmp.replace(out)
+    click.echo(f"已导出 {len(frame)} 条回答到 {out}", err=True)
+
+
+@round_group.command("close", help="结束调查，不再接受回答")
+@click.argument("round_id", type=int)
+def close(round_id: int) -> None:
+    from survey.db import cli_transaction
+    from survey.services.rounds import close_round
+
+    with app_context(), cli_transaction():
+        close_round(_round(round_id))
+    click.echo(f"调查轮次 {round_id} 已结束", err=True)
+
+
+commands = [round_group]

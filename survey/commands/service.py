@@ -1,3 +1,41 @@
-"""Commands: see CONTRACTS.md §1."""
+"""`serve`: the web service."""
 
-commands: list = []
+from __future__ import annotations
+
+import click
+
+
+class _Gunicorn:
+    """gunicorn with the app preloaded, so the schema is migrated once, before workers fork."""
+
+    @staticmethod
+    def run(host: str, port: int, workers: int, threads: int) -> None:
+        from gunicorn.app.base import BaseApplication
+
+        from survey import create_app
+
+        class App(BaseApplication):
+            def load_config(self):
+                self.cfg.set("bind", f"{host}:{port}")
+                self.cfg.set("workers", workers)
+                self.cfg.set("threads", threads)
+                self.cfg.set("preload_app", True)
+                self.cfg.set("accesslog", "-")
+
+            def load(self):
+                return create_app()
+
+        App().run()
+
+
+@click.command("serve", help="运行网页服务（默认 127.0.0.1:5000）")
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
+@click.option("--port", default=5000, type=click.IntRange(1, 65535), show_default=True, help="端口")
+@click.option("--workers", default=2, type=click.IntRange(1, 64), show_default=True, help="工作进程数")
+@click.option("--threads", default=4, type=click.IntRange(1, 64), show_default=True, help="每个进程的线程数")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    click.echo(f"服务地址：http://{host}:{port}/  （按 Ctrl+C 停止）", err=True)
+    _Gunicorn.run(host, port, workers, threads)
+
+
+commands = [serve]

@@ -1,0 +1,192 @@
+"""School roster for a survey round: the few columns of the schools sheet a round needs.
+
+Reads XLSX (sheet ``schools`` / ``学校``, else the first sheet) or CSV (UTF-8, UTF-8 with
+BOM, or GBK as saved by Chinese Excel). Headers may be the English key or a Chinese name.
+Every problem raises ``InputError`` naming file, sheet, row and column; nothing is
+returned half-read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from evaluator.errors import InputError
+
+SCHOOL_TYPES = ("小学", "初中", "九年一贯制", "十二年一贯制", "完全中学", "教学点")
+
+# key -> (Chinese display name, accepted header spellings)
+COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "school_code": ("学校代码", ("学校代码", "学校编码", "学校标识码", "代码")),
+    "school_name": ("学校名称", ("学校名称", "校名", "名称")),
+    "school_type": ("学校类型", ("学校类型", "办学类型", "类型")),
+    "students_primary": ("小学在校生数", ("小学在校生数", "小学学生数", "小学生数")),
+    "students_junior": ("初中在校生数", ("初中在校生数", "初中学生数", "初中生数")),
+    "students_senior": ("高中在校生数", ("高中在校生数", "高中学生数")),
+    "teachers_primary": ("小学专任教师数", ("小学专任教师数", "小学教师数")),
+    "teachers_junior": ("初中专任教师数", ("初中专任教师数", "初中教师数")),
+}
+REQUIRED = ("school_code", "school_name", "school_type")
+# Which enrolment columns each school type must fill (the weighting frame needs them).
+STAGES_OF_TYPE = {
+    "小学": ("students_primary",),
+    "教学点": ("students_primary",),
+    "初中": ("students_junior",),
+    "九年一贯制": ("students_primary", "students_junior"),
+    "十二年一贯制": ("students_primary", "students_junior"),
+    "完全中学": ("students_junior",),
+}
+_NUMERIC = ("students_primary", "students_junior", "students_senior", "teachers_primary", "teachers_junior")
+
+
+@dataclass(frozen=True)
+class RosterSchool:
+    school_code: str
+    school_name: str
+    school_type: str
+    students_primary: int
+    students_junior: int
+    students_senior: int
+    teachers: int | None  # 专任教师 headcount of the compulsory stages; None when not given
+
+    @property
+    def students(self) -> int:
+        return self.students_primary + self.students_junior
+
+
+def _header_map(headers: list[str], file: str, sheet: str | None) -> dict[str, int]:
+    lookup: dict[str, str] = {}
+    for key, (zh, spellings) in COLUMNS.items():
+        lookup[key.lower()] = key
+        for s in (zh, *spellings):
+            lookup[s] = key
+    found: dict[str, int] = {}
+    for idx, h in enumerate(headers):
+        name = str(h or "").strip()
+        base = name.split("（")[0].split("(")[0].strip()
+        key = lookup.get(name) or lookup.get(name.lower()) or lookup.get(base) or lookup.get(base.lower())
+        if key and key not in found:
+            found[key] = idx
+    missing = [k for k in REQUIRED if k not in found]
+    if missing:
+        names = "、".join(f"{COLUMNS[k][0]}（{k}）" for k in missing)
+        raise InputError(f"第 1 行（表头）缺少必需的列：{names}", file=file, sheet=sheet, row=1)
+    if not any(k in found for k in ("students_primary", "students_junior")):
+        raise InputError("表头中没有在校生数的列（小学在校生数 students_primary 或 初中在校生数 students_junior）",
+                         file=file, sheet=sheet, row=1)
+    return found
+
+
+def _rows_from_xlsx(data: bytes, file: str) -> tuple[str, list[list[object]]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many types for a damaged or non-XLSX file
+        raise InputError("无法作为 Excel（.xlsx）文件打开，请确认文件未损坏且不是 .xls 旧格式", file=file) from None
+    names = wb.sheetnames
+    sheet = next((n for n in names if n.strip().lower() in ("schools", "学校", "学校名单")), names[0])
+    rows = [list(r) for r in wb[sheet].iter_rows(values_only=True)]
+    wb.close()
+    return sheet, rows
+
+
+def _rows_from_csv(data: bytes, file: str) -> list[list[object]]:
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes any byte string
+        raise InputError("无法识别文件编码，请另存为 UTF-8 的 CSV", file=file)
+    return [list(r) for r in csv.reader(io.StringIO(text))]
+
+
+def _cell_int(value: object, *, file: str, sheet: str | None, row: int, column: str) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise InputError(f"应为非负整数，实际为“{value}”", file=file, sheet=sheet, row=row, column=column)
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        try:
+            number = float(str(value).strip().replace(",", ""))
+        except ValueError:
+            raise InputError(f"应为非负整数，实际为“{value}”", file=file, sheet=sheet, row=row, column=column) from None
+    if number < 0 or number != int(number):
+        raise InputError(f"应为非负整数，实际为“{value}”", file=file, sheet=sheet, row=row, column=column)
+    return int(number)
+
+
+def read_roster(source: str | Path | BinaryIO, filename: str | None = None) -> list[RosterSchool]:
+    """Read and validate a roster. ``filename`` names an uploaded stream in messages."""
+    if isinstance(source, str | Path):
+        path = Path(source)
+        file = filename or path.name
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"无法读取文件：{exc.strerror}", file=file) from None
+    else:
+        data = source.read()
+        file = filename or "上传文件"
+    suffix = Path(file).suffix.lower()
+    if suffix == ".xlsx":
+        sheet, rows = _rows_from_xlsx(data, file)
+    elif suffix == ".csv":
+        sheet, rows = None, _rows_from_csv(data, file)
+    else:
+        raise InputError("学校名单只接受 .xlsx 或 .csv 文件", file=file)
+    if not rows:
+        raise InputError("文件是空的", file=file, sheet=sheet)
+
+    cols = _header_map([str(h) if h is not None else "" for h in rows[0]], file, sheet)
+    label = {k: f"{COLUMNS[k][0]}（{k}）" for k in COLUMNS}
+    schools: list[RosterSchool] = []
+    seen: dict[str, int] = {}
+    for offset, raw in enumerate(rows[1:], start=2):
+        def cell(key: str, raw=raw) -> object:
+            i = cols.get(key)
+            return raw[i] if i is not None and i < len(raw) else None
+
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in raw):
+            continue
+        where = {"file": file, "sheet": sheet, "row": offset}
+        code_v = cell("school_code")
+        code = str(int(code_v)) if isinstance(code_v, float) and code_v.is_integer() else str(code_v or "").strip()
+        if not code:
+            raise InputError("学校代码不能为空", column=label["school_code"], **where)
+        if len(code) > 40:
+            raise InputError("学校代码过长（最多 40 个字符）", column=label["school_code"], **where)
+        if code in seen:
+            raise InputError(f"学校代码“{code}”与第 {seen[code]} 行重复", column=label["school_code"], **where)
+        seen[code] = offset
+        name = str(cell("school_name") or "").strip()
+        if not name:
+            raise InputError("学校名称不能为空", column=label["school_name"], **where)
+        stype = str(cell("school_type") or "").strip()
+        if stype not in SCHOOL_TYPES:
+            raise InputError(f"学校类型“{stype}”无效，应为：{'、'.join(SCHOOL_TYPES)}", column=label["school_type"], **where)
+        nums = {k: _cell_int(cell(k), column=label[k], **where) for k in _NUMERIC}
+        for k in STAGES_OF_TYPE[stype]:
+            if nums[k] is None:
+                raise InputError(f"{stype}必须填写{COLUMNS[k][0]}（空白表示缺失，不按 0 处理）", column=label[k], **where)
+        if stype in ("小学", "教学点") and nums["students_junior"]:
+            raise InputError(f"{stype}不应有初中在校生", column=label["students_junior"], **where)
+        if stype == "初中" and nums["students_primary"]:
+            raise InputError("初中不应有小学在校生", column=label["students_primary"], **where)
+        teachers = None
+        if nums["teachers_primary"] is not None or nums["teachers_junior"] is not None:
+            teachers = (nums["teachers_primary"] or 0) + (nums["teachers_junior"] or 0)
+        schools.append(RosterSchool(
+            code, name, stype, nums["students_primary"] or 0, nums["students_junior"] or 0,
+            nums["students_senior"] or 0, teachers,
+        ))
+    if not schools:
+        raise InputError("名单中没有学校（表头以下都是空行）", file=file, sheet=sheet)
+    return schools

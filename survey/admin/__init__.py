@@ -1,0 +1,7 @@
+"""Bureau staff's pages: rounds, quotas, posters, live progress, exports."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from survey.admin import views  # noqa: E402,F401

@@ -1,0 +1,258 @@
+"""Staff pages. Views parse input, call one service, render or redirect."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Response as FlaskResponse,
+)
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+
+from evaluator.errors import InputError
+from evaluator.groups import GROUPS
+from evaluator.roster import read_roster
+from evaluator.rules import available_rulesets
+from survey import qr
+from survey.access import roles_required, round_or_404
+from survey.admin import bp
+from survey.admin.forms import ActionForm, RoundForm
+from survey.db import db
+from survey.exports import link_url, links_table, progress, responses_frame
+from survey.i18n import _
+from survey.instruments import catalogue
+from survey.models import EntryLink
+from survey.services import ServiceError
+from survey.services.rounds import (
+    close_round,
+    describe_link,
+    get_or_create_county,
+    group_weights_of,
+    open_round,
+    propose_quotas,
+    set_quotas,
+    visible_rounds,
+)
+
+READERS = ("admin", "staff", "evaluator")
+WRITERS = ("admin", "staff")
+
+
+def base_url() -> str:
+    return current_app.config.get("PUBLIC_BASE_URL") or request.host_url
+
+
+def _local_to_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return value.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
+
+
+@bp.get("/")
+@roles_required(*READERS)
+def index():
+    return render_template("admin/index.html", rounds=visible_rounds(current_user))
+
+
+@bp.route("/rounds/new", methods=["GET", "POST"])
+@roles_required(*WRITERS)
+def round_new():
+    form = RoundForm()
+    form.ruleset.choices = [(r, r) for r in available_rulesets()]
+    if request.method == "GET":
+        form.stop_when_full.data = True
+        if current_user.role == "staff" and current_user.county:
+            form.county_code.data = current_user.county.code
+    if form.validate_on_submit():
+        if current_user.role == "staff" and form.county_code.data != current_user.county.code:
+            form.county_code.errors.append(_("您只能为本县（%(code)s）创建调查", code=current_user.county.code))
+        else:
+            try:
+                upload = form.roster.data
+                roster = read_roster(upload.stream, filename=upload.filename)
+                county = get_or_create_county(form.county_code.data, form.county_name.data)
+                rnd = open_round(
+                    county=county, name=form.name.data, roster=roster, catalogue=catalogue(),
+                    group_weights=group_weights_of(form.ruleset.data), ruleset=form.ruleset.data,
+                    opens_at=_local_to_utc(form.opens.data), closes_at=_local_to_utc(form.closes.data),
+                    target_n=form.target_n.data, resident_population=form.resident_population.data,
+                    stop_when_full=form.stop_when_full.data, created_by=current_user,
+                )
+            except InputError as exc:
+                db.session.rollback()
+                field = {"county": form.county_code, "county_name": form.county_name, "name": form.name,
+                         "closes": form.closes, "target_n": form.target_n}.get(exc.field or "", form.roster)
+                field.errors = [*field.errors, str(exc)]
+            else:
+                flash(_("已创建调查“%(name)s”，共 %(n)s 所学校。", name=rnd.name, n=len(rnd.schools)), "ok")
+                return redirect(url_for(".round_detail", round_id=rnd.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("admin/round_new.html", form=form), status
+
+
+@bp.get("/rounds/<int:round_id>")
+@roles_required(*READERS)
+def round_detail(round_id: int):
+    rnd = round_or_404(round_id)
+    plan = propose_quotas(rnd.schools, group_weights_of(rnd.ruleset), target_n=rnd.target_n,
+                          resident_population=rnd.resident_population)
+    links = sorted(rnd.links, key=lambda ln: (ln.school is None, ln.school.code if ln.school else "", list(GROUPS).index(ln.group)))
+    return render_template("admin/round_detail.html", rnd=rnd, links=links, plan=plan, form=ActionForm(),
+                           describe=describe_link, base=base_url(), groups=GROUPS, can_edit=current_user.role in WRITERS)
+
+
+@bp.post("/rounds/<int:round_id>/quotas")
+@roles_required(*WRITERS)
+def round_quotas(round_id: int):
+    rnd = round_or_404(round_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    quotas: dict[int, int] = {}
+    names = {ln.id: describe_link(ln) for ln in rnd.links}
+    for key, value in request.form.items():
+        if not key.startswith("quota-"):
+            continue
+        try:
+            link_id = int(key.removeprefix("quota-"))
+        except ValueError:
+            abort(400)
+        text = value.strip()
+        if not text.isdigit():
+            flash(_("%(where)s：配额应为非负整数，您填写的是“%(v)s”，未保存任何修改。",
+                    where=names.get(link_id, key), v=text), "error")
+            return redirect(url_for(".round_detail", round_id=rnd.id))
+        quotas[link_id] = int(text)
+    try:
+        set_quotas(rnd, quotas)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc) + _("，未保存任何修改。"), "error")
+    else:
+        flash(_("配额已保存。"), "ok")
+    return redirect(url_for(".round_detail", round_id=rnd.id))
+
+
+@bp.post("/rounds/<int:round_id>/close")
+@roles_required(*WRITERS)
+def round_close(round_id: int):
+    rnd = round_or_404(round_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    close_round(rnd)
+    flash(_("调查已结束，不再接受新的回答。"), "ok")
+    return redirect(url_for(".round_detail", round_id=rnd.id))
+
+
+def _selected_links(rnd) -> list[EntryLink]:
+    """Posters for the whole round, or filtered by ?school=CODE and/or ?group=KEY."""
+    school, group = request.args.get("school"), request.args.get("group")
+    links = [
+        ln for ln in rnd.links
+        if (not school or (ln.school and ln.school.code == school)) and (not group or ln.group == group)
+    ]
+    order = list(GROUPS)
+    return sorted(links, key=lambda ln: (ln.school is None, ln.school.code if ln.school else "", order.index(ln.group)))
+
+
+@bp.get("/rounds/<int:round_id>/posters")
+@roles_required(*READERS)
+def posters(round_id: int):
+    rnd = round_or_404(round_id)
+    cat = catalogue()
+    base = base_url()
+    items = []
+    for ln in _selected_links(rnd):
+        url = link_url(base, ln.code)
+        items.append({"link": ln, "url": url, "svg": qr.svg_inline(url), "group": GROUPS[ln.group],
+                      "audience": cat.current_for(ln.group).audience[ln.group]})
+    return render_template("admin/posters.html", rnd=rnd, posters=items)
+
+
+@bp.get("/rounds/<int:round_id>/qr/<code>.<ext>")
+@roles_required(*READERS)
+def qr_image(round_id: int, code: str, ext: str):
+    rnd = round_or_404(round_id)
+    ln = next((ln for ln in rnd.links if ln.code == code), None)
+    if ln is None or ext not in ("png", "svg"):
+        abort(404)
+    url = link_url(base_url(), ln.code)
+    if ext == "png":
+        return FlaskResponse(qr.png(url), mimetype="image/png")
+    return FlaskResponse(qr.svg(url), mimetype="image/svg+xml")
+
+
+def _poster_name(ln: EntryLink) -> str:
+    label = GROUPS[ln.group].label
+    stem = f"{ln.school.code}_{ln.school.name}_{label}" if ln.school else f"全县_{label}"
+    return "".join(c for c in stem if c not in '\\/:*?"<>|') + ".png"
+
+
+@bp.get("/rounds/<int:round_id>/posters.zip")
+@roles_required(*READERS)
+def posters_zip(round_id: int):
+    rnd = round_or_404(round_id)
+    buf = io.BytesIO()
+    base = base_url()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for ln in _selected_links(rnd):
+            zf.writestr(_poster_name(ln), qr.png(link_url(base, ln.code)))
+    buf.seek(0)
+    return send_file(buf, mimetype="application/zip", as_attachment=True,
+                     download_name=f"round{rnd.id}_二维码.zip")
+
+
+@bp.get("/rounds/<int:round_id>/links.csv")
+@roles_required(*READERS)
+def links_csv(round_id: int):
+    rnd = round_or_404(round_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["school_code", "school_name", "group", "url"])
+    for row in links_table(rnd, base_url()):
+        writer.writerow([row["school_code"], row["school_name"], row["group"], row["url"]])
+    return FlaskResponse("\ufeff" + out.getvalue(), mimetype="text/csv",
+                         headers={"Content-Disposition": f"attachment; filename=round{rnd.id}_links.csv"})
+
+
+@bp.get("/rounds/<int:round_id>/progress")
+@roles_required(*READERS)
+def round_progress(round_id: int):
+    rnd = round_or_404(round_id)
+    prog = progress(rnd)
+    template = "admin/_progress.html" if request.args.get("fragment") else "admin/progress.html"
+    return render_template(template, rnd=rnd, prog=prog, groups=GROUPS,
+                           refresh=current_app.config["PROGRESS_REFRESH_SECONDS"])
+
+
+@bp.get("/rounds/<int:round_id>/export.<ext>")
+@roles_required(*READERS)
+def round_export(round_id: int, ext: str):
+    rnd = round_or_404(round_id)
+    if ext not in ("csv", "xlsx"):
+        abort(404)
+    frame = responses_frame(rnd, catalogue())
+    buf = io.BytesIO()
+    if ext == "csv":
+        buf.write(frame.to_csv(index=False).encode("utf-8-sig"))
+        mimetype = "text/csv"
+    else:
+        frame.to_excel(buf, index=False, sheet_name="responses")
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    buf.seek(0)
+    return send_file(buf, mimetype=mimetype, as_attachment=True, download_name=f"round{rnd.id}_responses.{ext}")

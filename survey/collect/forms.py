@@ -1,0 +1,42 @@
+"""The respondent form, built at run time from a questionnaire definition."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField
+from wtforms.validators import InputRequired, ValidationError
+
+from evaluator.questionnaire import Questionnaire
+from survey.i18n import _l
+
+
+class AnswerField(RadioField):
+    """A radio question whose messages are Chinese and whose only valid values are the scale."""
+
+    def pre_validate(self, form) -> None:
+        if self.data is not None and self.data not in {v for v, _ in self.choices}:
+            raise ValidationError(_l("请从给出的选项中选择"))
+
+
+class _Base(FlaskForm):
+    token = HiddenField()
+
+    class Meta:
+        locales = False
+
+
+@cache
+def form_class(q: Questionnaire) -> type[FlaskForm]:
+    """One form class per questionnaire version (cached: built once per process)."""
+    fields = {
+        it.id: AnswerField(
+            it.text,
+            choices=[(s, s) for s in q.scale],
+            validators=[InputRequired(message=_l("请选择一项"))],
+            validate_choice=True,
+        )
+        for it in q.items
+    }
+    return type(f"Answers_{q.id}_v{q.version}", (_Base,), fields)

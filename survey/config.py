@@ -1,0 +1,70 @@
+"""Configuration: this class, then environment variables, then ``create_app`` overrides."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+class Config:
+    SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite file in instance/
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SECRET_KEY: str | None = None
+    AUTO_MIGRATE = True
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    WTF_CSRF_TIME_LIMIT = None  # valid for the session: a parent may leave the form open
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024  # roster and workbook uploads; larger bodies get 413
+    MAX_FORM_BYTES = 64 * 1024  # respondent POSTs are tiny; refuse anything bigger
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute"
+    PUBLIC_BASE_URL: str | None = None  # base of printed links; default: the request's host
+    PROXY_FIX_X_FOR = 0  # number of trusted proxies in front of the app
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "text/csv", "application/json", "image/svg+xml"]
+    COMPRESS_ALGORITHM = ["gzip"]
+    COMPRESS_MIN_SIZE = 500
+    RESPONSE_TOKEN_MAX_AGE = 24 * 3600  # a started questionnaire may be submitted within a day
+    PROGRESS_REFRESH_SECONDS = 10
+
+
+def from_environment() -> dict:
+    """Settings read from the environment (CONTRACTS.md §1: DATABASE_URL, SECRET_KEY)."""
+    env: dict = {}
+    if os.environ.get("DATABASE_URL"):
+        env["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(os.environ["DATABASE_URL"])
+    for name in ("SECRET_KEY", "PUBLIC_BASE_URL", "RATELIMIT_STORAGE_URI"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    if os.environ.get("PROXY_FIX_X_FOR"):
+        env["PROXY_FIX_X_FOR"] = int(os.environ["PROXY_FIX_X_FOR"])
+    return env
+
+
+def normalise_db_url(url: str) -> str:
+    """Let people paste ``postgres://`` or ``postgresql://`` URLs; we drive psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def default_database_uri() -> str:
+    INSTANCE.mkdir(exist_ok=True)
+    return f"sqlite:///{INSTANCE / 'survey.sqlite3'}"
+
+
+def instance_secret_key() -> str:
+    """The embedded default keeps a generated key in instance/ so sessions survive restarts."""
+    INSTANCE.mkdir(exist_ok=True)
+    path = INSTANCE / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,32 @@
+"""Friendly Chinese error pages; no stack traces for user input."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+
+from survey.i18n import _
+
+_MESSAGES = {
+    400: ("请求无效", "提交的内容不完整或格式不正确，请返回重试。"),
+    403: ("没有权限", "您的账号无权访问此页面。"),
+    404: ("页面不存在", "链接可能有误或已失效。如果是扫码进入，请重新扫描海报上的二维码。"),
+    405: ("请求方式不支持", "请通过页面上的按钮操作。"),
+    413: ("文件或内容过大", "提交的内容超过了允许的大小，请缩小文件后重试。"),
+    429: ("尝试次数过多", "操作过于频繁，请稍等一分钟后再试。"),
+    500: ("服务器出错", "服务器暂时出现问题，请稍后再试。我们已记录此错误。"),
+}
+
+
+def _page(code: int, detail: str | None = None):
+    title, text = _MESSAGES.get(code, _MESSAGES[500])
+    template = "collect/error.html" if request.blueprint == "collect" else "error.html"
+    return render_template(template, code=code, title=_(title), text=detail or _(text)), code
+
+
+def init_app(app: Flask) -> None:
+    for code in _MESSAGES:
+        app.register_error_handler(code, lambda e, code=code: _page(code))
+    app.register_error_handler(
+        CSRFError, lambda e: _page(400, _("页面已过期或来源无法验证，请刷新页面后重新提交。"))
+    )

@@ -1,0 +1,123 @@
+"""Read-only views of a round: entry links, progress, and responses in CONTRACTS.md §3 format."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import select
+
+from evaluator.groups import GROUPS
+from evaluator.questionnaire import Catalogue
+from survey.db import db
+from survey.models import EntryLink, Response, School, SurveyRound
+
+
+def link_url(base_url: str, code: str) -> str:
+    return f"{base_url.rstrip('/')}/s/{code}"
+
+
+def links_table(rnd: SurveyRound, base_url: str) -> list[dict[str, str]]:
+    """Rows of `round links`: school_code, school_name, group, url (school order, then county groups)."""
+    links = db.session.scalars(
+        select(EntryLink).where(EntryLink.round_id == rnd.id).outerjoin(School, EntryLink.school_id == School.id)
+        .order_by(School.code.is_(None), School.code, EntryLink.id)
+    )
+    return [
+        {
+            "school_code": ln.school.code if ln.school else "",
+            "school_name": ln.school.name if ln.school else "",
+            "group": ln.group,
+            "url": link_url(base_url, ln.code),
+            "code": ln.code,
+        }
+        for ln in links
+    ]
+
+
+@dataclass(frozen=True)
+class ProgressRow:
+    school_code: str
+    school_name: str
+    cells: dict[str, tuple[int, int]]  # group -> (responses, quota)
+
+
+@dataclass(frozen=True)
+class Progress:
+    rows: list[ProgressRow]  # schools, then one row "全县" for county-level groups
+    groups: list[str]
+    totals: dict[str, tuple[int, int]]
+    total: tuple[int, int]
+
+
+def progress(rnd: SurveyRound) -> Progress:
+    """Responses against quota per school × group, from the links' counters (one query)."""
+    rows: dict[int | None, dict[str, tuple[int, int]]] = defaultdict(dict)
+    schools = {s.id: s for s in rnd.schools}
+    for ln in db.session.scalars(select(EntryLink).where(EntryLink.round_id == rnd.id)):
+        rows[ln.school_id][ln.group] = (ln.responses_count, ln.quota)
+    groups = list(GROUPS)
+    out = [
+        ProgressRow(s.code, s.name, rows.get(s.id, {}))
+        for s in sorted(schools.values(), key=lambda s: s.code)
+    ]
+    if None in rows:
+        out.append(ProgressRow("", "全县（不分学校）", rows[None]))
+    totals = {g: (sum(r.cells.get(g, (0, 0))[0] for r in out), sum(r.cells.get(g, (0, 0))[1] for r in out))
+              for g in groups}
+    total = (sum(v[0] for v in totals.values()), sum(v[1] for v in totals.values()))
+    return Progress(out, groups, totals, total)
+
+
+FLAG_COLUMNS = ("flag_speeder", "flag_straightline_fast")
+META_COLUMNS = ("group", "school_code", "response_id", "submitted_at", "duration_seconds", "instrument")
+
+
+def responses_frame(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = True) -> pd.DataFrame:
+    """All responses of a round: group, school_code, response_id, submitted_at (ISO 8601, UTC),
+    duration_seconds, instrument (id.vN), one column per item id (answer label, empty when not
+    answered), and quality flags computed with the round's rule-set thresholds."""
+    item_ids: list[str] = []
+    for q in catalogue.questionnaires:
+        item_ids += [it.id for it in q.items if it.id not in item_ids]
+    stmt = (
+        select(Response, School.code)
+        .outerjoin(School, Response.school_id == School.id)
+        .where(Response.round_id == rnd.id)
+        .order_by(Response.id)
+    )
+    records = []
+    for resp, school_code in db.session.execute(stmt):
+        rec = {
+            "group": resp.group,
+            "school_code": school_code or "",
+            "response_id": resp.id,
+            "submitted_at": resp.submitted_at.isoformat(timespec="seconds"),
+            "duration_seconds": round(resp.duration_seconds, 1),
+            "instrument": f"{resp.instrument}.v{resp.instrument_version}",
+        }
+        rec.update({i: resp.answers.get(i) for i in item_ids})
+        records.append(rec)
+    frame = pd.DataFrame.from_records(records, columns=[*META_COLUMNS, *item_ids])
+    used = [i for i in item_ids if frame[i].notna().any()] if len(frame) else item_ids
+    frame = frame[[*META_COLUMNS, *used]]
+    if flags:
+        frame = add_quality_flags(frame, rnd.ruleset, used)
+    return frame
+
+
+def add_quality_flags(frame: pd.DataFrame, ruleset: str, items: list[str]) -> pd.DataFrame:
+    """Speeders and fast straight-liners per the rule-set's filter thresholds (DOMAIN.md §6.1)."""
+    from evaluator.recognition import RecognitionRules
+
+    from evaluator.rules import load_ruleset
+
+    rules = RecognitionRules.from_ruleset(load_ruleset(ruleset))
+    dur = frame["duration_seconds"].astype(float)
+    answered = frame[items]
+    straight = answered.nunique(axis=1, dropna=True).eq(1) & answered.notna().sum(axis=1).gt(1)
+    frame = frame.copy()
+    frame["flag_speeder"] = dur.lt(rules.speeder_seconds)
+    frame["flag_straightline_fast"] = straight & dur.lt(rules.straightline_fast_seconds)
+    return frame

@@ -1,0 +1,40 @@
+"""Questionnaires loaded and validated at start-up; versions used by a round are frozen."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from evaluator.errors import InstrumentError
+from evaluator.questionnaire import Catalogue, Questionnaire, load_catalogue
+from survey.db import db
+from survey.models import InstrumentUse
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["questionnaires"] = load_catalogue()  # raises InstrumentError naming file and field
+    if app.config.get("AUTO_MIGRATE"):
+        with app.app_context():
+            check_frozen(app.extensions["questionnaires"])
+
+
+def catalogue() -> Catalogue:
+    return current_app.extensions["questionnaires"]
+
+
+def check_frozen(cat: Catalogue) -> None:
+    """A questionnaire version a round has used must never change: refuse to start if it did."""
+    used = {u.key: u.sha256 for u in db.session.scalars(select(InstrumentUse))}
+    for q in cat.questionnaires:
+        if q.key in used and used[q.key] != q.sha256:
+            raise InstrumentError(
+                f"问卷 {q.key} 已被调查轮次使用，内容不得再修改；请恢复原文件，把修改另存为新版本（v{q.version + 1}）",
+                file=q.path.name,
+            )
+    db.session.rollback()
+
+
+def freeze(q: Questionnaire) -> None:
+    """Record that ``q`` is in use (idempotent; flushed by the caller's transaction)."""
+    if db.session.get(InstrumentUse, q.key) is None:
+        db.session.add(InstrumentUse(key=q.key, sha256=q.sha256))

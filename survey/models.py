@@ -1,0 +1,197 @@
+"""Tables of the survey service.
+
+Respondents are anonymous: a response holds answers, timings and fraud features only
+(salted IP hash, coarse user-agent class, a hash of a random per-browser id). No names,
+no phone numbers, no raw IPs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.db import Base, db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(db.TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class County(Base):
+    __tablename__ = "counties"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(6), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+evaluator_counties = Table(
+    "evaluator_counties",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("county_id", ForeignKey("counties.id", ondelete="CASCADE"), primary_key=True),
+)
+
+ROLES = ("admin", "staff", "evaluator")
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    county_id: Mapped[int | None] = mapped_column(ForeignKey("counties.id"))  # staff: their county
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    county: Mapped[County | None] = relationship()
+    assigned_counties: Mapped[list[County]] = relationship(secondary=evaluator_counties)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    def county_ids(self) -> set[int] | None:
+        """Counties this user may see; None means all (admin)."""
+        if self.role == "admin":
+            return None
+        if self.role == "staff":
+            return {self.county_id} if self.county_id else set()
+        return {c.id for c in self.assigned_counties}
+
+
+class SurveyRound(Base):
+    __tablename__ = "rounds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("counties.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    ruleset: Mapped[str] = mapped_column(String(200), default="national-2017")
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stop_when_full: Mapped[bool] = mapped_column(Boolean, default=True)
+    target_n: Mapped[int | None] = mapped_column(Integer)
+    resident_population: Mapped[int | None] = mapped_column(Integer)
+    ip_salt: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    county: Mapped[County] = relationship()
+    schools: Mapped[list[School]] = relationship(back_populates="round", order_by="School.code")
+    links: Mapped[list[EntryLink]] = relationship(back_populates="round")
+
+    def state(self, now: datetime | None = None) -> str:
+        """'scheduled', 'open' or 'closed'."""
+        now = now or utcnow()
+        if self.closed_at is not None or (self.closes_at is not None and now >= self.closes_at):
+            return "closed"
+        if self.opens_at is not None and now < self.opens_at:
+            return "scheduled"
+        return "open"
+
+
+class School(Base):
+    """A school of a round's roster (a snapshot: enrolment is the weighting frame N_gs)."""
+
+    __tablename__ = "schools"
+    __table_args__ = (UniqueConstraint("round_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    school_type: Mapped[str] = mapped_column(String(20))
+    students_primary: Mapped[int] = mapped_column(Integer, default=0)
+    students_junior: Mapped[int] = mapped_column(Integer, default=0)
+    students_senior: Mapped[int] = mapped_column(Integer, default=0)
+    teachers: Mapped[int | None] = mapped_column(Integer)
+
+    round: Mapped[SurveyRound] = relationship(back_populates="schools")
+
+    @property
+    def students(self) -> int:
+        """Compulsory-education students (senior-high students of 完全中学 are out of scope)."""
+        return self.students_primary + self.students_junior
+
+
+class EntryLink(Base):
+    """One per (round, school, group), or per (round, group) for county-level groups.
+
+    ``responses_count`` is the quota counter, updated in the same transaction as the insert.
+    """
+
+    __tablename__ = "entry_links"
+    __table_args__ = (UniqueConstraint("round_id", "school_id", "group"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    group: Mapped[str] = mapped_column(String(20))
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    quota: Mapped[int] = mapped_column(Integer, default=0)
+    responses_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    round: Mapped[SurveyRound] = relationship(back_populates="links")
+    school: Mapped[School | None] = relationship()
+
+
+class Response(Base):
+    __tablename__ = "responses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("entry_links.id", ondelete="CASCADE"), index=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    group: Mapped[str] = mapped_column(String(20))
+    instrument: Mapped[str] = mapped_column(String(40))
+    instrument_version: Mapped[int] = mapped_column(Integer)
+    answers: Mapped[dict] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    ua_class: Mapped[str] = mapped_column(String(20))
+
+    link: Mapped[EntryLink] = relationship()
+    school: Mapped[School | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("link_id", "browser_hash"),)
+
+
+class InstrumentUse(Base):
+    """Fingerprint of every questionnaire version a round has used: it is frozen from then on."""
+
+    __tablename__ = "instrument_uses"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)  # e.g. social.v1
+    sha256: Mapped[str] = mapped_column(String(64))
+    first_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,185 @@
+"""Survey rounds: open (with roster, links and proposed quotas), edit quotas, close."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import select
+
+from evaluator.errors import InputError
+from evaluator.groups import GROUPS
+from evaluator.questionnaire import Catalogue
+from evaluator.roster import RosterSchool
+from survey.db import db
+from survey.instruments import freeze
+from survey.models import County, EntryLink, School, SurveyRound, User, utcnow
+from survey.services import ServiceError
+
+_CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: easy to type from a poster
+CODE_LENGTH = 10  # 31^10 ≈ 8·10^14 codes: not guessable, short enough to type
+_COUNTY_CODE = re.compile(r"^\d{6}$")
+
+
+def new_link_code() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def get_or_create_county(code: str, name: str | None) -> County:
+    code = (code or "").strip()
+    if not _COUNTY_CODE.match(code):
+        raise InputError("县级行政区划代码应为 6 位数字", field="county")
+    county = db.session.scalar(select(County).where(County.code == code))
+    if county is None:
+        if not (name or "").strip():
+            raise InputError(f"县 {code} 尚未登记，请同时填写县名称", field="county_name")
+        county = County(code=code, name=name.strip())
+        db.session.add(county)
+        db.session.flush()
+    return county
+
+
+@dataclass(frozen=True)
+class QuotaProposal:
+    total_n: int
+    per_group: dict[str, int]
+    quotas: dict[tuple[str | None, str], int]  # (school_code or None, group) -> quota
+    assumptions: dict
+
+
+def sampling_frame(schools: Sequence[RosterSchool | School]) -> pd.DataFrame:
+    """N_gs sources per school: compulsory-stage students and 专任教师 headcount."""
+    return pd.DataFrame(
+        {
+            "school_code": [s.school_code if isinstance(s, RosterSchool) else s.code for s in schools],
+            "students": [s.students for s in schools],
+            "teachers": [float("nan") if s.teachers is None else s.teachers for s in schools],
+        }
+    )
+
+
+def propose_quotas(
+    schools: Sequence[RosterSchool | School],
+    group_weights: Mapping[str, float],
+    *,
+    target_n: int | None = None,
+    resident_population: int | None = None,
+) -> QuotaProposal:
+    """Quotas from the sample-size rule (DOMAIN.md §6) via the evaluator's planner."""
+    from evaluator.recognition import plan_sample, population_total_n
+
+    total = target_n
+    if total is None and resident_population:
+        total = population_total_n(resident_population)
+    plan = plan_sample(sampling_frame(schools), group_weights=group_weights, total_n=total)
+    quotas: dict[tuple[str | None, str], int] = {}
+    for row in plan.quotas.itertuples(index=False):
+        code = row.school_code if isinstance(row.school_code, str) and row.school_code else None
+        quotas[(code, row.group)] = int(row.quota)
+    return QuotaProposal(int(plan.total_n), dict(plan.per_group), quotas, dict(plan.assumptions))
+
+
+def open_round(
+    *,
+    county: County,
+    name: str,
+    roster: Sequence[RosterSchool],
+    catalogue: Catalogue,
+    group_weights: Mapping[str, float],
+    ruleset: str = "national-2017",
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+    target_n: int | None = None,
+    resident_population: int | None = None,
+    stop_when_full: bool = True,
+    created_by: User | None = None,
+) -> SurveyRound:
+    """Create a round, its roster snapshot, one entry link per (school, group) or per
+    county-level group, and quotas proposed from the sample-size rule."""
+    name = (name or "").strip()
+    if not name:
+        raise InputError("请填写调查轮次名称", field="name")
+    if opens_at and closes_at and closes_at <= opens_at:
+        raise InputError("结束时间必须晚于开始时间", field="closes")
+    if target_n is not None and target_n < 1:
+        raise InputError("目标样本量应为正整数", field="target_n")
+    proposal = propose_quotas(roster, group_weights, target_n=target_n, resident_population=resident_population)
+
+    rnd = SurveyRound(
+        county=county, name=name, ruleset=ruleset, opens_at=opens_at, closes_at=closes_at,
+        target_n=target_n, resident_population=resident_population, stop_when_full=stop_when_full,
+        ip_salt=secrets.token_hex(16), created_by_id=created_by.id if created_by else None,
+    )
+    db.session.add(rnd)
+    by_code: dict[str, School] = {}
+    for r in roster:
+        school = School(
+            round=rnd, code=r.school_code, name=r.school_name, school_type=r.school_type,
+            students_primary=r.students_primary, students_junior=r.students_junior,
+            students_senior=r.students_senior, teachers=r.teachers,
+        )
+        db.session.add(school)
+        by_code[r.school_code] = school
+    used_codes: set[str] = set()
+
+    def link(school: School | None, group: str) -> None:
+        code = new_link_code()
+        while code in used_codes:  # pragma: no cover - astronomically unlikely
+            code = new_link_code()
+        used_codes.add(code)
+        quota = proposal.quotas.get((school.code if school else None, group), 0)
+        db.session.add(EntryLink(round=rnd, school=school, group=group, code=code, quota=quota))
+
+    for g in GROUPS.values():
+        if g.school_linked:
+            for school in by_code.values():
+                link(school, g.key)
+        else:
+            link(None, g.key)
+    for g in GROUPS:
+        freeze(catalogue.current_for(g))
+    db.session.flush()
+    return rnd
+
+
+def set_quotas(rnd: SurveyRound, quotas: Mapping[int, int]) -> None:
+    """Replace quotas by link id; a quota below what is already collected is refused."""
+    links = {ln.id: ln for ln in rnd.links}
+    for link_id, quota in quotas.items():
+        ln = links.get(link_id)
+        if ln is None:
+            raise ServiceError(f"入口 {link_id} 不属于本轮调查")
+        if quota < 0:
+            raise ServiceError(f"{describe_link(ln)}：配额不能为负数")
+        ln.quota = quota
+    db.session.flush()
+
+
+def close_round(rnd: SurveyRound) -> None:
+    if rnd.closed_at is None:
+        rnd.closed_at = utcnow()
+        db.session.flush()
+
+
+def describe_link(ln: EntryLink) -> str:
+    group = GROUPS[ln.group].label
+    return f"{ln.school.name}·{group}" if ln.school else f"全县·{group}"
+
+
+def visible_rounds(user: User) -> list[SurveyRound]:
+    q = select(SurveyRound).order_by(SurveyRound.created_at.desc())
+    ids = user.county_ids()
+    if ids is not None:
+        q = q.where(SurveyRound.county_id.in_(ids or {-1}))
+    return list(db.session.scalars(q))
+
+
+def group_weights_of(ruleset: str) -> dict[str, float]:
+    """The rule-set's configured group weights W_g (DOMAIN.md §6.5)."""
+    from evaluator.rules import load_ruleset
+
+    return dict(load_ruleset(ruleset).section("recognition")["group_weights"])
