@@ -1,0 +1,98 @@
+"""Result types shared by every area of the evaluation: items, shortfalls, statuses."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Status = Literal["pass", "fail", "pending", "n/a"]
+PASS: Status = "pass"
+FAIL: Status = "fail"
+PENDING: Status = "pending"
+NA: Status = "n/a"
+STATUS_ZH = {"pass": "是", "fail": "否", "pending": "待补充", "n/a": "不适用"}
+# Relative tolerance for "at least" comparisons, so that a value equal to the threshold
+# on paper (e.g. 100 × 42 / 1000 = 4.2) is not lost to binary rounding.
+TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One row of the national table: status, the figures behind it and the 存在问题 text."""
+
+    code: str
+    title: str
+    area: str
+    status: Status
+    detail: str
+    problem: str = ""
+    missing: tuple[str, ...] = ()
+    figures: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """What one school lacks for one item, e.g. 2 间 音乐专用教室 for 2.3."""
+
+    school_code: str
+    school_name: str
+    item: str
+    what: str
+    amount: float
+    unit: str
+
+
+def at_least(value: float, threshold: float) -> bool:
+    """value ≥ threshold, with the relative tolerance TOLERANCE."""
+    return value >= threshold - TOLERANCE * max(1.0, abs(threshold))
+
+
+def at_most(value: float, limit: float) -> bool:
+    """value ≤ limit, with the relative tolerance TOLERANCE."""
+    return value <= limit + TOLERANCE * max(1.0, abs(limit))
+
+
+def combine(statuses: Iterable[Status]) -> Status:
+    """Fail beats pending beats pass; only n/a everywhere gives n/a."""
+    seen = set(statuses)
+    if FAIL in seen:
+        return FAIL
+    if PENDING in seen:
+        return PENDING
+    if PASS in seen:
+        return PASS
+    return NA
+
+
+def name_list(names: list[str], limit: int = 8) -> str:
+    """``A、B、C``; long lists end in ``等N所``."""
+    if len(names) <= limit:
+        return "、".join(names)
+    return "、".join(names[:limit]) + f"等{len(names)}所"
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    """Display a number without trailing zeros (full precision stays in the data)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def pct(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{fmt(value * 100, digits)}%"
+
+
+def round_up(amount: float, unit: str) -> float:
+    """Shortfall amounts: whole persons, rooms, classes and 元; 平方米 to 0.1, rounded up."""
+    if unit == "平方米":
+        return math.ceil(amount * 10 - 1e-9) / 10
+    return float(math.ceil(amount - 1e-9))
+
+
+def missing_item(code: str, title: str, area: str, missing: Iterable[str], what: str = "") -> ItemResult:
+    fields = tuple(dict.fromkeys(missing))
+    return ItemResult(code, title, area, PENDING, f"缺少数据：{'、'.join(fields)}" + (f"（{what}）" if what else ""),
+                      missing=fields)
