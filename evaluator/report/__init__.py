@@ -3,4 +3,60 @@
 Writers consume the report dict (CONTRACTS.md §4 plus the extension keys listed in
 REPORT_SCHEMA.md beside this file) and never recompute anything, so a stored
 evaluation can be re-rendered from its JSON alone.
+
+Public API::
+
+    write_reports(report, out_dir) -> [report.json, report.html, report.docx, report.xlsx]
+    render_html(report) -> str
+    write_docx(report, path)
+    write_xlsx(report, path)
 """
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from evaluator.report.docx import write_docx
+from evaluator.report.html import render_html
+from evaluator.report.view import build_view
+from evaluator.report.xlsx import write_xlsx
+
+__all__ = ["render_html", "write_docx", "write_reports", "write_xlsx", "write_json", "write_html"]
+
+
+def _atomic_write_text(path: Path, text: str) -> Path:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def write_json(report: Mapping[str, Any], path: Path | str) -> Path:
+    """Write the report dict as UTF-8 JSON (Chinese kept readable, indent 2)."""
+    return _atomic_write_text(Path(path), json.dumps(report, ensure_ascii=False, indent=2))
+
+
+def write_html(report: Mapping[str, Any], path: Path | str) -> Path:
+    """Write report.html (see :func:`render_html`)."""
+    return _atomic_write_text(Path(path), render_html(report))
+
+
+def write_reports(report: Mapping[str, Any], out_dir: Path | str) -> list[Path]:
+    """Write report.json, report.html, report.docx and report.xlsx into ``out_dir``.
+
+    The directory is created if needed. Each file is written to a ``.part`` sibling and renamed
+    into place, so a failure never leaves a half-written report. Returns the four paths in
+    that order.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    view = build_view(report)
+    return [
+        write_json(report, out / "report.json"),
+        write_html(report, out / "report.html"),
+        write_docx(report, out / "report.docx", view),
+        write_xlsx(report, out / "report.xlsx", view),
+    ]

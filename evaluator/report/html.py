@@ -1,0 +1,138 @@
+"""report.html: one self-contained, printable (A4) Chinese page.
+
+No external requests: CSS is inline, charts are inline SVG whose text the browser draws with
+the reader's own CJK fonts, and there are no scripts. Every string taken from the report dict
+is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from html import escape
+from typing import Any
+
+from evaluator.report.charts import BAND_COLOURS, SVG_CHARTS
+from evaluator.report.view import Cell, ReportView, Table, build_view
+
+SERIF = "'Noto Serif CJK SC','Source Han Serif SC','Songti SC',SimSun,'宋体',serif"
+FANGSONG = "FangSong,'仿宋','仿宋_GB2312','STFangsong'," + SERIF
+HEITI = "'Noto Sans CJK SC','Source Han Sans SC',SimHei,'黑体','Heiti SC','Microsoft YaHei',sans-serif"
+CN_NUMBERS = "一二三四五六七八九十"
+
+_BANDS = "".join(f"td.b-{band}{{background:{colour}}}" for band, colour in BAND_COLOURS.items())
+CSS = f"""
+@page {{ size: A4; margin: 22mm 18mm 20mm 20mm; }}
+html {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
+body {{ font-family: {FANGSONG}; font-size: 12pt; line-height: 1.6; color: #111;
+       max-width: 180mm; margin: 0 auto; padding: 8mm 0; }}
+h1 {{ font-family: {HEITI}; font-size: 20pt; text-align: center; margin: 0 0 4pt; }}
+.subtitle {{ text-align: center; margin: 0 0 12pt; }}
+h2 {{ font-family: {HEITI}; font-size: 15pt; margin: 16pt 0 6pt; break-after: avoid; }}
+h3 {{ font-family: 'KaiTi','楷体',{SERIF}; font-size: 13pt; margin: 12pt 0 6pt; break-after: avoid; }}
+p {{ margin: 3pt 0; text-indent: 2em; }}
+.verdict {{ border: 2px solid #333; padding: 6pt 10pt; margin: 8pt 0 12pt; font-family: {HEITI};
+           font-size: 14pt; text-align: center; }}
+.verdict.recognized {{ border-color: #2e7d32; color: #1b5e20; }}
+.verdict.not_recognized {{ border-color: #c00000; color: #a00000; }}
+.verdict.incomplete {{ border-color: #b8860b; color: #8a6500; }}
+section.break {{ break-before: page; }}
+table {{ border-collapse: collapse; width: 100%; margin: 4pt 0 10pt; font-family: {SERIF};
+        font-size: 10pt; line-height: 1.35; }}
+table.compact {{ font-size: 8pt; }}
+caption {{ font-family: {HEITI}; font-size: 11pt; padding: 4pt 0; caption-side: top; }}
+thead {{ display: table-header-group; }}
+tr {{ break-inside: avoid; page-break-inside: avoid; }}
+th, td {{ border: 1px solid #555; padding: 2pt 4pt; vertical-align: top; }}
+th {{ background: #e7e6e6; font-weight: bold; text-align: center; vertical-align: middle; }}
+tr.group th {{ background: #f2f2f2; text-align: left; }}
+td.n {{ text-align: right; white-space: nowrap; }}
+td.c {{ text-align: center; white-space: nowrap; }}
+.note {{ font-size: 9.5pt; color: #444; text-indent: 0; }}
+figure {{ margin: 6pt 0 10pt; break-inside: avoid; text-align: center; }}
+figure svg {{ height: auto; }}
+{_BANDS}
+@media screen {{ body {{ padding: 12mm; }} }}
+"""
+
+
+def heading_number(level: int, index: int) -> str:
+    """一、 for level 1 and （一） for level 2 (公文 numbering), for index 1…99."""
+    if index <= 10:
+        word = CN_NUMBERS[index - 1]
+    else:
+        tens, ones = divmod(index, 10)
+        word = (CN_NUMBERS[tens - 1] if tens > 1 else "") + "十" + (CN_NUMBERS[ones - 1] if ones else "")
+    return f"{word}、" if level == 1 else f"（{word}）"
+
+
+def numbered(view: ReportView) -> list[tuple[str, Any]]:
+    """Pair each section with its printed number (shared by HTML and DOCX)."""
+    out, top, sub = [], 0, 0
+    for section in view.sections:
+        if section.level == 1:
+            top, sub = top + 1, 0
+            out.append((heading_number(1, top), section))
+        else:
+            sub += 1
+            out.append((heading_number(2, sub), section))
+    return out
+
+
+def _esc(text: str) -> str:
+    return escape(text).replace("\n", "<br>")
+
+
+def _cell(cell: Cell) -> str:
+    classes = []
+    if cell.band:
+        classes.append(f"b-{cell.band}")
+    if cell.fmt != "text" and isinstance(cell.value, int | float):
+        classes.append("n")
+    elif len(cell.text) <= 4:
+        classes.append("c")
+    attr = f' class="{" ".join(classes)}"' if classes else ""
+    return f"<td{attr}>{_esc(cell.text)}</td>"
+
+
+def render_table(table: Table) -> str:
+    """One table with a repeated header (thead) and area group rows."""
+    parts = [f'<table class="{"compact" if table.compact else "std"}">',
+             f"<caption>{escape(table.title)}</caption><thead><tr>"]
+    parts.extend(f"<th>{escape(h)}</th>" for h in table.headers)
+    parts.append("</tr></thead><tbody>")
+    current = None
+    for i, row in enumerate(table.rows):
+        if table.groups is not None and table.groups[i] != current:
+            current = table.groups[i]
+            parts.append(f'<tr class="group"><th colspan="{len(table.headers)}">{escape(current)}</th></tr>')
+        parts.append("<tr>" + "".join(_cell(c) for c in row) + "</tr>")
+    if not table.rows:
+        parts.append(f'<tr><td colspan="{len(table.headers)}" class="c">无</td></tr>')
+    parts.append("</tbody></table>")
+    if table.note:
+        parts.append(f'<p class="note">{escape(table.note)}</p>')
+    return "".join(parts)
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    """The complete report.html text for a report dict."""
+    view = build_view(report)
+    out = [
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(view.title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{escape(view.title)}</h1>",
+        f'<p class="subtitle">{escape(view.subtitle)}</p>',
+        f'<div class="verdict {escape(view.verdict)}">评估结论：{escape(view.verdict_text)}</div>',
+    ]
+    for number, section in numbered(view):
+        tag = "h2" if section.level == 1 else "h3"
+        cls = ' class="break"' if section.page_break else ""
+        out.append(f"<section{cls}><{tag}>{number}{escape(section.title)}</{tag}>")
+        out.extend(f"<p>{_esc(p)}</p>" for p in section.paragraphs)
+        if section.chart:
+            out.append(f"<figure>{SVG_CHARTS[section.chart](report)}</figure>")
+        out.extend(render_table(t) for t in section.tables)
+        out.append("</section>")
+    out.append("</body></html>")
+    return "\n".join(out)

@@ -1,0 +1,643 @@
+"""Display model shared by the HTML, DOCX and XLSX writers.
+
+The report dict (CONTRACTS.md §4 plus REPORT_SCHEMA.md) is turned once into an ordered list of
+:class:`Section` objects holding Chinese headings, paragraphs and :class:`Table` objects whose
+cells keep raw numbers plus a format name. Each writer only lays these out, so the three formats
+always carry the same content. Nothing here recomputes a verdict or a statistic: statuses, bands,
+CVs, scores and totals are read from the dict; absent keys are shown as "未提供".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from evaluator.groups import GROUPS
+
+NOT_GIVEN = "未提供"
+
+VERDICT_TEXT: dict[str, str] = {
+    "recognized": "达到县域义务教育优质均衡发展督导评估认定标准",
+    "not_recognized": "未达到县域义务教育优质均衡发展督导评估认定标准",
+    "incomplete": "评估未完成：存在待定指标，暂不能作出认定结论",
+}
+
+#: 是否达标 column of seed 002. Veto items (4.x) keep the seed's polarity: status "pass" means
+#: the practice is absent, which the seed shows as 是 (达标).
+COMPLIANCE: dict[str, str] = {"pass": "是", "fail": "否", "pending": "待定", "n/a": "不适用"}
+STATUS_BAND: dict[str, str] = {"pass": "pass", "fail": "fail", "pending": "pending", "n/a": "na"}
+
+AREAS: tuple[tuple[str, str], ...] = (
+    ("resources", "资源配置"),
+    ("assurance", "政府保障程度"),
+    ("quality", "教育质量"),
+    ("veto", "否决性指标"),
+    ("recognition", "社会认可度"),
+)
+_AREA_BY_PREFIX = {"1": "resources", "2": "assurance", "3": "quality", "4": "veto", "5": "recognition"}
+
+#: Indicator keys of DOMAIN.md §2 (contract keys), their item codes and short column labels.
+INDICATORS: tuple[tuple[str, str, str, str], ...] = (
+    ("qualified_teachers", "1.1", "高学历教师", "人/百生"),
+    ("backbone_teachers", "1.2", "骨干教师", "人/百生"),
+    ("pe_art_teachers", "1.3", "体艺教师", "人/百生"),
+    ("teaching_area", "1.4", "教学辅助用房", "㎡/生"),
+    ("sports_area", "1.5", "体育场馆", "㎡/生"),
+    ("equipment_value", "1.6", "仪器设备值", "元/生"),
+    ("multimedia_rooms", "1.7", "多媒体教室", "间/百生"),
+)
+STAGES: tuple[tuple[str, str], ...] = (("primary", "小学"), ("junior", "初中"))
+STAGE_LABEL = dict(STAGES)
+BAND_LABEL: dict[str, str] = {
+    "pass": "达标",
+    "near": "未达标但不低于85%",
+    "fail": "低于标准的85%",
+    "missing": "数据缺失",
+}
+
+#: Excel number formats by cell format name; the display text uses the same precision.
+NUMBER_FORMATS: dict[str, str] = {
+    "int": "0",
+    "dec1": "0.0",
+    "dec2": "0.00",
+    "cv": "0.000",
+    "pct": "0.0%",
+    "num": "General",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One table cell: a raw value, a format name (see NUMBER_FORMATS or "text") and a band.
+
+    ``band`` drives colouring: pass / near / fail / missing for indicator values, pass / fail /
+    pending / na for statuses, None for plain cells.
+    """
+
+    value: Any
+    fmt: str = "text"
+    band: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The cell as printed (numbers with the precision of their Excel format)."""
+        return format_value(self.value, self.fmt)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled table. ``sheet`` names the XLSX sheet; tables sharing a sheet are stacked.
+
+    ``groups`` optionally gives a group label per row (the area of an item); writers print a
+    group row whenever it changes (HTML/DOCX) or a leading column (XLSX).
+    """
+
+    sheet: str
+    title: str
+    headers: tuple[str, ...]
+    rows: list[tuple[Cell, ...]]
+    widths: tuple[float, ...]
+    groups: list[str] | None = None
+    group_header: str = "评估内容"
+    note: str = ""
+    compact: bool = False  # many columns: smaller type in DOCX/HTML
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading (level 1 → 一、, level 2 → （一）) with paragraphs, an optional chart and tables."""
+
+    title: str
+    level: int
+    paragraphs: tuple[str, ...] = ()
+    tables: tuple[Table, ...] = ()
+    chart: str | None = None  # "matrix" | "cv" | "recognition"
+    page_break: bool = False
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """Everything the writers print, in order."""
+
+    title: str
+    subtitle: str
+    verdict: str
+    verdict_text: str
+    sections: list[Section] = field(default_factory=list)
+
+
+_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def clean(text: str) -> str:
+    """Drop control characters that XML (DOCX, XLSX) cannot carry."""
+    return _INVALID.sub("", text)
+
+
+def format_value(value: Any, fmt: str = "text") -> str:
+    """Format a raw cell value for print; None (absent) prints as an em dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if fmt == "text" or not isinstance(value, int | float):
+        return clean(str(value))
+    if fmt == "int":
+        return f"{value:.0f}"
+    if fmt == "dec1":
+        return f"{value:.1f}"
+    if fmt == "dec2":
+        return f"{value:.2f}"
+    if fmt == "cv":
+        return f"{value:.3f}"
+    if fmt == "pct":
+        return f"{value * 100:.1f}%"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def pct(value: Any) -> str:
+    """A rate as a percentage with one decimal, or 未提供."""
+    return format_value(value, "pct") if isinstance(value, int | float) else NOT_GIVEN
+
+
+def indicator_fmt(key: str) -> str:
+    """Number format of an indicator value (equipment value in whole 元, the rest 2 decimals)."""
+    return "int" if key == "equipment_value" else "dec2"
+
+
+def school_label(school: Mapping[str, Any]) -> str:
+    """Display name of a school row: the dict's label, else name plus （小学部）/（初中部） for split schools."""
+    if school.get("label"):
+        return str(school["label"])
+    name = str(school.get("name") or school.get("school_code") or "")
+    if school.get("school_type") in ("九年一贯制", "十二年一贯制", "完全中学"):
+        return f"{name}（{STAGE_LABEL.get(school.get('stage', ''), '')}部）"
+    return name
+
+
+def group_label(key: str) -> str:
+    """Chinese name of a respondent group key (the key itself when unknown)."""
+    group = GROUPS.get(key)
+    return group.label if group else key
+
+
+def item_area(item: Mapping[str, Any]) -> str:
+    """Area key of an item: the dict's ``area`` or the one implied by the code prefix."""
+    return str(item.get("area") or _AREA_BY_PREFIX.get(str(item.get("code", "")).split(".")[0], ""))
+
+
+def _text(value: Any, empty: str = "") -> Cell:
+    return Cell(empty if value in (None, "") else str(value))
+
+
+def _status(status: Any) -> Cell:
+    return Cell(COMPLIANCE.get(str(status), NOT_GIVEN), band=STATUS_BAND.get(str(status)))
+
+
+def _sorted_items(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    order = {key: i for i, (key, _) in enumerate(AREAS)}
+    return sorted(report.get("items") or [], key=lambda it: order.get(item_area(it), len(order)))
+
+
+def _problem(item: Mapping[str, Any]) -> str:
+    problem = str(item.get("problem") or "")
+    missing = item.get("missing") or []
+    if missing:
+        problem = (problem + "；" if problem else "") + "缺少数据：" + "、".join(map(str, missing))
+    if not problem:
+        return "无" if item.get("status") == "pass" else str(item.get("detail") or "")
+    return problem
+
+
+def items_table(report: Mapping[str, Any]) -> Table:
+    """The national item table in seed 002's columns, grouped by area."""
+    area_label = dict(AREAS)
+    rows: list[tuple[Cell, ...]] = []
+    groups: list[str] = []
+    for item in _sorted_items(report):
+        rect = item.get("rectification") or {}
+        title = f"{item.get('code', '')} {item.get('title', '')}".strip()
+        rows.append(
+            (
+                Cell(title),
+                _status(item.get("status")),
+                Cell(_problem(item)),
+                _text(rect.get("measures")),
+                _text(rect.get("deadline")),
+                _text(rect.get("department")),
+            )
+        )
+        groups.append(area_label.get(item_area(item), "其他"))
+    return Table(
+        sheet="指标汇总",
+        title="指标达成情况及整改计划",
+        headers=("指标", "是否达标", "存在问题", "整改措施", "整改时限", "责任部门"),
+        rows=rows,
+        widths=(30, 7, 30, 30, 10, 14),
+        groups=groups,
+    )
+
+
+def summary_table(report: Mapping[str, Any]) -> Table:
+    """Counts of items by status per area (read from the item statuses, nothing recomputed)."""
+    rows: list[tuple[Cell, ...]] = []
+    items = report.get("items") or []
+    for key, label in AREAS:
+        statuses = [str(it.get("status")) for it in items if item_area(it) == key]
+        counts = [statuses.count(s) for s in ("pass", "fail", "pending", "n/a")]
+        rows.append((Cell(label), Cell(len(statuses), "int"), *(Cell(c, "int") for c in counts)))
+    return Table(
+        sheet="指标汇总",
+        title="各方面指标达成情况统计",
+        headers=("评估内容", "指标数", "达标", "未达标", "待定", "不适用"),
+        rows=rows,
+        widths=(16, 8, 8, 8, 8, 8),
+    )
+
+
+def _stage_thresholds(schools: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for school in schools:
+        stage = school.get("stage", "")
+        for key, ind in (school.get("indicators") or {}).items():
+            found.setdefault(key, {}).setdefault(stage, ind.get("threshold"))
+    return found
+
+
+def _band(ind: Mapping[str, Any]) -> str:
+    if ind.get("band"):
+        return str(ind["band"])
+    if ind.get("value") is None:
+        return "missing"
+    return "pass" if ind.get("met") else "fail"
+
+
+def matrix_table(report: Mapping[str, Any]) -> Table:
+    """School × indicator matrix: values with band colours, met count and the 1.8 result."""
+    schools = report.get("schools") or []
+    thresholds = _stage_thresholds(schools)
+    headers = ["学校", "学段", "学生数"]
+    for key, code, short, unit in INDICATORS:
+        lim = thresholds.get(key, {})
+        limit = "/".join(
+            format_value(lim[stage], "num") for stage, _ in STAGES if lim.get(stage) is not None
+        )
+        headers.append(f"{code} {short}（{unit}，标准{limit or NOT_GIVEN}）")
+    headers += ["达标项数", "是否达标"]
+    rows: list[tuple[Cell, ...]] = []
+    for school in schools:
+        inds = school.get("indicators") or {}
+        cells = [
+            Cell(school_label(school)),
+            Cell(STAGE_LABEL.get(school.get("stage", ""), school.get("stage"))),
+            Cell(school.get("students"), "int"),
+        ]
+        for key, *_ in INDICATORS:
+            ind = inds.get(key)
+            if ind is None:
+                cells.append(Cell(None, band="missing"))
+            else:
+                cells.append(Cell(ind.get("value"), indicator_fmt(key), _band(ind)))
+        cells.append(Cell(school.get("met_count"), "int"))
+        if school.get("excluded"):
+            cells.append(Cell("不参评", band="na"))
+        else:
+            passed = school.get("pass")
+            cells.append(
+                Cell("是" if passed else ("否" if passed is False else "待定"),
+                     band="pass" if passed else ("fail" if passed is False else "pending"))
+            )
+        rows.append(tuple(cells))
+    return Table(
+        sheet="学校指标",
+        title="学校资源配置指标达成矩阵",
+        headers=tuple(headers),
+        rows=rows,
+        widths=(22, 6, 8, 10, 10, 10, 10, 10, 10, 10, 8, 8),
+        note="图例：绿色为达标；黄色为未达标但不低于标准的85%；红色为低于标准的85%；灰色为数据缺失。"
+        "“不参评”为规模低于下限的教学点，不参与1.8、1.9评估。",
+        compact=True,
+    )
+
+
+def cv_limits(report: Mapping[str, Any]) -> dict[str, Any]:
+    """CV limits per stage from the dict (``cv_limits``), None when absent."""
+    limits = report.get("cv_limits") or {}
+    return {stage: limits.get(stage) for stage, _ in STAGES}
+
+
+def cv_table(report: Mapping[str, Any]) -> Table:
+    """One row per indicator: CV and limit for each stage, whether it is within, and why a CV is null."""
+    cv = report.get("cv") or {}
+    notes = report.get("cv_notes") or {}
+    limits = cv_limits(report)
+    headers: list[str] = ["指标"]
+    for _, label in STAGES:
+        headers += [f"{label}差异系数", f"{label}限值", f"{label}是否达标"]
+    headers.append("说明")
+    rows: list[tuple[Cell, ...]] = []
+    for key, code, short, _unit in INDICATORS:
+        cells = [Cell(f"{code} {short}")]
+        why: list[str] = []
+        for stage, label in STAGES:
+            value = (cv.get(stage) or {}).get(key)
+            limit = limits[stage]
+            cells.append(Cell(value, "cv"))
+            cells.append(Cell(limit, "dec2"))
+            if value is None:
+                cells.append(Cell("无法计算", band="pending"))
+                note = (notes.get(stage) or {}).get(key)
+                why.append(f"{label}：{note or '未说明原因'}")
+            elif limit is None:
+                cells.append(Cell(NOT_GIVEN))
+            else:
+                ok = value <= limit
+                cells.append(Cell("是" if ok else "否", band="pass" if ok else "fail"))
+        cells.append(Cell("；".join(why)))
+        rows.append(tuple(cells))
+    composite = report.get("cv_composite")
+    if report.get("cv_mode") == "composite" and composite:
+        cells = [Cell("综合差异系数")]
+        for stage, _ in STAGES:
+            value, limit = composite.get(stage), limits[stage]
+            ok = None if value is None or limit is None else value <= limit
+            cells += [
+                Cell(value, "cv"),
+                Cell(limit, "dec2"),
+                Cell({True: "是", False: "否", None: "—"}[ok],
+                     band={True: "pass", False: "fail", None: None}[ok]),
+            ]
+        cells.append(Cell("按2012年综合差异系数口径"))
+        rows.append(tuple(cells))
+    mode = {"weighted": "按在校生数加权计算", "composite": "综合差异系数口径"}.get(
+        str(report.get("cv_mode")), "计算口径未提供"
+    )
+    return Table(
+        sheet="差异系数",
+        title="校际差异系数",
+        headers=tuple(headers),
+        rows=rows,
+        widths=(18, 10, 7, 8, 10, 7, 8, 30),
+        note=f"差异系数{mode}，显示保留三位小数，比较按完整精度。",
+    )
+
+
+def _names(report: Mapping[str, Any]) -> dict[str, str]:
+    return {str(s.get("school_code")): str(s.get("name") or "") for s in report.get("schools") or []}
+
+
+def shortfall_tables(report: Mapping[str, Any]) -> tuple[Table, Table]:
+    """Shortfalls per school and county totals (the dict's totals; summed from rows only if absent)."""
+    names = _names(report)
+    rows = []
+    for s in report.get("shortfalls") or []:
+        code = str(s.get("school_code") or "")
+        rows.append(
+            (
+                Cell(code),
+                Cell(s.get("school_name") or names.get(code) or ""),
+                Cell(s.get("item") or ""),
+                Cell(s.get("what") or ""),
+                Cell(s.get("amount"), "num"),
+                Cell(s.get("unit") or ""),
+            )
+        )
+    per_school = Table(
+        sheet="短板缺口",
+        title="各校短板与缺口",
+        headers=("学校代码", "学校", "指标", "缺口内容", "数量", "单位"),
+        rows=rows,
+        widths=(14, 20, 7, 22, 10, 7),
+    )
+    totals = report.get("shortfall_totals")
+    note = ""
+    if totals is None:
+        summed: dict[tuple[str, str, str], float] = {}
+        for s in report.get("shortfalls") or []:
+            k = (str(s.get("item") or ""), str(s.get("what") or ""), str(s.get("unit") or ""))
+            summed[k] = summed.get(k, 0) + (s.get("amount") or 0)
+        totals = [{"item": i, "what": w, "unit": u, "amount": a} for (i, w, u), a in summed.items()]
+        note = "评估结果未提供全县合计，本表由各校明细汇总。"
+    total_rows = [
+        (Cell(t.get("item") or ""), Cell(t.get("what") or ""), Cell(t.get("amount"), "num"),
+         Cell(t.get("unit") or ""), Cell(f"共缺少{format_value(t.get('amount'), 'num')}{t.get('unit') or ''}{t.get('what') or ''}"))
+        for t in totals
+    ]
+    total_table = Table(
+        sheet="短板缺口",
+        title="全县合计",
+        headers=("指标", "缺口内容", "数量", "单位", "表述"),
+        rows=total_rows,
+        widths=(7, 22, 10, 7, 30),
+        note=note,
+    )
+    return per_school, total_table
+
+
+def _ci(ci: Any) -> str:
+    if isinstance(ci, list | tuple) and len(ci) == 2 and None not in ci:
+        return f"{format_value(ci[0], 'pct')}～{format_value(ci[1], 'pct')}"
+    return NOT_GIVEN
+
+
+def recognition_paragraph(rec: Mapping[str, Any] | None) -> str:
+    """One-sentence statement of the county social-recognition result."""
+    if not rec:
+        return "未提供社会认可度调查结果，该项待定。"
+    status = {"pass": "达到", "fail": "未达到", "pending": "暂无法判定是否达到"}.get(
+        str(rec.get("status")), "未判定是否达到"
+    )
+    threshold = rec.get("threshold", 0.85)
+    text = (
+        f"社会认可度为{pct(rec.get('score'))}（95%置信区间{_ci(rec.get('ci'))}），"
+        f"{status}{pct(threshold)}的标准。"
+    )
+    if rec.get("borderline"):
+        text += "置信区间包含标准值，结论处于临界状态。"
+    if rec.get("dont_know_as_no") is not None:
+        text += f"若将“不了解”计为不认可，认可度为{pct(rec.get('dont_know_as_no'))}。"
+    return text
+
+
+def recognition_tables(report: Mapping[str, Any]) -> tuple[Table, ...]:
+    """Overview, per group, per item and per school tables of the recognition object."""
+    rec = report.get("recognition")
+    if not rec:
+        return ()
+    deff = rec.get("deff") or {}
+    unfiltered = rec.get("unfiltered") or {}
+    dropped = rec.get("dropped") or {}
+    status = {"pass": "达标", "fail": "未达标", "pending": "待定"}.get(str(rec.get("status")), NOT_GIVEN)
+
+    def row(label: str, value: Any, fmt: str = "text") -> tuple[Cell, ...]:
+        return (Cell(label), Cell(NOT_GIVEN if value is None else value, fmt))
+
+    overview_rows = [
+        row("社会认可度（加权）", rec.get("score"), "pct"),
+        (Cell("95%置信区间"), Cell(_ci(rec.get("ci")))),
+        row("标准误", rec.get("se"), "cv"),
+        row("自由度", rec.get("df"), "int"),
+        row("标准", rec.get("threshold"), "pct"),
+        (Cell("结论"), Cell(status, band=STATUS_BAND.get(str(rec.get("status"))))),
+        (Cell("临界（置信区间包含标准值）"), Cell("是" if rec.get("borderline") else "否")),
+        row("有效样本（质量筛查后）", rec.get("n_kept"), "int"),
+        row("剔除样本", rec.get("n_dropped"), "int"),
+        row("其中：作答过快", dropped.get("speeder"), "int"),
+        row("其中：快速且答案雷同", dropped.get("straightliner_fast"), "int"),
+        row("未经筛查的认可度", unfiltered.get("score"), "pct"),
+        (Cell("未经筛查的95%置信区间"), Cell(_ci(unfiltered.get("ci")))),
+        row("未经筛查的样本量", unfiltered.get("n"), "int"),
+        row("“不了解”计为不认可时的认可度", rec.get("dont_know_as_no"), "pct"),
+        row("设计效应（整群）", deff.get("cluster"), "dec2"),
+        row("设计效应（权重）", deff.get("kish"), "dec2"),
+        row("设计效应（合计）", deff.get("total"), "dec2"),
+    ]
+    overview = Table("社会认可度", "总体结果", ("项目", "数值"), overview_rows, (30, 18))
+    group_rows = []
+    for key, g in (rec.get("groups") or {}).items():
+        group_rows.append(
+            (
+                Cell(group_label(key)),
+                Cell(g.get("weight"), "pct"),
+                Cell(g.get("n"), "int"),
+                Cell(g.get("score"), "pct"),
+                Cell(g.get("se"), "cv"),
+                Cell(_ci(g.get("ci"))),
+                Cell(g.get("dont_know_rate"), "pct"),
+            )
+        )
+    groups = Table(
+        "社会认可度", "分群体结果",
+        ("群体", "权重", "样本量", "认可度", "标准误", "95%置信区间", "不了解比例"),
+        group_rows, (12, 8, 8, 9, 9, 18, 10),
+    )
+    item_rows = []
+    for key, it in (rec.get("items") or {}).items():
+        item_rows.append(
+            (
+                Cell(key),
+                Cell(it.get("text") or ""),
+                Cell(it.get("n"), "int"),
+                Cell(it.get("score"), "pct"),
+                Cell(it.get("se"), "cv"),
+                Cell(it.get("dont_know_rate"), "pct"),
+            )
+        )
+    items = Table(
+        "社会认可度", "分题目结果", ("题号", "题目", "样本量", "认可度", "标准误", "不了解比例"),
+        item_rows, (8, 40, 8, 9, 9, 10),
+    )
+    names = _names(report)
+    school_rows = []
+    for code, s in (rec.get("schools") or {}).items():
+        suppressed = bool(s.get("suppressed"))
+        school_rows.append(
+            (
+                Cell(code),
+                Cell(names.get(str(code), "")),
+                Cell(s.get("n"), "int"),
+                Cell("样本过少，不予公布" if suppressed else s.get("score"), "text" if suppressed else "pct"),
+                Cell(None if suppressed else s.get("se"), "cv"),
+            )
+        )
+    min_cell = rec.get("min_cell")
+    schools = Table(
+        "社会认可度", "分学校结果", ("学校代码", "学校", "样本量", "认可度", "标准误"),
+        school_rows, (14, 22, 8, 16, 9),
+        note=f"样本量少于{min_cell}人的学校不公布认可度。" if min_cell else "",
+    )
+    return overview, groups, items, schools
+
+
+def provenance_tables(report: Mapping[str, Any]) -> tuple[Table, Table]:
+    """Rule-set, inputs with SHA-256, generation time and software version."""
+    prov = report.get("provenance") or {}
+
+    def row(label: str, value: Any) -> tuple[Cell, Cell]:
+        return Cell(label), Cell(NOT_GIVEN if value in (None, "") else str(value))
+
+    meta = Table(
+        "来源", "评估依据与版本",
+        ("项目", "内容"),
+        [
+            row("评估规则", prov.get("ruleset_id") or report.get("rules")),
+            row("规则版本", prov.get("ruleset_version")),
+            row("规则文件 SHA-256", prov.get("ruleset_sha256")),
+            row("生成时间", prov.get("generated_at")),
+            row("软件版本", prov.get("software_version")),
+        ],
+        (20, 70),
+    )
+    inputs = Table(
+        "来源", "输入文件",
+        ("文件名", "SHA-256"),
+        [(Cell(str(i.get("name") or "")), Cell(str(i.get("sha256") or NOT_GIVEN)))
+         for i in prov.get("inputs") or []],
+        (30, 70),
+        note="" if prov.get("inputs") else "评估结果未提供输入文件信息。",
+    )
+    return meta, inputs
+
+
+def _county_line(report: Mapping[str, Any]) -> str:
+    county = report.get("county") or {}
+    parts = [str(county[k]) for k in ("province", "name") if county.get(k)]
+    line = "".join(parts) or "（县域名称未提供）"
+    if county.get("code"):
+        line += f"（行政区划代码 {county['code']}）"
+    if county.get("assessment_year"):
+        line += f"，评估年度 {county['assessment_year']}"
+    if county.get("basic_balanced_year"):
+        line += f"，{county['basic_balanced_year']}年通过基本均衡认定"
+    return line
+
+
+def build_view(report: Mapping[str, Any]) -> ReportView:
+    """Build the ordered sections every writer prints."""
+    verdict = str(report.get("verdict") or "")
+    verdict_text = VERDICT_TEXT.get(verdict, f"结论未提供（{verdict or '空'}）")
+    reasons = [str(r) for r in report.get("reasons") or []]
+    if reasons:
+        reason_pars = ("主要原因：", *(f"{i}. {r}" for i, r in enumerate(reasons, 1)))
+    elif verdict == "recognized":
+        reason_pars = ("各项指标均达到要求，无否决性情形。",)
+    else:
+        reason_pars = ("评估结果未列出原因，请查看下表中未达标和待定的指标。",)
+    county = _county_line(report)
+    rec = report.get("recognition")
+    per_school, totals = shortfall_tables(report)
+    meta, inputs = provenance_tables(report)
+    sections = [
+        Section(
+            "评估结论", 1,
+            (f"评估对象：{county}。", f"评估规则：{report.get('rules') or NOT_GIVEN}。",
+             f"结论：{verdict_text}。", *reason_pars),
+            (summary_table(report),),
+        ),
+        Section(
+            "指标达成情况及整改计划", 1,
+            ("按《县域义务教育优质均衡发展督导评估办法》（教督〔2017〕6号）指标逐项列出。"
+             "否决性指标“是否达标”为“是”表示不存在该情形。",),
+            (items_table(report),),
+            page_break=True,
+        ),
+        Section("资源配置", 1, page_break=True),
+        Section("学校指标达成情况", 2, (), (matrix_table(report),), chart="matrix"),
+        Section("校际差异系数", 2, (), (cv_table(report),), chart="cv"),
+        Section("短板与缺口", 1, (), (per_school, totals), page_break=True),
+        Section(
+            "社会认可度", 1, (recognition_paragraph(rec),), recognition_tables(report),
+            chart="recognition" if rec else None, page_break=True,
+        ),
+        Section("数据来源与版本", 1, (), (meta, inputs), page_break=True),
+    ]
+    sections = [replace(s, paragraphs=tuple(clean(p) for p in s.paragraphs)) for s in sections]
+    return ReportView(
+        title="县域义务教育优质均衡发展督导评估报告",
+        subtitle=clean(county),
+        verdict=verdict,
+        verdict_text=clean(verdict_text),
+        sections=sections,
+    )
