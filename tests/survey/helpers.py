@@ -1,0 +1,52 @@
+"""Shared steps of the survey tests (plain functions, so each test reads top to bottom)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from evaluator.roster import read_roster
+from survey.db import db
+from survey.instruments import catalogue
+from survey.models import EntryLink, SurveyRound
+from survey.services.rounds import get_or_create_county, group_weights_of, open_round
+from survey.services.users import create_user
+from tests.survey.conftest import ROSTER_ROWS, csrf_from, roster_xlsx
+
+PASSWORD = "correct horse 1"
+
+
+def make_user(username: str, role: str, county_codes: tuple[str, ...] = (), names: dict | None = None):
+    counties = [get_or_create_county(c, (names or {}).get(c, f"测试县{c}")) for c in county_codes]
+    user = create_user(username, PASSWORD, role, counties)
+    db.session.commit()
+    return user
+
+
+def make_round(county_code: str = "110101", *, rows=None, **kw) -> SurveyRound:
+    county = get_or_create_county(county_code, f"测试县{county_code}")
+    roster = read_roster(io.BytesIO(roster_xlsx(rows or ROSTER_ROWS)), filename="名单.xlsx")
+    rnd = open_round(county=county, name=kw.pop("name", "2026年社会认可度调查"), roster=roster,
+                     catalogue=catalogue(), group_weights=group_weights_of("national-2017"), **kw)
+    db.session.commit()
+    return rnd
+
+
+def link_for(rnd: SurveyRound, group: str, school_code: str | None = None) -> EntryLink:
+    for ln in rnd.links:
+        if ln.group == group and ((ln.school.code if ln.school else None) == school_code):
+            return ln
+    raise AssertionError(f"no link {group} {school_code}")
+
+
+def login(client, username: str, password: str = PASSWORD):
+    page = client.get("/login").get_data(as_text=True)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_from(page)})
+
+
+def answer_all(html: str, choice: str = "满意") -> dict[str, str]:
+    """Form data answering every question of the page with ``choice``."""
+    data = {"csrf_token": csrf_from(html), "token": re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)}
+    for item in sorted(set(re.findall(r'name="([a-z]\d\d)"', html))):
+        data[item] = choice
+    return data

@@ -1,0 +1,96 @@
+"""`python run.py …` as bureau scripts call it (CONTRACTS.md §1), in a real subprocess."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from survey.db import db
+from survey.models import County, SurveyRound, User
+from tests.survey.conftest import ROSTER_ROWS, roster_xlsx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(database_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="cli-test", PUBLIC_BASE_URL="https://wj.example.cn")
+    return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_round_lifecycle_from_the_command_line(app, database_url, tmp_path):
+    roster = tmp_path / "学校名单.xlsx"
+    roster.write_bytes(roster_xlsx(ROSTER_ROWS))
+    made = run(database_url, "round", "create", "--county", "330101", "--county-name", "示范县",
+               "--name", "2026年调查", "--schools", str(roster), "--opens", "2026-01-01T08:00")
+    assert made.returncode == 0, made.stderr
+    round_id = made.stdout.strip()
+    assert made.stdout == f"{round_id}\n" and round_id.isdigit()
+
+    links = run(database_url, "round", "links", round_id)
+    assert links.returncode == 0, links.stderr
+    rows = list(csv.DictReader(io.StringIO(links.stdout)))
+    assert links.stdout.startswith("school_code,school_name,group,url\n")
+    assert len(rows) == 5 * 4 + 3
+    county_rows = [r for r in rows if r["school_code"] == ""]
+    assert sorted(r["group"] for r in county_rows) == ["cppcc_member", "npc_deputy", "public"]
+    assert all(r["url"].startswith("https://wj.example.cn/s/") for r in rows)
+
+    out = tmp_path / "answers.csv"
+    exported = run(database_url, "round", "export", round_id, "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    frame = pd.read_csv(out)
+    assert list(frame.columns[:5]) == ["group", "school_code", "response_id", "submitted_at", "duration_seconds"]
+    assert len(frame) == 0
+
+    closed = run(database_url, "round", "close", round_id)
+    assert closed.returncode == 0, closed.stderr
+    with app.app_context():
+        rnd = db.session.get(SurveyRound, int(round_id))
+        assert rnd.state() == "closed" and rnd.county.name == "示范县"
+
+
+def test_bad_roster_exits_2_naming_the_cell_and_writes_nothing(app, database_url, tmp_path):
+    rows = [list(r) for r in ROSTER_ROWS]
+    rows[1][2] = "中学"
+    roster = tmp_path / "名单.xlsx"
+    roster.write_bytes(roster_xlsx(rows))
+    res = run(database_url, "round", "create", "--county", "330101", "--county-name", "示范县",
+              "--name", "x", "--schools", str(roster))
+    assert res.returncode == 2 and res.stdout == ""
+    assert "文件 名单.xlsx，工作表 schools，第 3 行，列 学校类型（school_type）：学校类型“中学”无效" in res.stderr
+    res = run(database_url, "round", "create", "--county", "33010", "--name", "x", "--schools", str(tmp_path / "none.xlsx"))
+    assert res.returncode == 2 and "无法读取文件" in res.stderr
+    res = run(database_url, "round", "create", "--county", "330101", "--county-name", "示范县", "--name", "x",
+              "--schools", str(tmp_path / "名单.xlsx"), "--opens", "tomorrow")
+    assert res.returncode == 2 and "--opens" in res.stderr and "ISO 8601" in res.stderr
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SurveyRound)) == 0
+        assert db.session.scalar(select(func.count()).select_from(County)) == 0
+
+
+def test_users_create_reads_password_from_stdin(app, database_url, tmp_path):
+    roster = tmp_path / "r.xlsx"
+    roster.write_bytes(roster_xlsx(ROSTER_ROWS))
+    assert run(database_url, "round", "create", "--county", "330101", "--county-name", "示范县",
+               "--name", "x", "--schools", str(roster)).returncode == 0
+    ok = run(database_url, "users", "create", "--username", "zhang", "--role", "staff", "--county", "330101",
+             stdin="s3cret-pass\n")
+    assert ok.returncode == 0, ok.stderr
+    bad = run(database_url, "users", "create", "--username", "li", "--role", "staff", stdin="s3cret-pass\n")
+    assert bad.returncode == 2 and "--county" in bad.stderr
+    weak = run(database_url, "users", "create", "--username", "wang", "--role", "admin", stdin="123\n")
+    assert weak.returncode == 2 and "密码至少 8 位" in weak.stderr
+    unknown = run(database_url, "users", "create", "--username", "zhao", "--role", "king", stdin="s3cret-pass\n")
+    assert unknown.returncode == 2 and "--role" in unknown.stderr
+    with app.app_context():
+        user = db.session.scalars(select(User)).one()
+        assert user.username == "zhang" and user.county.code == "330101"
+        assert "s3cret-pass" not in user.password_hash
