@@ -210,7 +210,7 @@ def verdict_of(items: Sequence[ItemResult], prerequisite: ItemResult) -> tuple[V
 
 
 def _short_title(title: str) -> str:
-    return title.split("（")[0] if len(title) > 30 else title
+    return title.split("，")[0].split("（")[0]
 
 
 def evaluate(schools: pd.DataFrame, county: Mapping[str, Any], rules: RuleSet, *,
