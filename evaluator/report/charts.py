@@ -138,7 +138,7 @@ def svg_cv(report: Mapping[str, Any]) -> str:
     plot_w = width - left - 70
     values = [b.value for b in bars if b.value is not None] + [b.limit for b in bars if b.limit]
     top = max([0.6, *values]) * 1.1
-    height = 40 + len(INDICATORS) * (2 * bar_h + gap) + 30
+    height = 40 + len(INDICATORS) * (2 * bar_h + gap) + 44
     body: list[str] = []
 
     def x_of(v: float) -> float:
@@ -160,15 +160,16 @@ def svg_cv(report: Mapping[str, Any]) -> str:
             )
             body.append(_text(x_of(bar.value) + 3, y + bar_h - 2, f"{bar.value:.3f}", size=10,
                               fill="#c00000" if over else "#222"))
-    bottom = height - 30
-    for stage, label in STAGES:
+    bottom = height - 44
+    for k, (stage, label) in enumerate(STAGES):
         limit = cv_limits(report)[stage]
         if limit is None:
             continue
         x = x_of(limit)
         body.append(f'<line x1="{x:.1f}" y1="24" x2="{x:.1f}" y2="{bottom}" stroke="{STAGE_COLOURS[stage]}" '
                     'stroke-dasharray="4 3" stroke-width="1.2"/>')
-        body.append(_text(x, bottom + 14, f"{label}限值 {limit:.2f}", "middle", 10, STAGE_COLOURS[stage]))
+        body.append(_text(x, bottom + 14 + 14 * k, f"{label}限值 {limit:.2f}", "middle", 10,
+                          STAGE_COLOURS[stage]))
     legend = [
         f'<rect x="{left + 20 * k + 90 * k}" y="6" width="10" height="10" fill="{STAGE_COLOURS[s]}"/>'
         + _text(left + 20 * k + 90 * k + 14, 15, label, size=11)
@@ -303,6 +304,7 @@ def png_matrix(report: Mapping[str, Any], font: str) -> bytes:
     """PNG version of :func:`svg_matrix`."""
     from matplotlib.colors import ListedColormap
     from matplotlib.font_manager import FontProperties
+    from matplotlib.patches import Patch
 
     m = school_matrix(report)
     order = ["pass", "near", "fail", "missing"]
@@ -316,6 +318,10 @@ def png_matrix(report: Mapping[str, Any], font: str) -> bytes:
     ax.xaxis.tick_top()
     ax.set_yticks(range(len(m.rows)), m.rows, fontproperties=fp)
     ax.tick_params(length=0)
+    labels = {"pass": "达标", "near": "≥85%未达标", "fail": "低于85%", "missing": "缺失"}
+    handles = [Patch(facecolor=BAND_COLOURS[b], label=labels[b]) for b in order]
+    ax.legend(handles=handles, prop=fp, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4,
+              frameon=False)
     return _png(fig)
 
 

@@ -29,7 +29,7 @@ from docx.shared import Cm, Pt, RGBColor
 
 from evaluator.report import charts
 from evaluator.report.html import numbered
-from evaluator.report.view import Cell, ReportView, Table, build_view, clean
+from evaluator.report.view import ReportView, Table, build_view, clean
 
 TITLE_FONT, HEADING_FONT, SUBHEADING_FONT, BODY_FONT, TABLE_FONT = "黑体", "黑体", "楷体", "仿宋", "宋体"
 WEST_FONT = "Times New Roman"
@@ -149,12 +149,6 @@ def _tc(text: str, width: int, style: str, *, fill: str | None = None, bold: boo
             f"{_runs(text, bold)}</w:p></w:tc>")
 
 
-def _align(cell: Cell) -> str | None:
-    if cell.fmt != "text" and isinstance(cell.value, int | float):
-        return "right"
-    return "center" if len(cell.text) <= 4 else None
-
-
 def table_xml(table: Table, style: str) -> str:
     """WordprocessingML of a table: fixed grid, header row repeated on each page, band shading."""
     cols = len(table.headers)
@@ -181,7 +175,7 @@ def table_xml(table: Table, style: str) -> str:
                        f"{_tc(current, sum(widths), style, fill='F2F2F2', bold=True, span=cols)}</w:tr>")
         out.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>")
         out.extend(
-            _tc(c.text, w, style, fill=_FILL.get(c.band or ""), align=_align(c))
+            _tc(c.text, w, style, fill=_FILL.get(c.band or ""), align=c.align)
             for c, w in zip(row, widths, strict=True)
         )
         out.append("</w:tr>")
@@ -197,6 +191,8 @@ def _picture(doc: Any, png: bytes) -> None:
     aspect = image.px_height / image.px_width
     paragraph = doc.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    paragraph.paragraph_format.line_spacing = 1.0  # the body's exact 28 pt would clip the picture
+    paragraph.paragraph_format.keep_with_next = True
     run = paragraph.add_run()
     if w_cm * aspect > h_cm:
         run.add_picture(io.BytesIO(png), height=Cm(h_cm))

@@ -36,7 +36,7 @@ p {{ margin: 3pt 0; text-indent: 2em; }}
 .verdict.not_recognized {{ border-color: #c00000; color: #a00000; }}
 .verdict.incomplete {{ border-color: #b8860b; color: #8a6500; }}
 section.break {{ break-before: page; }}
-table {{ border-collapse: collapse; width: 100%; margin: 4pt 0 10pt; font-family: {SERIF};
+table {{ border-collapse: collapse; width: 100%; table-layout: fixed; margin: 4pt 0 10pt; font-family: {SERIF};
         font-size: 10pt; line-height: 1.35; }}
 table.compact {{ font-size: 8pt; }}
 caption {{ font-family: {HEITI}; font-size: 11pt; padding: 4pt 0; caption-side: top; }}
@@ -46,7 +46,8 @@ th, td {{ border: 1px solid #555; padding: 2pt 4pt; vertical-align: top; }}
 th {{ background: #e7e6e6; font-weight: bold; text-align: center; vertical-align: middle; }}
 tr.group th {{ background: #f2f2f2; text-align: left; }}
 td.n {{ text-align: right; white-space: nowrap; }}
-td.c {{ text-align: center; white-space: nowrap; }}
+td.c {{ text-align: center; }}
+th, td {{ overflow-wrap: anywhere; }}
 .note {{ font-size: 9.5pt; color: #444; text-indent: 0; }}
 figure {{ margin: 6pt 0 10pt; break-inside: avoid; text-align: center; }}
 figure svg {{ height: auto; }}
@@ -83,21 +84,23 @@ def _esc(text: str) -> str:
 
 
 def _cell(cell: Cell) -> str:
-    classes = []
-    if cell.band:
-        classes.append(f"b-{cell.band}")
-    if cell.fmt != "text" and isinstance(cell.value, int | float):
-        classes.append("n")
-    elif len(cell.text) <= 4:
-        classes.append("c")
+    classes = [f"b-{cell.band}"] if cell.band else []
+    if cell.align:
+        classes.append({"right": "n", "center": "c"}[cell.align])
     attr = f' class="{" ".join(classes)}"' if classes else ""
     return f"<td{attr}>{_esc(cell.text)}</td>"
+
+
+def _colgroup(table: Table) -> str:
+    widths = table.widths[: len(table.headers)]
+    total = sum(widths) or 1
+    return "<colgroup>" + "".join(f'<col style="width:{100 * w / total:.1f}%">' for w in widths) + "</colgroup>"
 
 
 def render_table(table: Table) -> str:
     """One table with a repeated header (thead) and area group rows."""
     parts = [f'<table class="{"compact" if table.compact else "std"}">',
-             f"<caption>{escape(table.title)}</caption><thead><tr>"]
+             f"<caption>{escape(table.title)}</caption>", _colgroup(table), "<thead><tr>"]
     parts.extend(f"<th>{escape(h)}</th>" for h in table.headers)
     parts.append("</tr></thead><tbody>")
     current = None

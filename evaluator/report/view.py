@@ -85,6 +85,13 @@ class Cell:
         """The cell as printed (numbers with the precision of their Excel format)."""
         return format_value(self.value, self.fmt)
 
+    @property
+    def align(self) -> str | None:
+        """Horizontal alignment: numbers right, status marks (cells with a band) centred."""
+        if self.fmt != "text" and isinstance(self.value, int | float):
+            return "right"
+        return "center" if self.band is not None else None
+
 
 @dataclass(frozen=True)
 class Table:
@@ -235,7 +242,7 @@ def items_table(report: Mapping[str, Any]) -> Table:
         title="指标达成情况及整改计划",
         headers=("指标", "是否达标", "存在问题", "整改措施", "整改时限", "责任部门"),
         rows=rows,
-        widths=(30, 7, 30, 30, 10, 14),
+        widths=(28, 8, 28, 28, 10, 14),
         groups=groups,
     )
 
@@ -279,12 +286,12 @@ def matrix_table(report: Mapping[str, Any]) -> Table:
     schools = report.get("schools") or []
     thresholds = _stage_thresholds(schools)
     headers = ["学校", "学段", "学生数"]
-    for key, code, short, unit in INDICATORS:
+    for key, code, short, _unit in INDICATORS:
         lim = thresholds.get(key, {})
         limit = "/".join(
             format_value(lim[stage], "num") for stage, _ in STAGES if lim.get(stage) is not None
         )
-        headers.append(f"{code} {short}（{unit}，标准{limit or NOT_GIVEN}）")
+        headers.append(f"{code} {short}（{limit or NOT_GIVEN}）")
     headers += ["达标项数", "是否达标"]
     rows: list[tuple[Cell, ...]] = []
     for school in schools:
@@ -315,10 +322,39 @@ def matrix_table(report: Mapping[str, Any]) -> Table:
         title="学校资源配置指标达成矩阵",
         headers=tuple(headers),
         rows=rows,
-        widths=(22, 6, 8, 10, 10, 10, 10, 10, 10, 10, 8, 8),
-        note="图例：绿色为达标；黄色为未达标但不低于标准的85%；红色为低于标准的85%；灰色为数据缺失。"
+        widths=(22, 7, 8, 10, 10, 10, 10, 10, 10, 10, 7, 7),
+        note="括号内为小学/初中标准；单位：1.1–1.3为人/百名学生，1.4、1.5为平方米/生，1.6为元/生，"
+        "1.7为间/百名学生。图例：绿色为达标；黄色为未达标但不低于标准的85%；红色为低于标准的85%；灰色为数据缺失。"
         "“不参评”为规模低于下限的教学点，不参与1.8、1.9评估。",
         compact=True,
+    )
+
+
+def school_issue_table(report: Mapping[str, Any]) -> Table:
+    """Schools that fail or are pending in 1.8, with the engine's reason and missing fields."""
+    rows: list[tuple[Cell, ...]] = []
+    for school in report.get("schools") or []:
+        passed = school.get("pass")
+        if school.get("excluded") or passed is True:
+            continue
+        reason = str(school.get("reason") or "")
+        missing = school.get("missing") or []
+        if missing:
+            reason = (reason + "；" if reason else "") + "缺少数据：" + "、".join(map(str, missing))
+        rows.append(
+            (
+                Cell(school_label(school)),
+                Cell(STAGE_LABEL.get(school.get("stage", ""), school.get("stage"))),
+                Cell("否" if passed is False else "待定", band="fail" if passed is False else "pending"),
+                Cell(reason or NOT_GIVEN),
+            )
+        )
+    return Table(
+        sheet="学校指标",
+        title="未达到1.8要求或待定的学校",
+        headers=("学校", "学段", "是否达标", "原因"),
+        rows=rows,
+        widths=(24, 7, 8, 60),
     )
 
 
@@ -606,6 +642,12 @@ def build_view(report: Mapping[str, Any]) -> ReportView:
     else:
         reason_pars = ("评估结果未列出原因，请查看下表中未达标和待定的指标。",)
     county = _county_line(report)
+    prereq = report.get("prerequisite")
+    if prereq:
+        status = COMPLIANCE.get(str(prereq.get("status")), NOT_GIVEN)
+        prereq_par = f"前提条件（通过基本均衡认定满规定年限）：{status}。{prereq.get('detail') or ''}"
+    else:
+        prereq_par = f"前提条件（通过基本均衡认定满规定年限）：{NOT_GIVEN}。"
     rec = report.get("recognition")
     per_school, totals = shortfall_tables(report)
     meta, inputs = provenance_tables(report)
@@ -613,7 +655,7 @@ def build_view(report: Mapping[str, Any]) -> ReportView:
         Section(
             "评估结论", 1,
             (f"评估对象：{county}。", f"评估规则：{report.get('rules') or NOT_GIVEN}。",
-             f"结论：{verdict_text}。", *reason_pars),
+             prereq_par, f"结论：{verdict_text}。", *reason_pars),
             (summary_table(report),),
         ),
         Section(
@@ -624,7 +666,8 @@ def build_view(report: Mapping[str, Any]) -> ReportView:
             page_break=True,
         ),
         Section("资源配置", 1, page_break=True),
-        Section("学校指标达成情况", 2, (), (matrix_table(report),), chart="matrix"),
+        Section("学校指标达成情况", 2, (), (matrix_table(report), school_issue_table(report)),
+                chart="matrix"),
         Section("校际差异系数", 2, (), (cv_table(report),), chart="cv"),
         Section("短板与缺口", 1, (), (per_school, totals), page_break=True),
         Section(

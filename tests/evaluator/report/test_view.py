@@ -1,0 +1,91 @@
+"""The display model: polarity, grouping, labels, totals and absent keys (no recomputation)."""
+
+from __future__ import annotations
+
+from evaluator.report.view import build_view, items_table, matrix_table, shortfall_tables
+
+
+def _row(table, code):
+    return next(r for r in table.rows if r[0].text.startswith(f"{code} "))
+
+
+def test_item_table_has_seed_002_columns_and_area_groups(sample):
+    table = items_table(sample)
+    assert table.headers == ("指标", "是否达标", "存在问题", "整改措施", "整改时限", "责任部门")
+    assert len(table.rows) == 40
+    assert list(dict.fromkeys(table.groups)) == ["资源配置", "政府保障程度", "教育质量", "否决性指标", "社会认可度"]
+
+
+def test_status_words_and_veto_polarity(sample):
+    table = items_table(sample)
+    assert _row(table, "1.1")[1].text == "是"
+    assert _row(table, "1.4")[1].text == "否"
+    assert _row(table, "3.9")[1].text == "待定"
+    assert _row(table, "2.7")[1].text == "不适用"
+    # veto: status "pass" means the practice is absent -> 是 (seed 002's polarity)
+    assert _row(table, "4.1")[1].text == "是"
+    assert _row(table, "4.3")[1].text == "否"
+
+
+def test_rectification_columns_come_from_the_dict(sample):
+    row = _row(items_table(sample), "4.3")
+    assert [c.text for c in row[2:]] == [
+        "实验中学设有重点班（实验班2个）。", "立即撤销实验班，均衡编班。", "2023年9月", "教育和体育事业中心"]
+    plain = _row(items_table(sample), "2.4")
+    assert [c.text for c in plain[3:]] == ["", "", ""]
+    assert _row(items_table(sample), "1.1")[2].text == "无"
+
+
+def test_pending_item_names_missing_fields(sample):
+    assert "monitoring_status" in _row(items_table(sample), "3.9")[2].text
+
+
+def test_matrix_uses_bands_and_labels_from_the_dict(sample):
+    sample["schools"][0]["indicators"]["qualified_teachers"]["band"] = "near"  # writers must not recompute
+    table = matrix_table(sample)
+    labels = [r[0].text for r in table.rows]
+    assert "宝鑫新经典学校（小学部）" in labels and "宝鑫新经典学校（初中部）" in labels
+    assert table.rows[0][3].band == "near"
+    assert table.rows[-1][-1].text == "不参评"
+    assert table.rows[-1][6].band == "missing" and table.rows[-1][6].text == "—"
+
+
+def test_split_school_label_derived_when_label_absent(minimal):
+    minimal["schools"][0].update(school_type="九年一贯制", name="实验学校")
+    assert matrix_table(minimal).rows[0][0].text == "实验学校（小学部）"
+
+
+def test_shortfall_totals_prefer_the_dicts_own(sample):
+    sample["shortfall_totals"][0]["amount"] = 99  # differs from the sum of the rows on purpose
+    _, totals = shortfall_tables(sample)
+    assert totals.rows[0][2].value == 99
+    assert totals.rows[0][4].text == "共缺少99间音乐专用教室"
+
+
+def test_shortfall_totals_summed_only_when_absent(sample):
+    del sample["shortfall_totals"]
+    _, totals = shortfall_tables(sample)
+    music = next(r for r in totals.rows if r[1].text == "音乐专用教室")
+    assert music[2].value == 7
+    assert "汇总" in totals.note
+
+
+def test_absent_extensions_read_as_not_given(minimal):
+    view = build_view(minimal)
+    texts = "\n".join(p for s in view.sections for p in s.paragraphs)
+    assert "未提供社会认可度调查结果" in texts
+    assert "评估未完成" in view.verdict_text
+    prov = next(s for s in view.sections if s.title == "数据来源与版本").tables[0]
+    assert prov.rows[0][1].text == "national-2017"  # falls back to the contract key "rules"
+    assert prov.rows[1][1].text == "未提供"
+
+
+def test_verdict_reasons_listed(sample):
+    first = build_view(sample).sections[0]
+    assert "结论：未达到县域义务教育优质均衡发展督导评估认定标准。" in first.paragraphs
+    assert any(p.startswith("5. 4.3 存在重点学校") for p in first.paragraphs)
+
+
+def test_control_characters_are_dropped(sample):
+    sample["items"][0]["problem"] = "坏\x01字符"
+    assert _row(items_table(sample), "1.1")[2].text == "坏字符"

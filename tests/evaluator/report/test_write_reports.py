@@ -1,0 +1,62 @@
+"""write_reports: the four files, JSON round trip, no leftovers, and the real engine's dict."""
+
+from __future__ import annotations
+
+import json
+
+import openpyxl
+import pytest
+from docx import Document
+
+from evaluator.report import write_reports
+from evaluator.report.view import format_value
+
+from .conftest import ITEM_CODES
+
+
+def test_writes_four_files(sample, tmp_path):
+    out = tmp_path / "nested" / "out"
+    paths = write_reports(sample, out)
+    assert [p.name for p in paths] == ["report.json", "report.html", "report.docx", "report.xlsx"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)  # no .part left over
+    text = (out / "report.json").read_text(encoding="utf-8")
+    assert json.loads(text) == sample
+    assert "华侨城小学" in text and text.startswith('{\n  "verdict"')  # ensure_ascii=False, indent=2
+
+
+def test_minimal_contract_dict(minimal, tmp_path):
+    paths = write_reports(minimal, tmp_path)
+    assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_failure_leaves_no_partial_file(sample, tmp_path):
+    sample["items"][0]["rectification"] = {"measures": object()}  # not JSON serialisable
+    with pytest.raises(TypeError):
+        write_reports(sample, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_real_engine_demo_county_renders(tmp_path):
+    """The engine's own demo county (evaluator.workbook.demo_workbook) through every writer."""
+    from evaluator.rules import load_ruleset
+    from evaluator.verdict import evaluate_workbook
+    from evaluator.workbook import demo_workbook, read_workbook
+
+    workbook = read_workbook(demo_workbook(tmp_path / "demo.xlsx"))
+    report = evaluate_workbook(workbook, load_ruleset()).to_dict()
+    paths = write_reports(report, tmp_path / "out")
+    html = paths[1].read_text(encoding="utf-8")
+    for code in ITEM_CODES:
+        assert f">{code} " in html, code
+    split = [s["label"] for s in report["schools"] if s.get("school_type") == "九年一贯制"]
+    assert split and all(label in html for label in split)
+    doc = Document(str(paths[2]))
+    items = next(t for t in doc.tables if t.rows[0].cells[0].text == "指标")
+    assert len(items.rows) == 1 + len(report["items"]) + 5
+    wb = openpyxl.load_workbook(paths[3])
+    matrix = wb["学校指标"]
+    assert matrix.cell(row=2 + len(report["schools"]), column=1).value == report["schools"][-1]["label"]
+    totals = report["shortfall_totals"]
+    assert totals
+    for t in totals:
+        assert f"共缺少{format_value(t['amount'], 'num')}{t['unit']}{t['what']}" in html
