@@ -15,7 +15,14 @@ from functools import cache
 from html import escape
 from typing import Any
 
-from evaluator.report.view import INDICATORS, STAGES, cv_limits, group_label, school_label
+from evaluator.report.view import (
+    INDICATORS,
+    STAGES,
+    cv_limits,
+    group_label,
+    indicator_band,
+    school_label,
+)
 
 BAND_COLOURS: dict[str, str] = {
     "pass": "#c6e0b4",
@@ -40,6 +47,7 @@ CJK_FONTS: tuple[str, ...] = (
     "SimSun",
     "PingFang SC",
 )
+MATRIX_MAX_ROWS = 60
 SVG_FONT = "'Noto Sans CJK SC','Source Han Sans SC','Microsoft YaHei','PingFang SC',SimHei,sans-serif"
 
 
@@ -60,6 +68,7 @@ class Matrix:
     rows: list[str]
     columns: list[str]
     bands: list[list[str]]
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,21 +92,27 @@ def cv_bars(report: Mapping[str, Any]) -> list[CvBar]:
     ]
 
 
-def school_matrix(report: Mapping[str, Any]) -> Matrix:
-    """The band of every indicator of every school part, in the dict's school order."""
+def school_matrix(report: Mapping[str, Any], max_rows: int = MATRIX_MAX_ROWS) -> Matrix:
+    """The band of every indicator of every school part, in the dict's school order.
+
+    A chart of more than ``max_rows`` rows cannot be read on A4, so larger counties chart only
+    the school parts with at least one indicator not met (the table keeps every school).
+    """
     rows, bands = [], []
     for school in report.get("schools") or []:
         inds = school.get("indicators") or {}
         rows.append(school_label(school) + ("（不参评）" if school.get("excluded") else ""))
-        line = []
-        for key, *_ in INDICATORS:
-            ind = inds.get(key) or {}
-            band = ind.get("band") or (
-                "missing" if ind.get("value") is None else ("pass" if ind.get("met") else "fail")
-            )
-            line.append(str(band))
-        bands.append(line)
-    return Matrix(rows, [f"{code} {short}" for _, code, short, _ in INDICATORS], bands)
+        bands.append([indicator_band(inds.get(key) or {}) for key, *_ in INDICATORS])
+    note = ""
+    if len(rows) > max_rows:
+        keep = [i for i, line in enumerate(bands) if any(b != "pass" for b in line)]
+        note = f"共{len(rows)}个学校（部），图中仅列出存在未达标或缺失指标的{len(keep)}个"
+        if len(keep) > max_rows:
+            note += f"中的前{max_rows}个"
+            keep = keep[:max_rows]
+        rows, bands = [rows[i] for i in keep], [bands[i] for i in keep]
+        note += "，全部学校见下表。"
+    return Matrix(rows, [f"{code} {short}" for _, code, short, _ in INDICATORS], bands, note)
 
 
 def recognition_intervals(report: Mapping[str, Any]) -> tuple[list[Interval], float]:
@@ -184,7 +199,7 @@ def svg_matrix(report: Mapping[str, Any]) -> str:
     m = school_matrix(report)
     left, cell_w, cell_h, head = 190, 62, 16, 46
     width = left + cell_w * len(m.columns) + 10
-    height = head + cell_h * len(m.rows) + 34
+    height = head + cell_h * len(m.rows) + (52 if m.note else 34)
     body: list[str] = []
     for j, col in enumerate(m.columns):
         code, short = col.split(" ", 1)
@@ -199,7 +214,9 @@ def svg_matrix(report: Mapping[str, Any]) -> str:
             f'fill="{BAND_COLOURS.get(band, "#ffffff")}"/>'
             for j, band in enumerate(line)
         )
-    y = height - 16
+    y = head + cell_h * len(m.rows) + 18
+    if m.note:
+        body.append(_text(8, height - 4, m.note, size=11, fill="#444"))
     legend = (("pass", "达标"), ("near", "≥85%未达标"), ("fail", "低于85%"), ("missing", "缺失"))
     for k, (band, label) in enumerate(legend):
         x = left + k * 110
@@ -309,9 +326,8 @@ def png_matrix(report: Mapping[str, Any], font: str) -> bytes:
     m = school_matrix(report)
     order = ["pass", "near", "fail", "missing"]
     grid = [[order.index(b) if b in order else 3 for b in line] for line in m.bands] or [[3] * 7]
-    size = 7 if len(m.rows) <= 40 else 5
-    fp = FontProperties(family=font, size=size)
-    fig, ax = _figure(6.3, min(9.0, 1.0 + 0.16 * max(len(m.rows), 4)))
+    fp = FontProperties(family=font, size=7)
+    fig, ax = _figure(6.3, 1.2 + 0.15 * max(len(m.rows), 4))
     ax.imshow(grid, cmap=ListedColormap([BAND_COLOURS[b] for b in order]), vmin=0, vmax=3,
               aspect="auto", interpolation="nearest")
     ax.set_xticks(range(len(m.columns)), [c.replace(" ", "\n") for c in m.columns], fontproperties=fp)
@@ -321,7 +337,7 @@ def png_matrix(report: Mapping[str, Any], font: str) -> bytes:
     labels = {"pass": "达标", "near": "≥85%未达标", "fail": "低于85%", "missing": "缺失"}
     handles = [Patch(facecolor=BAND_COLOURS[b], label=labels[b]) for b in order]
     ax.legend(handles=handles, prop=fp, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4,
-              frameon=False)
+              frameon=False, title=m.note or None, title_fontproperties=fp)
     return _png(fig)
 
 

@@ -45,6 +45,7 @@ tr {{ break-inside: avoid; page-break-inside: avoid; }}
 th, td {{ border: 1px solid #555; padding: 2pt 4pt; vertical-align: top; }}
 th {{ background: #e7e6e6; font-weight: bold; text-align: center; vertical-align: middle; }}
 tr.group th {{ background: #f2f2f2; text-align: left; }}
+tr.group {{ break-after: avoid; page-break-after: avoid; }}
 td.n {{ text-align: right; white-space: nowrap; }}
 td.c {{ text-align: center; }}
 th, td {{ overflow-wrap: anywhere; }}

@@ -273,7 +273,8 @@ def _stage_thresholds(schools: Iterable[Mapping[str, Any]]) -> dict[str, dict[st
     return found
 
 
-def _band(ind: Mapping[str, Any]) -> str:
+def indicator_band(ind: Mapping[str, Any]) -> str:
+    """Band of one indicator: the dict's ``band``; for contract-only dicts missing / pass / fail."""
     if ind.get("band"):
         return str(ind["band"])
     if ind.get("value") is None:
@@ -306,7 +307,7 @@ def matrix_table(report: Mapping[str, Any]) -> Table:
             if ind is None:
                 cells.append(Cell(None, band="missing"))
             else:
-                cells.append(Cell(ind.get("value"), indicator_fmt(key), _band(ind)))
+                cells.append(Cell(ind.get("value"), indicator_fmt(key), indicator_band(ind)))
         cells.append(Cell(school.get("met_count"), "int"))
         if school.get("excluded"):
             cells.append(Cell("不参评", band="na"))
