@@ -1,0 +1,629 @@
+"""Social-recognition estimator (DOMAIN.md §6, default of the national rule-set).
+
+Notation: respondent i of group g at school s answers items; a_i = approving answers,
+v_i = answers in the denominator (all but 不了解 under the policy ``exclude``; all
+answers under ``as_no``), d_i = 不了解 answers, t_i = answered items.
+
+1. Quality filters (filters.py) drop speeders and fast straight-liners.
+2. Within-group weight w_i = N_gs / n_gs: N_gs = enrolment (students, parents), 专任教师
+   headcount (teachers), 1 (principals); n_gs = kept respondents in the cell (before any
+   不了解 exclusion). County-level groups (人大代表, 政协委员, 其他群众): one cell, w = 1.
+3. Group ratio p_g = Σ w·a / Σ w·v.
+4. County score P = Σ_g W_g·p_g, W_g the configured group weights (sum 1). A group with
+   W_g > 0 and Σ w·v = 0 is an InputError, never renormalised away.
+5. Taylor linearisation, strata = groups, clusters = schools (each respondent of a
+   county-level group is its own cluster): z_i = w_i(a_i − p_g·v_i)/Σ_g w·v,
+   Z_gc = Σ_{i∈c} z_i, Var(p_g) = m_g/(m_g − 1)·Σ_c (Z_gc − Z̄_g)², Var(P) = Σ W_g²·Var(p_g),
+   df = Σ_g (m_g − 1); CI = expit(logit P ± t_{df}·SE/(P(1 − P))). This equals R
+   survey's svydesign(ids = ~cluster, strata = ~group, weights = ~w) with svyratio and
+   svycontrast (with-replacement first stage, no fpc), which the tests check to 1e-9.
+6. Domains of the full design (same m_g and df, Z = 0 outside the domain): items
+   (P_k = Σ W̃_g·p_gk, W̃ renormalised over the weighted groups that were asked item k).
+   A school is a single cluster, so its full-design domain SE is identically 0; the
+   per-school SE reported is therefore the within-school one (respondents as units,
+   strata = groups, without-replacement with fpc n_gs/N_gs when the frame is known;
+   single-respondent cells contribute 0, like R's ``survey.lonely.psu = "certainty"``).
+7. Design effects (Kish decomposition): Var_srs(p_g) = S²/n_g with
+   S² = Σw(a − p_g·v)² / Σw / v̄², v̄ = Σw·v/Σw; deff_total = Var/Var_srs;
+   deff_kish = n·Σw²/(Σw)²; deff_cluster = deff_total / deff_kish. County figures use
+   Var_srs(P) = Σ W_g²·Var_srs(p_g) and the Var_srs-weighted mean of deff_kish.
+8. Census variant (optional, labelled): every school surveyed, so schools are strata and
+   respondents are sampled without replacement within them:
+   Var(p_g) = Σ_s (1 − n_gs/N_gs)·n_gs/(n_gs − 1)·Σ_{i∈s}(z_i − z̄_s)², df = Σ (n_gs − 1).
+
+Everything reduces to sums per (group, school) cell — n, a, v, d, t and a², a·v, v² — and
+per (group, school, item) cell (n, a, v, d, t), so a database can aggregate in SQL and call
+:func:`estimate_from_cells`; :func:`recognize` takes the same path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from evaluator.errors import InputError
+from evaluator.groups import GROUPS, group_key
+from evaluator.recognition.filters import quality_flags
+from evaluator.recognition.result import (
+    CountyEstimate,
+    GroupEstimate,
+    ItemEstimate,
+    RecognitionResult,
+    SchoolEstimate,
+)
+from evaluator.recognition.rules import RecognitionRules, validate_group_weights
+
+GROUP_KEYS: tuple[str, ...] = tuple(GROUPS)
+LINKED = np.array([GROUPS[g].school_linked for g in GROUP_KEYS])
+META_COLUMNS = ("group", "school_code", "response_id", "submitted_at", "duration_seconds", "instrument")
+_G = len(GROUP_KEYS)
+
+
+@dataclass(frozen=True, eq=False)
+class CellTotals:
+    """Sums per (group, school) cell and per (group, school, item) cell.
+
+    Cell arrays are parallel: ``group`` (index into GROUP_KEYS), ``school`` (index into
+    ``schools``; −1 for county-level groups), and the sums n, a, v, d, t, aa, av, vv.
+    Item arrays: ``item_cell`` (index into the cell arrays), ``item`` (index into
+    ``items``) and item_n, item_a, item_v, item_d, item_t.
+    """
+
+    schools: tuple[str, ...]
+    items: tuple[str, ...]
+    group: np.ndarray
+    school: np.ndarray
+    n: np.ndarray
+    a: np.ndarray
+    v: np.ndarray
+    d: np.ndarray
+    t: np.ndarray
+    aa: np.ndarray
+    av: np.ndarray
+    vv: np.ndarray
+    item_cell: np.ndarray
+    item: np.ndarray
+    item_n: np.ndarray
+    item_a: np.ndarray
+    item_v: np.ndarray
+    item_d: np.ndarray
+    item_t: np.ndarray
+    dropped: Mapping[str, int]
+    duration_unknown: int = 0
+
+    def to_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The cells and item cells as DataFrames (columns as in :meth:`from_frames`)."""
+        codes = np.array(self.schools + ("",), dtype=object)
+        cells = pd.DataFrame({
+            "group": np.array(GROUP_KEYS, dtype=object)[self.group], "school_code": codes[self.school],
+            "n": self.n, "a": self.a, "v": self.v, "d": self.d, "t": self.t,
+            "aa": self.aa, "av": self.av, "vv": self.vv})
+        items = pd.DataFrame({
+            "group": cells["group"].to_numpy()[self.item_cell],
+            "school_code": cells["school_code"].to_numpy()[self.item_cell],
+            "item": np.array(self.items, dtype=object)[self.item],
+            "n": self.item_n, "a": self.item_a, "v": self.item_v, "d": self.item_d, "t": self.item_t})
+        return cells, items
+
+    @classmethod
+    def from_frames(cls, cells: pd.DataFrame, item_cells: pd.DataFrame | None = None, *,
+                    dropped: Mapping[str, int] | None = None, duration_unknown: int = 0) -> CellTotals:
+        """Cells aggregated elsewhere (e.g. SQL ``GROUP BY group, school_code``).
+
+        ``cells`` columns: group, school_code (empty/None for county-level groups), n, a, v,
+        d, t, aa, av, vv — sums over kept respondents of 1, a_i, v_i, d_i, t_i, a_i², a_i·v_i,
+        v_i². ``item_cells`` columns: group, school_code, item, n, a, v, d, t (per item each
+        respondent's a, v, d, t are 0 or 1)."""
+        need = ("group", "school_code", "n", "a", "v", "d", "t", "aa", "av", "vv")
+        for col in need:
+            if col not in cells.columns:
+                raise InputError(f"单元汇总表缺少列 {col}", column=col)
+        gkeys = cells["group"].map(lambda x: group_key(x) if isinstance(x, str) else None)
+        if gkeys.isna().any():
+            bad = cells.loc[gkeys.isna(), "group"].iloc[0]
+            raise InputError(f"未知的调查对象组别“{bad}”", column="group")
+        gi = gkeys.map({g: i for i, g in enumerate(GROUP_KEYS)}).to_numpy(dtype=np.int64)
+        sc = cells["school_code"].map(lambda x: "" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x))
+        sc = np.where(LINKED[gi], sc.to_numpy(dtype=object), "")
+        keys = pd.Series(list(zip(gi, sc, strict=True)))
+        if keys.duplicated().any():
+            raise InputError("单元汇总表中同一组别与学校出现多行", column="school_code")
+        schools = tuple(sorted({s for s in sc if s}))
+        sidx = {s: i for i, s in enumerate(schools)}
+        school = np.array([sidx.get(s, -1) for s in sc], dtype=np.int64)
+        arr = {c: cells[c].to_numpy(dtype=float) for c in need[2:]}
+        empty = np.array([], dtype=np.int64)
+        items: tuple[str, ...] = ()
+        i_cell = i_item = empty
+        ia: dict[str, np.ndarray] = {c: np.array([], dtype=float) for c in ("n", "a", "v", "d", "t")}
+        if item_cells is not None and len(item_cells):
+            cell_of = {k: i for i, k in enumerate(zip(gi, sc, strict=True))}
+            ig = item_cells["group"].map(group_key).map({g: i for i, g in enumerate(GROUP_KEYS)})
+            isc = item_cells["school_code"].map(lambda x: "" if not isinstance(x, str) else x)
+            isc = np.where(LINKED[ig.to_numpy(dtype=np.int64)], isc.to_numpy(dtype=object), "")
+            i_cell = np.array([cell_of.get(k, -1) for k in zip(ig, isc, strict=True)], dtype=np.int64)
+            if (i_cell < 0).any():
+                raise InputError("题目汇总表中有单元汇总表没有的组别与学校", column="school_code")
+            items = tuple(dict.fromkeys(item_cells["item"].astype(str)))
+            i_item = item_cells["item"].astype(str).map({k: i for i, k in enumerate(items)}).to_numpy(np.int64)
+            ia = {c: item_cells[c].to_numpy(dtype=float) for c in ("n", "a", "v", "d", "t")}
+        return cls(schools, items, gi, school, arr["n"], arr["a"], arr["v"], arr["d"], arr["t"],
+                   arr["aa"], arr["av"], arr["vv"], i_cell, i_item, ia["n"], ia["a"], ia["v"], ia["d"],
+                   ia["t"], dict(dropped or {}), duration_unknown)
+
+
+def _luts(rules: RecognitionRules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lookup tables over code + 1 (code −1 = not answered): approve, denominator, 不了解."""
+    approve = np.array([0] + [s in rules.approve for s in rules.scale], dtype=np.int64)
+    dk = np.array([0] + [s in rules.dont_know for s in rules.scale], dtype=np.int64)
+    answered = np.array([0] + [1] * len(rules.scale), dtype=np.int64)
+    den = answered if rules.dont_know_policy == "as_no" else answered - dk
+    return approve, den, dk
+
+
+def cells_from_codes(group: np.ndarray, school: np.ndarray, schools: Sequence[str], codes: np.ndarray,
+                     items: Sequence[str], duration: np.ndarray | None, rules: RecognitionRules, *,
+                     apply_filters: bool = True, per_item: bool = True) -> CellTotals:
+    """Cell totals from coded respondents (the fast path).
+
+    ``group``: index into GROUP_KEYS per respondent; ``school``: index into ``schools``
+    (ignored, use −1, for county-level groups); ``codes``: n × K int8, index into
+    ``rules.scale`` or −1 for not answered; ``duration``: seconds (NaN = unknown)."""
+    group = np.asarray(group, dtype=np.int64)
+    codes = np.asarray(codes, dtype=np.int8)
+    n_rows, k = codes.shape
+    dur = np.full(n_rows, np.nan) if duration is None else np.asarray(duration, dtype=float)
+    flags = quality_flags(codes, dur, rules)
+    keep = ~flags.drop if apply_filters else ~flags.empty
+    dropped = flags.counts() if apply_filters else {"speeder": 0, "straightliner_fast": 0}
+    dropped["empty"] = int(flags.empty.sum())
+    unknown = int((flags.duration_unknown & keep).sum())
+    if not keep.all():
+        group, codes = group[keep], codes[keep]
+        school = np.asarray(school)[keep]
+    n_s = len(schools)
+    sidx = np.where(LINKED[group], np.asarray(school, dtype=np.int64), n_s)
+    if (sidx < 0).any():
+        raise InputError("学校相关组别的作答缺少学校", column="school_code")
+    cell_id = group * (n_s + 1) + sidx
+    lut_a, lut_v, lut_d = _luts(rules)
+    c1 = codes.astype(np.int16) + 1
+    a = lut_a[c1].sum(axis=1)
+    v = lut_v[c1].sum(axis=1)
+    d = lut_d[c1].sum(axis=1)
+    t = (codes >= 0).sum(axis=1)
+    size = _G * (n_s + 1)
+    n = np.bincount(cell_id, minlength=size)
+    used = np.flatnonzero(n)
+    remap = np.full(size, -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    sums = {name: np.bincount(cell_id, weights=x, minlength=size)[used]
+            for name, x in (("a", a), ("v", v), ("d", d), ("t", t),
+                            ("aa", a * a), ("av", a * v), ("vv", v * v))}
+    cgroup = used // (n_s + 1)
+    cschool = used % (n_s + 1)
+    cschool = np.where(cschool == n_s, -1, cschool)
+    empty_i = np.array([], dtype=np.int64)
+    i_cell, i_item = empty_i, empty_i
+    iv: dict[str, np.ndarray] = {c: np.array([], dtype=float) for c in ("n", "a", "v", "d", "t")}
+    if per_item and k:
+        ncodes = len(rules.scale) + 1
+        per_cell = np.empty((k, len(used), ncodes), dtype=np.int64)
+        base = remap[cell_id] * ncodes
+        for j in range(k):
+            per_cell[j] = np.bincount(base + c1[:, j], minlength=len(used) * ncodes).reshape(len(used), ncodes)
+        ia, iv_, id_ = per_cell @ lut_a, per_cell @ lut_v, per_cell @ lut_d
+        it = per_cell[:, :, 1:].sum(axis=2)
+        jj, cc = np.nonzero(it)
+        i_cell, i_item = cc.astype(np.int64), jj.astype(np.int64)
+        iv = {"n": it[jj, cc].astype(float), "a": ia[jj, cc].astype(float), "v": iv_[jj, cc].astype(float),
+              "d": id_[jj, cc].astype(float), "t": it[jj, cc].astype(float)}
+    return CellTotals(tuple(schools), tuple(items), cgroup, cschool, n[used].astype(float),
+                      sums["a"], sums["v"], sums["d"], sums["t"], sums["aa"], sums["av"], sums["vv"],
+                      i_cell, i_item, iv["n"], iv["a"], iv["v"], iv["d"], iv["t"], dropped, unknown)
+
+
+def _population(cells: CellTotals, frame: pd.DataFrame | None) -> np.ndarray:
+    """N_gs per cell (NaN for county-level cells and when there is no frame)."""
+    out = np.full(len(cells.n), np.nan)
+    if frame is None:
+        return out
+    for col in ("school_code", "students", "teachers"):
+        if col not in frame.columns:
+            raise InputError(f"学校名册缺少列 {col}", column=col)
+    f = frame.assign(school_code=frame["school_code"].astype(str).str.strip()).drop_duplicates("school_code")
+    f = f.set_index("school_code")
+    codes = np.array(cells.schools, dtype=object)
+    missing = [c for c in codes if c not in f.index]
+    if missing:
+        raise InputError(f"学校 {missing[0]} 不在学校名册中（共 {len(missing)} 所学校缺失）", column="school_code")
+    src = {"students": pd.to_numeric(f["students"], errors="coerce").reindex(codes).to_numpy(float),
+           "teachers": pd.to_numeric(f["teachers"], errors="coerce").reindex(codes).to_numpy(float),
+           "one": np.ones(len(codes))}
+    for gi, g in enumerate(GROUP_KEYS):
+        pop = GROUPS[g].population
+        if pop is None:
+            continue
+        sel = (cells.group == gi) & (cells.school >= 0)
+        vals = src[pop][cells.school[sel]]
+        bad = ~(vals > 0)
+        if bad.any():
+            code = codes[cells.school[sel][bad][0]]
+            what = "在校生数" if pop == "students" else "专任教师数"
+            raise InputError(f"学校 {code} 的{what}为空或为 0，但有{GROUPS[g].label}作答，无法计算权重 N/n",
+                             column=pop)
+        out[sel] = vals
+    return out
+
+
+def _cell_weights(cells: CellTotals, population: np.ndarray) -> np.ndarray:
+    """w = N_gs/n_gs for school cells with a frame; 1 otherwise (equal within group)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = population / cells.n
+    return np.where(np.isfinite(w), w, 1.0)
+
+
+@dataclass(frozen=True)
+class _Ratio:
+    p: np.ndarray        # per key
+    var: np.ndarray      # per key, NaN when m ≤ 1
+    num: np.ndarray      # Σ w·a
+    den: np.ndarray      # Σ w·v
+
+
+def _ratio(key: np.ndarray, size: int, w: np.ndarray, a: np.ndarray, v: np.ndarray, aa: np.ndarray,
+           av: np.ndarray, vv: np.ndarray, clustered: np.ndarray, m: np.ndarray) -> _Ratio:
+    """Ratio p = Σw·a/Σw·v per key and its linearised variance with m clusters per key
+    (module docstring, step 5): Var = m/(m − 1)·(ΣZ² − (ΣZ)²/m)."""
+    num = np.bincount(key, weights=w * a, minlength=size)
+    den = np.bincount(key, weights=w * v, minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = num / den
+        pc = np.where(np.isfinite(p), p, 0.0)[key]
+        dc = den[key]
+        s1 = np.where(dc > 0, w * (a - pc * v) / dc, 0.0)
+        e2 = aa - 2 * pc * av + pc * pc * vv
+        s2 = np.where(clustered, s1 * s1, np.where(dc > 0, (w / dc) ** 2 * e2, 0.0))
+        z1 = np.bincount(key, weights=s1, minlength=size)
+        z2 = np.bincount(key, weights=s2, minlength=size)
+        var = np.where(m > 1, m / (m - 1) * (z2 - z1 * z1 / m), np.nan)
+    return _Ratio(p, np.maximum(var, 0.0, where=np.isfinite(var), out=var.copy()), num, den)
+
+
+def logit_ci(p: float, se: float | None, df: int, confidence: float) -> tuple[float, float] | None:
+    """expit(logit p ± t_{df, 1−α/2}·se/(p(1 − p))); None when p ∈ {0, 1}, se unknown or df < 1."""
+    if se is None or not np.isfinite(se) or df < 1 or not 0 < p < 1:
+        return None
+    t = float(stats.t.ppf(1 - (1 - confidence) / 2, df))
+    half = t * se / (p * (1 - p))
+    lg = np.log(p / (1 - p))
+    return float(1 / (1 + np.exp(-(lg - half)))), float(1 / (1 + np.exp(-(lg + half))))
+
+
+def _fin(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def _weights_vector(weights: Mapping[str, float]) -> np.ndarray:
+    return np.array([float(weights.get(g, 0.0)) for g in GROUP_KEYS])
+
+
+def estimate_from_cells(cells: CellTotals, frame: pd.DataFrame | None, rules: RecognitionRules,
+                        weights: Mapping[str, float] | None = None, *,
+                        item_texts: Mapping[str, str] | None = None,
+                        unfiltered: CellTotals | None = None, census: bool | None = None,
+                        warnings: Iterable[str] = ()) -> RecognitionResult:
+    """The estimate of the module docstring from cell totals. ``weights`` replaces the
+    rule-set's group weights (groups not named get 0). ``frame`` gives N_gs per school
+    (columns school_code, students, teachers); without it school-linked groups get equal
+    weights within group and the result warns. Raises InputError when a group with
+    W_g > 0 has no valid answer or a school is missing from the frame."""
+    notes = list(warnings)
+    wsrc = "rules" if weights is None else "option"
+    wmap = validate_group_weights(rules.group_weights if weights is None else weights,
+                                  file=rules.file if weights is None else None,
+                                  field="recognition.group_weights" if weights is None else "--weights")
+    W = _weights_vector(wmap)
+    pop = _population(cells, frame)
+    if frame is None and (LINKED[cells.group]).any():
+        notes.append("未提供学校名册：学校相关组别在组内按等权处理（未按 N/n 加权）")
+    w = _cell_weights(cells, pop)
+    gi = cells.group
+    clustered = LINKED[gi]
+    kc = np.where(clustered, 1.0, cells.n)
+    m = np.bincount(gi, weights=kc, minlength=_G)
+    n_g = np.bincount(gi, weights=cells.n, minlength=_G)
+    g_ratio = _ratio(gi, _G, w, cells.a, cells.v, cells.aa, cells.av, cells.vv, clustered, m)
+    for j, g in enumerate(GROUP_KEYS):
+        if W[j] > 0 and not g_ratio.den[j] > 0:
+            why = "没有作答" if n_g[j] == 0 else "的作答全部为“不了解”或被质量筛查剔除"
+            raise InputError(f"组别“{GROUPS[g].label}”权重为 {W[j]:g}，但{why}，不能计算社会认可度；"
+                             "请补充该组调查或调整组别权重（不自动重新分配权重）",
+                             field="--weights" if weights is not None else "recognition.group_weights")
+    active = W > 0
+    score = float(np.sum(W[active] * g_ratio.p[active]))
+    var = float(np.sum(W[active] ** 2 * g_ratio.var[active]))
+    df = int(np.sum(m[active] - 1))
+    se = _fin(np.sqrt(var)) if np.isfinite(var) else None
+    if se is None:
+        notes.append("至少一个组别只有 1 个抽样单元（学校），无法估计标准误与置信区间")
+    ci = logit_ci(score, se, df, rules.confidence)
+
+    # weighted 不了解 rate and the "不了解 as no" sensitivity: Σw·d/Σw·t and Σw·a/Σw·t
+    wt = np.bincount(gi, weights=w * cells.t, minlength=_G)
+    wd = np.bincount(gi, weights=w * cells.d, minlength=_G)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dk_g = wd / wt
+        as_no_g = g_ratio.num / wt
+    dk = float(np.sum(W[active] * dk_g[active]))
+    as_no = float(np.sum(W[active] * as_no_g[active]))
+
+    # design effects (Kish decomposition, module docstring step 7)
+    sw = np.bincount(gi, weights=w * cells.n, minlength=_G)
+    sw2 = np.bincount(gi, weights=w * w * cells.n, minlength=_G)
+    pc = np.where(np.isfinite(g_ratio.p), g_ratio.p, 0.0)[gi]
+    ssq = np.bincount(gi, weights=w * (cells.aa - 2 * pc * cells.av + pc * pc * cells.vv), minlength=_G)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vbar = g_ratio.den / sw
+        var_srs = ssq / sw / vbar ** 2 / n_g
+        kish = n_g * sw2 / sw ** 2
+        deff_g = g_ratio.var / var_srs
+        srs_total = float(np.sum(W[active] ** 2 * var_srs[active]))
+        deff_total = var / srs_total
+        deff_kish = float(np.sum(W[active] ** 2 * var_srs[active] * kish[active])) / srs_total
+    deff = {"cluster": _fin(deff_total / deff_kish), "kish": _fin(deff_kish), "total": _fin(deff_total)}
+
+    groups = []
+    for j, g in enumerate(GROUP_KEYS):
+        if n_g[j] == 0 and W[j] == 0:
+            continue
+        se_j = _fin(np.sqrt(g_ratio.var[j]))
+        p_j = _fin(g_ratio.p[j])
+        groups.append(GroupEstimate(
+            g, GROUPS[g].label, float(W[j]), p_j, se_j,
+            None if p_j is None else logit_ci(p_j, se_j, df, rules.confidence),
+            int(n_g[j]), int(m[j]), _fin(dk_g[j]), _fin(as_no_g[j]), _fin(kish[j]), _fin(deff_g[j])))
+
+    items = _items(cells, w, W, m, clustered, item_texts or {})
+    schools = _schools(cells, w, W, pop, rules.min_cell)
+    n_kept = int(cells.n.sum())
+    n_dropped = int(sum(cells.dropped.get(k, 0) for k in ("speeder", "straightliner_fast")))
+    if cells.duration_unknown:
+        notes.append(f"{cells.duration_unknown} 份作答缺少作答时长，无法判断是否过快或直线作答，已保留")
+    unf = None
+    if unfiltered is not None:
+        unf = _county_only(unfiltered, frame, rules, W)
+    cen = None
+    if census if census is not None else rules.census:
+        if frame is None:
+            notes.append("普查口径需要学校名册（N_gs），未计算")
+        else:
+            cen = _census(cells, w, W, pop, g_ratio.p, g_ratio.den, score, rules.confidence)
+    status = "pass" if score >= rules.threshold else "fail"
+    return RecognitionResult(
+        score=score, se=se, df=df, ci=ci, n_kept=n_kept, n_dropped=n_dropped, status=status,
+        borderline=ci is not None and ci[0] <= rules.threshold <= ci[1],
+        threshold=rules.threshold, confidence=rules.confidence, groups=tuple(groups),
+        dont_know_as_no=as_no, dont_know_as_no_status="pass" if as_no >= rules.threshold else "fail",
+        dont_know_rate=dk, dont_know_policy=rules.dont_know_policy, deff=deff,
+        dropped=dict(cells.dropped), duration_unknown=cells.duration_unknown, unfiltered=unf,
+        items=items, schools=schools,
+        school_se="within_school" if frame is not None else "within_school_no_fpc",
+        min_cell=rules.min_cell, weights_source=wsrc, census=cen, warnings=tuple(notes))
+
+
+def _items(cells: CellTotals, w: np.ndarray, W: np.ndarray, m: np.ndarray, clustered: np.ndarray,
+           texts: Mapping[str, str]) -> tuple[ItemEstimate, ...]:
+    """Item domains of the full design: per (item, group) ratio with the group's m_g."""
+    if not len(cells.items):
+        return ()
+    k = len(cells.items)
+    ig = cells.group[cells.item_cell]
+    key = cells.item * _G + ig
+    a, v = cells.item_a, cells.item_v
+    r = _ratio(key, k * _G, w[cells.item_cell], a, v, a, a, v, clustered[cells.item_cell], np.tile(m, k))
+    n_item = np.bincount(cells.item, weights=cells.item_n, minlength=k)
+    wt = np.bincount(key, weights=w[cells.item_cell] * cells.item_t, minlength=k * _G)
+    wd = np.bincount(key, weights=w[cells.item_cell] * cells.item_d, minlength=k * _G)
+    out = []
+    for j, item in enumerate(cells.items):
+        sl = slice(j * _G, (j + 1) * _G)
+        ok = (W > 0) & (r.den[sl] > 0)
+        tot = W[ok].sum()
+        if tot == 0:
+            out.append(ItemEstimate(item, texts.get(item, ""), None, None, int(n_item[j]), None, ()))
+            continue
+        wt_ = W[ok] / tot
+        var = float(np.sum(wt_ ** 2 * r.var[sl][ok]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dk = float(np.sum(wt_ * (wd[sl][ok] / wt[sl][ok])))
+        out.append(ItemEstimate(item, texts.get(item, ""), float(np.sum(wt_ * r.p[sl][ok])),
+                                _fin(np.sqrt(var)), int(n_item[j]), _fin(dk),
+                                tuple(g for g, o in zip(GROUP_KEYS, ok, strict=True) if o)))
+    return tuple(out)
+
+
+def _schools(cells: CellTotals, w: np.ndarray, W: np.ndarray, pop: np.ndarray,
+             min_cell: int) -> tuple[SchoolEstimate, ...]:
+    """Per school: P_s = Σ W̃_g·p_gs over its weighted groups with valid answers, with the
+    within-school SE (module docstring step 6)."""
+    sel = (cells.school >= 0) & (W[cells.group] > 0)
+    s, g = cells.school[sel], cells.group[sel]
+    n, a, v = cells.n[sel], cells.a[sel], cells.v[sel]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = a / v
+        f = np.where(np.isfinite(pop[sel]), n / pop[sel], 0.0)
+        pz = np.where(np.isfinite(p), p, 0.0)
+        e2 = cells.aa[sel] - 2 * pz * cells.av[sel] + pz * pz * cells.vv[sel]
+        var = np.where(n > 1, (1 - f) * n / (n - 1) * e2 / v ** 2, 0.0)
+    ok = v > 0
+    ns = len(cells.schools)
+    wsum = np.bincount(s[ok], weights=W[g[ok]], minlength=ns)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wt = np.where(ok, W[g] / wsum[s], 0.0)
+    score = np.bincount(s[ok], weights=(wt * pz)[ok], minlength=ns)
+    vs = np.bincount(s[ok], weights=(wt * wt * var)[ok], minlength=ns)
+    n_s = np.bincount(s, weights=n, minlength=ns).astype(int)
+    out = []
+    for i, code in enumerate(cells.schools):
+        if n_s[i] == 0:
+            continue
+        if n_s[i] < min_cell or wsum[i] == 0:
+            out.append(SchoolEstimate(code, int(n_s[i]), None, None, True))
+        else:
+            out.append(SchoolEstimate(code, int(n_s[i]), float(score[i]), _fin(np.sqrt(vs[i])), False))
+    return tuple(out)
+
+
+def _county_only(cells: CellTotals, frame: pd.DataFrame | None, rules: RecognitionRules,
+                 W: np.ndarray) -> CountyEstimate:
+    """County score, SE and CI of another set of cells (the unfiltered responses)."""
+    w = _cell_weights(cells, _population(cells, frame))
+    gi = cells.group
+    clustered = LINKED[gi]
+    m = np.bincount(gi, weights=np.where(clustered, 1.0, cells.n), minlength=_G)
+    r = _ratio(gi, _G, w, cells.a, cells.v, cells.aa, cells.av, cells.vv, clustered, m)
+    act = W > 0
+    score = float(np.sum(W[act] * r.p[act]))
+    var = float(np.sum(W[act] ** 2 * r.var[act]))
+    se = _fin(np.sqrt(var)) if np.isfinite(var) else None
+    df = int(np.sum(m[act] - 1))
+    return CountyEstimate(score, se, df, logit_ci(score, se, df, rules.confidence), int(cells.n.sum()))
+
+
+def _census(cells: CellTotals, w: np.ndarray, W: np.ndarray, pop: np.ndarray, p: np.ndarray,
+            den: np.ndarray, score: float, confidence: float) -> CountyEstimate:
+    """Census variant (module docstring step 8): schools are strata, respondents are
+    sampled without replacement within them (fpc n_gs/N_gs); county-level groups stay
+    with-replacement with respondents as units."""
+    gi = cells.group
+    n = cells.n
+    pc = np.where(np.isfinite(p), p, 0.0)[gi]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e1 = cells.a - pc * cells.v
+        e2 = cells.aa - 2 * pc * cells.av + pc * pc * cells.vv
+        scale = (w / den[gi]) ** 2
+        within = scale * (e2 - e1 * e1 / n)
+        f = np.where(LINKED[gi], n / pop, 0.0)
+        cell_var = np.where(n > 1, (1 - f) * n / (n - 1) * within, 0.0)
+    var_g = np.bincount(gi, weights=cell_var, minlength=_G)
+    act = W > 0
+    var = float(np.sum(W[act] ** 2 * var_g[act]))
+    df = int(np.sum((n - 1)[act[gi]]))
+    se = float(np.sqrt(var))
+    return CountyEstimate(score, se, df, logit_ci(score, se, df, confidence), int(n.sum()))
+
+
+def encode(responses: pd.DataFrame, rules: RecognitionRules, *, file: str | None = None
+           ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray, tuple[str, ...], np.ndarray]:
+    """Validate a responses frame (CONTRACTS.md §3) and code it:
+    (group index, school index (−1 county-level), schools, codes n × K, items, duration).
+    Errors name the row (``responses.index`` when it is named ``row``, else position + 2,
+    the header being row 1) and the column."""
+    for col in ("group", "school_code"):
+        if col not in responses.columns:
+            raise InputError(f"缺少列 {col}", file=file, column=col)
+    rows = (responses.index.to_numpy() if responses.index.name == "row"
+            else np.arange(len(responses)) + 2)
+
+    def row_of(mask: np.ndarray) -> int:
+        return int(rows[np.flatnonzero(mask)[0]])
+
+    graw = responses["group"]
+    gkey = graw.map(lambda x: group_key(x) if isinstance(x, str) else None)
+    bad = gkey.isna().to_numpy()
+    if bad.any():
+        val = graw.to_numpy()[np.flatnonzero(bad)[0]]
+        raise InputError(f"未知的调查对象组别“{'' if pd.isna(val) else val}”，可选："
+                         + "、".join(f"{g.key}/{g.label}" for g in GROUPS.values()),
+                         file=file, row=row_of(bad), column="group")
+    group = gkey.map({g: i for i, g in enumerate(GROUP_KEYS)}).to_numpy(dtype=np.int64)
+    sc = responses["school_code"]
+    sc = sc.map(lambda x: "" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x).strip())
+    sc = sc.str.replace(r"\.0$", "", regex=True)  # codes read as numbers by spreadsheets
+    linked = LINKED[group]
+    no_school = linked & (sc.to_numpy(dtype=object) == "")
+    if no_school.any():
+        g = GROUP_KEYS[group[np.flatnonzero(no_school)[0]]]
+        raise InputError(f"{GROUPS[g].label}属于学校相关组别，学校代码不能为空", file=file,
+                         row=row_of(no_school), column="school_code")
+    sc_linked = pd.Series(np.where(linked, sc.to_numpy(dtype=object), None))
+    codes_s, uniques = pd.factorize(sc_linked, sort=True)
+    schools = tuple(str(u) for u in uniques)
+    items = tuple(c for c in responses.columns
+                  if c not in META_COLUMNS and not str(c).startswith(("flag_", "_")))
+    if not items:
+        raise InputError("没有题目列（除 group、school_code 等以外的列都视为题目）", file=file)
+    codes = np.full((len(responses), len(items)), -1, dtype=np.int8)
+    for j, item in enumerate(items):
+        col = responses[item]
+        if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
+            col = col.str.strip()
+        cat = pd.Categorical(col, categories=list(rules.scale))
+        c = np.asarray(cat.codes, dtype=np.int8)
+        unknown = (c < 0) & col.notna().to_numpy() & (col.astype(str).to_numpy() != "")
+        if unknown.any():
+            val = col.to_numpy()[np.flatnonzero(unknown)[0]]
+            raise InputError(f"无法识别的答案“{val}”，可选：{'、'.join(rules.scale)}（空白表示未作答）",
+                             file=file, row=row_of(unknown), column=str(item))
+        codes[:, j] = c
+    if "duration_seconds" in responses.columns:
+        dur = pd.to_numeric(responses["duration_seconds"], errors="coerce")
+        bad = dur.isna().to_numpy() & responses["duration_seconds"].notna().to_numpy() & (
+            responses["duration_seconds"].astype(str).str.strip().to_numpy() != "")
+        if bad.any():
+            raise InputError("作答时长应为秒数", file=file, row=row_of(bad), column="duration_seconds")
+        if (dur < 0).any():
+            raise InputError("作答时长不能为负数", file=file, row=row_of((dur < 0).to_numpy()),
+                             column="duration_seconds")
+        duration = dur.to_numpy(dtype=float)
+    else:
+        duration = np.full(len(responses), np.nan)
+    return group, codes_s.astype(np.int64), schools, codes, items, duration
+
+
+def _item_texts(questionnaire_items: Any) -> dict[str, str]:
+    """Item id → wording, from a mapping, an iterable of items with .id/.text, or the
+    national questionnaire catalogue (when None)."""
+    if questionnaire_items is None:
+        from evaluator.questionnaire import load_catalogue
+
+        return {it.id: it.text for q in load_catalogue().questionnaires for it in q.items}
+    if isinstance(questionnaire_items, Mapping):
+        return {str(k): str(v) for k, v in questionnaire_items.items()}
+    return {it.id: it.text for it in questionnaire_items}
+
+
+def recognize(responses: pd.DataFrame, frame: pd.DataFrame | None, rules: RecognitionRules,
+              weights: Mapping[str, float] | None = None, questionnaire_items: Any = None, *,
+              file: str | None = None) -> RecognitionResult:
+    """Estimate the county's social recognition from respondent-level answers.
+
+    ``responses``: group, school_code, optional duration_seconds, one column per item
+    (labels of ``rules.scale`` or empty). ``frame``: school_code, students, teachers.
+    Goes through :func:`cells_from_codes` and :func:`estimate_from_cells` (see the module
+    docstring for the formulas). Missing schools in the frame name the responses row."""
+    group, school, schools, codes, items, duration = encode(responses, rules, file=file)
+    if frame is not None:
+        known = set(frame["school_code"].astype(str).str.strip()) if "school_code" in frame.columns else set()
+        miss = np.array([s not in known for s in schools])
+        if miss.any():
+            bad = (school >= 0) & miss[np.maximum(school, 0)]
+            rows = (responses.index.to_numpy() if responses.index.name == "row"
+                    else np.arange(len(responses)) + 2)
+            first = np.flatnonzero(bad)[0]
+            raise InputError(f"学校代码 {schools[school[first]]} 不在学校名册中", file=file,
+                             row=int(rows[first]), column="school_code")
+    notes = []
+    if np.isnan(duration).all():
+        notes.append("作答数据没有作答时长（duration_seconds），未能进行过快与直线作答筛查")
+    cells = cells_from_codes(group, school, schools, codes, items, duration, rules)
+    unfiltered = cells_from_codes(group, school, schools, codes, items, duration, rules,
+                                  apply_filters=False, per_item=False)
+    return estimate_from_cells(cells, frame, rules, weights, item_texts=_item_texts(questionnaire_items),
+                               unfiltered=unfiltered, warnings=notes)
