@@ -26,6 +26,7 @@ from evaluator.outcome import (
     at_least,
     at_most,
     combine,
+    conclude,
     fmt,
     missing_item,
     pct,
@@ -178,12 +179,9 @@ def room_item(schools: pd.DataFrame, rooms: pd.DataFrame | None, rules: RuleSet)
                             f"共缺少{total}间{rtype}教室")
         if small_by_type[rtype]:
             details.append(f"{small_by_type[rtype]}间{rtype}教室面积不足，未计入")
-    status: Status = FAIL if problems else (PENDING if missing else PASS)
-    if missing:
-        details.append("缺少班级数：" + "、".join(missing))
-    return (ItemResult("2.3", title, AREA, status, "；".join(details), "；".join(problems) + ("。" if problems else ""),
-                       tuple(missing) if status == PENDING else (),
-                       {t: sum(g for _, g in short_by_type[t]) for t in ROOM_TYPES}), shortfalls)
+    return (conclude("2.3", title, AREA, problems, details, missing,
+                     {t: sum(g for _, g in short_by_type[t]) for t in ROOM_TYPES}, missing_label="缺少班级数"),
+            shortfalls)
 
 
 def size_item(schools: pd.DataFrame, rules: RuleSet) -> tuple[ItemResult, list[Shortfall]]:
@@ -208,15 +206,11 @@ def size_item(schools: pd.DataFrame, rules: RuleSet) -> tuple[ItemResult, list[S
     for cap, lst in sorted(over.items()):
         names = [f"{name}{'现有' if i == 0 else ''}{fmt(n)}人" for i, (name, n) in enumerate(lst)]
         parts.append("，".join(names) + f"，超过{fmt(cap)}人")
-    status: Status = FAIL if over else (PENDING if missing else PASS)
-    detail = f"上限：小学、初中{fmt(ar.size_max['小学'])}人，九年一贯制、十二年一贯制{fmt(ar.size_max['九年一贯制'])}人"
+    details = [f"上限：小学、初中{fmt(ar.size_max['小学'])}人，九年一贯制、十二年一贯制{fmt(ar.size_max['九年一贯制'])}人"]
     if over:
-        detail += f"；超规模学校{sum(len(v) for v in over.values())}所"
-    if missing:
-        detail += "；缺少学生数：" + "、".join(missing)
-    return (ItemResult("2.4", rules.item_titles["2.4"], AREA, status, detail, "；".join(parts) + ("。" if parts else ""),
-                       tuple(missing) if status == PENDING else (), {"over": sum(len(v) for v in over.values())}),
-            shortfalls)
+        details.append(f"超规模学校{sum(len(v) for v in over.values())}所")
+    return (conclude("2.4", rules.item_titles["2.4"], AREA, parts, details, missing,
+                     {"over": sum(len(v) for v in over.values())}, missing_label="缺少学生数"), shortfalls)
 
 
 def class_item(schools: pd.DataFrame, classes: pd.DataFrame | None, rules: RuleSet) -> tuple[ItemResult,
@@ -257,12 +251,9 @@ def class_item(schools: pd.DataFrame, classes: pd.DataFrame | None, rules: RuleS
             details.append(f"{zh}总班级数{n}个，超额班级{o}个（上限{fmt(caps[stage])}人）")
             if o:
                 problems.append(f"{zh}总班级数{n}个，超额班级{o}个")
-    status: Status = FAIL if problems else (PENDING if missing else PASS)
-    if missing:
-        details.append("缺少班级明细：" + "、".join(missing))
-    return (ItemResult("2.5", title, AREA, status, "；".join(details), "。".join(problems) + ("。" if problems else ""),
-                       tuple(missing) if status == PENDING else (),
-                       {"over_classes": int(frame["over"].sum()), "classes": len(frame)}), shortfalls)
+    return (conclude("2.5", title, AREA, problems, details, missing,
+                     {"over_classes": int(frame["over"].sum()), "classes": len(frame)}, joiner="。",
+                     missing_label="缺少班级明细"), shortfalls)
 
 
 def small_school_item(schools: pd.DataFrame, county: Mapping[str, Any], rules: RuleSet) -> tuple[ItemResult,
@@ -293,12 +284,9 @@ def small_school_item(schools: pd.DataFrame, county: Mapping[str, Any], rules: R
             short.append(f"{s['school_name']}（{fmt(_f(s['students_primary']))}人）核定公用经费{fmt(got)}元，"
                          f"低于按{fmt(ar.small_school_floor)}人核定的{fmt(need)}元")
             shortfalls.append(Shortfall(str(s["school_code"]), str(s["school_name"]), "2.6", "公用经费", need - got, "元"))
-    status: Status = FAIL if short else (PENDING if missing else PASS)
-    detail = f"不足{fmt(ar.small_school_floor)}人的村小学和教学点{len(small)}所，应核定不少于{fmt(need)}元"
-    if missing:
-        detail += "；缺少公用经费：" + "、".join(missing)
-    return (ItemResult("2.6", title, AREA, status, detail, "；".join(short) + ("。" if short else ""),
-                       tuple(missing) if status == PENDING else (), {"small_schools": len(small)}), shortfalls)
+    details = [f"不足{fmt(ar.small_school_floor)}人的村小学和教学点{len(small)}所，应核定不少于{fmt(need)}元"]
+    return (conclude("2.6", title, AREA, short, details, missing, {"small_schools": len(small)},
+                     missing_label="缺少公用经费"), shortfalls)
 
 
 def evaluate_assurance(schools: pd.DataFrame, classes: pd.DataFrame | None, rooms: pd.DataFrame | None,

@@ -96,3 +96,15 @@ def missing_item(code: str, title: str, area: str, missing: Iterable[str], what:
     fields = tuple(dict.fromkeys(missing))
     return ItemResult(code, title, area, PENDING, f"缺少数据：{'、'.join(fields)}" + (f"（{what}）" if what else ""),
                       missing=fields)
+
+
+def conclude(code: str, title: str, area: str, problems: list[str], details: list[str], missing: list[str],
+             figures: Mapping[str, Any], *, joiner: str = "；", missing_label: str = "缺少数据") -> ItemResult:
+    """An item judged over many schools: FAIL when any problem was found, else PENDING when
+    data is missing, else PASS. ``problems`` become the 存在问题 text."""
+    status: Status = FAIL if problems else (PENDING if missing else PASS)
+    if missing:
+        details = details + [f"{missing_label}：" + "、".join(missing)]
+    return ItemResult(code, title, area, status, "；".join(details),
+                      joiner.join(problems) + ("。" if problems else ""),
+                      tuple(missing) if status == PENDING else (), figures)
