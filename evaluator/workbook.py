@@ -226,6 +226,8 @@ def _col_index(ref: str) -> int:
 
 def _text(node: Any) -> str:
     """Text of a string item, ignoring phonetic runs (rPh)."""
+    if len(node) == 1 and node[0].tag == f"{_NS}t":
+        return node[0].text or ""
     parts = [t.text or "" for t in node.iter(f"{_NS}t")]
     phonetic = {id(t) for ph in node.iter(f"{_NS}rPh") for t in ph.iter(f"{_NS}t")}
     if phonetic:
@@ -276,7 +278,7 @@ def _read_xlsx_fast(path: Path) -> dict[str, list[tuple[Any, ...]]]:
                         cells[col] = v.text == "1"
                     else:
                         txt = v.text
-                        cells[col] = float(txt) if any(ch in txt for ch in ".eE") else int(txt)
+                        cells[col] = float(txt) if ("." in txt or "e" in txt or "E" in txt) else int(txt)
                 width = max(cells) + 1 if cells else 0
                 rows.append(tuple(cells.get(i) for i in range(width)))
             out[str(sh.get("name"))] = rows
@@ -326,6 +328,18 @@ def _sheet_lookup(names: list[str], sheet: str) -> str | None:
     return None
 
 
+def _clean(v: Any) -> Any:
+    """None for an empty cell; strings stripped."""
+    if v is None:
+        return None
+    if v.__class__ is str:
+        v = v.strip()
+        return v or None
+    if v.__class__ is float and v != v:
+        return None
+    return v
+
+
 def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
 
@@ -356,20 +370,17 @@ def _frame(rows: list[tuple[Any, ...]], columns: tuple[Column, ...], file: str, 
     for c in columns:
         if c.key in must and c.key not in positions:
             raise InputError(f"缺少必需的列 {c.key}（{c.zh}）", file=file, sheet=sheet, row=1)
-    data: dict[str, list[Any]] = {c.key: [] for c in columns}
-    rownums: list[int] = []
+    body = rows[1:]
+    cleaned: dict[str, list[Any]] = {}
+    for key, i in positions.items():
+        cleaned[key] = [_clean(r[i]) if i < len(r) else None for r in body]
     first = columns[0].key
-    for n, r in enumerate(rows[1:], start=2):
-        vals = {k: (r[i] if i < len(r) else None) for k, i in positions.items()}
-        if all(_blank(v) for v in vals.values()):
-            continue
-        lead = vals.get(first)
-        if isinstance(lead, str) and lead.strip().startswith(EXAMPLE_PREFIX):
-            continue
-        for c in columns:
-            v = vals.get(c.key)
-            data[c.key].append(None if _blank(v) else (v.strip() if isinstance(v, str) else v))
-        rownums.append(n)
+    lead = cleaned.get(first, [None] * len(body))
+    keep = [j for j in range(len(body))
+            if any(cleaned[k][j] is not None for k in cleaned)
+            and not (isinstance(lead[j], str) and lead[j].startswith(EXAMPLE_PREFIX))]
+    rownums = [j + 2 for j in keep]
+    data = {c.key: ([cleaned[c.key][j] for j in keep] if c.key in cleaned else [None] * len(keep)) for c in columns}
     df = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in data.items()})
     df["_row"] = np.asarray(rownums, dtype=np.int64)
     return df
@@ -490,7 +501,8 @@ def _check_schools(s: pd.DataFrame, file: str, sheet: str) -> None:
 def _check_children(df: pd.DataFrame, schools: pd.DataFrame, file: str, sheet: str, stage_col: bool) -> None:
     codes = df["school_code"].to_numpy(dtype=object)
     rows = df["_row"].to_numpy()
-    known = np.isin(codes, schools["school_code"].to_numpy(dtype=object))
+    valid = set(schools["school_code"])
+    known = np.fromiter((c in valid for c in codes), dtype=bool, count=len(codes))
     if not known.all():
         i = int(np.argmin(known))
         raise InputError(f"学校代码“{codes[i]}”不在 schools 表中", file=file, sheet=sheet, row=int(rows[i]),
