@@ -41,6 +41,7 @@ FONT_TABLE = (
     ("仿宋", "FangSong", "modern", "fixed"),
     ("宋体", "SimSun", "auto", "variable"),
 )
+_THEME_ATTRS = ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme")
 PAGE_W, PAGE_H = Cm(21.0), Cm(29.7)
 MARGINS = {"top": 3.7, "bottom": 3.5, "left": 2.8, "right": 2.6}
 TEXT_TWIPS = int((21.0 - MARGINS["left"] - MARGINS["right"]) / 2.54 * 1440)
@@ -63,12 +64,25 @@ def _set_fonts(rpr_owner: Any, east_asian: str, size_pt: float | None = None, bo
     font.color.rgb = RGBColor(0, 0, 0)
     rpr = rpr_owner.element.get_or_add_rPr()
     rfonts = rpr.get_or_add_rFonts()
+    _explicit_fonts(rfonts, east_asian)
+
+
+def _explicit_fonts(rfonts: Any, east_asian: str) -> None:
+    """Name the fonts outright: a theme attribute (asciiTheme…) would override the named font."""
+    for attr in _THEME_ATTRS:
+        rfonts.attrib.pop(qn(attr), None)
+    rfonts.set(qn("w:ascii"), WEST_FONT)
+    rfonts.set(qn("w:hAnsi"), WEST_FONT)
     rfonts.set(qn("w:eastAsia"), east_asian)
     rfonts.set(qn("w:hint"), "eastAsia")
 
 
 def _styles(doc: Any) -> dict[str, str]:
     styles = doc.styles
+    defaults = styles.element.find(qn("w:docDefaults"))
+    rfonts = defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:rFonts')}") if defaults is not None else None
+    if rfonts is not None:
+        _explicit_fonts(rfonts, BODY_FONT)
     _set_fonts(styles["Normal"], BODY_FONT, 16)
     normal = styles["Normal"].paragraph_format
     normal.line_spacing = Pt(28)

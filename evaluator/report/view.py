@@ -247,6 +247,43 @@ def items_table(report: Mapping[str, Any]) -> Table:
     )
 
 
+_YEAR_MONTH = re.compile(r"(\d{4})\s*年\s*(?:(\d{1,2})\s*月)?|(\d{4})-(\d{1,2})")
+
+
+def _deadline_key(deadline: str) -> tuple[int, int, str]:
+    """Sort key of a 整改时限 such as "2024年9月" or "2024-09" (unparsed text, then none, last)."""
+    m = _YEAR_MONTH.search(deadline)
+    if not m:
+        return (9999 if deadline else 10000, 99, deadline)
+    year = m.group(1) or m.group(3)
+    month = m.group(2) or m.group(4) or "12"
+    return (int(year), int(month), deadline)
+
+
+def rectification_table(report: Mapping[str, Any]) -> Table:
+    """The rectification tasks (items carrying ``rectification``) in order of their deadline."""
+    tasks = [it for it in _sorted_items(report) if it.get("rectification")]
+    tasks.sort(key=lambda it: _deadline_key(str((it["rectification"] or {}).get("deadline") or "")))
+    rows = [
+        (
+            _text(it["rectification"].get("deadline"), "未定"),
+            Cell(f"{it.get('code', '')} {it.get('title', '')}".strip()),
+            _status(it.get("status")),
+            _text(it["rectification"].get("measures")),
+            _text(it["rectification"].get("department")),
+        )
+        for it in tasks
+    ]
+    return Table(
+        sheet="整改计划",
+        title="整改任务清单（按整改时限排列）",
+        headers=("整改时限", "指标", "是否达标", "整改措施", "责任部门"),
+        rows=rows,
+        widths=(12, 28, 8, 40, 16),
+        note="" if rows else "评估结果中没有整改措施。",
+    )
+
+
 def summary_table(report: Mapping[str, Any]) -> Table:
     """Counts of items by status per area (read from the item statuses, nothing recomputed)."""
     rows: list[tuple[Cell, ...]] = []
@@ -479,10 +516,36 @@ def _ci(ci: Any) -> str:
     return NOT_GIVEN
 
 
-def recognition_paragraph(rec: Mapping[str, Any] | None) -> str:
-    """One-sentence statement of the county social-recognition result."""
+def recognition_paragraphs(rec: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The county result, then the quality filters and the 不了解 sensitivity, as sentences."""
     if not rec:
-        return "未提供社会认可度调查结果，该项待定。"
+        return ("未提供社会认可度调查结果，该项待定。",)
+    return (recognition_paragraph(rec), filters_paragraph(rec))
+
+
+def filters_paragraph(rec: Mapping[str, Any]) -> str:
+    """How many answers the quality filters dropped and the result without them."""
+    dropped = rec.get("dropped") or {}
+    parts = []
+    if dropped.get("speeder") is not None:
+        parts.append(f"作答过快{dropped['speeder']}份")
+    if dropped.get("straightliner_fast") is not None:
+        parts.append(f"快速且答案雷同{dropped['straightliner_fast']}份")
+    detail = f"（{'、'.join(parts)}）" if parts else ""
+    n_dropped = rec.get("n_dropped")
+    text = (
+        f"质量筛查剔除答卷{NOT_GIVEN if n_dropped is None else n_dropped}份{detail}，"
+        f"保留{NOT_GIVEN if rec.get('n_kept') is None else rec['n_kept']}份。"
+    )
+    unfiltered = rec.get("unfiltered") or {}
+    if unfiltered.get("score") is not None:
+        text += (f"不经筛查时认可度为{pct(unfiltered['score'])}（95%置信区间{_ci(unfiltered.get('ci'))}，"
+                 f"{format_value(unfiltered.get('n'), 'int')}份）。")
+    return text
+
+
+def recognition_paragraph(rec: Mapping[str, Any]) -> str:
+    """One-sentence statement of the county social-recognition result."""
     status = {"pass": "达到", "fail": "未达到", "pending": "暂无法判定是否达到"}.get(
         str(rec.get("status")), "未判定是否达到"
     )
@@ -672,10 +735,11 @@ def build_view(report: Mapping[str, Any]) -> ReportView:
         Section("校际差异系数", 2, (), (cv_table(report),), chart="cv"),
         Section("短板与缺口", 1, (), (per_school, totals), page_break=True),
         Section(
-            "社会认可度", 1, (recognition_paragraph(rec),), recognition_tables(report),
+            "社会认可度", 1, recognition_paragraphs(rec), recognition_tables(report),
             chart="recognition" if rec else None, page_break=True,
         ),
-        Section("数据来源与版本", 1, (), (meta, inputs), page_break=True),
+        Section("整改任务清单", 1, (), (rectification_table(report),), page_break=True),
+        Section("数据来源与版本", 1, (), (meta, inputs)),
     ]
     sections = [replace(s, paragraphs=tuple(clean(p) for p in s.paragraphs)) for s in sections]
     return ReportView(

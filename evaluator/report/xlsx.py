@@ -19,7 +19,7 @@ from evaluator.report.charts import BAND_COLOURS
 from evaluator.report.view import NUMBER_FORMATS, Cell, ReportView, Table, build_view
 
 FONT = "宋体"
-SHEETS = ("指标汇总", "学校指标", "差异系数", "短板缺口", "社会认可度", "来源")
+SHEETS = ("指标汇总", "整改计划", "学校指标", "差异系数", "短板缺口", "社会认可度", "来源")
 _THIN = Side(style="thin", color="808080")
 BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 HEAD_FILL = PatternFill("solid", fgColor="E7E6E6")

@@ -77,7 +77,7 @@ def test_html_prints_to_a4_pdf_with_verdict_and_item_codes(sample, tmp_path):
     assert "评估结论：未达到县域义务教育优质均衡发展督导评估认定标准" in flat
     for code in ITEM_CODES:
         assert f"{code}" in text, code
-    for expected in ("4.3设重点学校或重点班", "宝鑫新经典学校（初中部）", "共缺少7间音乐专用教室", "六、数据来源与版本"):
+    for expected in ("4.3设重点学校或重点班", "宝鑫新经典学校（初中部）", "共缺少7间音乐专用教室", "七、数据来源与版本"):
         assert expected in flat, expected
     # the header row of the long item table repeats on the pages it spans
     pages = ["".join(page.split()) for page in text.split("\f")]

@@ -48,3 +48,21 @@ def test_png_charts_when_cjk_font_installed(sample):
         png = draw(sample, font)
         assert png[:8] == b"\x89PNG\r\n\x1a\n", name
         assert len(png) > 5000
+
+
+def test_large_county_matrix_charts_only_schools_with_gaps(sample):
+    schools = []
+    for i in range(80):
+        school = dict(sample["schools"][0 if i % 10 else 2], label=f"学校{i}")
+        schools.append(school)
+    sample["schools"] = schools
+    m = charts.school_matrix(sample, max_rows=60)
+    # sample school 0 (第一小学) has near bands, school 2 (实验中学) near/fail too; make a clean one
+    assert len(m.rows) == 60 and "共80个学校（部）" in m.note and "前60个" in m.note
+    clean = dict(sample["schools"][0], label="全部达标学校",
+                 indicators={k: dict(v, band="pass") for k, v in sample["schools"][0]["indicators"].items()})
+    sample["schools"] = [clean] * 70 + schools[:5]
+    m = charts.school_matrix(sample, max_rows=60)
+    assert m.rows == [f"学校{i}" for i in range(5)]
+    assert "图中仅列出存在未达标或缺失指标的5个" in m.note
+    assert "全部达标学校" not in charts.svg_matrix(sample)

@@ -6,6 +6,7 @@ import pytest
 from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Cm
+from lxml import etree
 
 from evaluator.report import charts, write_docx
 
@@ -24,7 +25,7 @@ def test_headings_numbered_in_gongwen_style(sample, tmp_path):
     h1 = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
     h2 = [p.text for p in doc.paragraphs if p.style.name == "Heading 2"]
     assert h1 == ["一、评估结论", "二、指标达成情况及整改计划", "三、资源配置", "四、短板与缺口",
-                  "五、社会认可度", "六、数据来源与版本"]
+                  "五、社会认可度", "六、整改任务清单", "七、数据来源与版本"]
     assert h2 == ["（一）学校指标达成情况", "（二）校际差异系数"]
     title = doc.paragraphs[0]
     assert title.style.name == "Title" and title.text == "县域义务教育优质均衡发展督导评估报告"
@@ -69,6 +70,11 @@ def test_fonts_page_and_footer(sample, tmp_path):
         return doc.styles[style].element.rPr.rFonts.get(qn("w:eastAsia"))
     assert east("Normal") == "仿宋" and east("Title") == "黑体" and east("Heading 1") == "黑体"
     assert east("Report Table") == "宋体"
+    for name in ("Normal", "Title", "Heading 1", "Heading 2", "Report Table", "Report Caption"):
+        rfonts = doc.styles[name].element.rPr.rFonts.xml
+        assert "Theme" not in rfonts and "cstheme" not in rfonts, name  # a theme font overrides names
+    default = etree.tostring(doc.styles.element.find(qn("w:docDefaults")), encoding="unicode")
+    assert "eastAsiaTheme" not in default and 'w:eastAsia="仿宋"' in default
     assert doc.styles["Title"].font.size.pt == 22 and doc.styles["Normal"].font.size.pt == 16
     sec = doc.sections[0]
     assert abs(sec.page_width - Cm(21)) < Cm(0.01) and abs(sec.page_height - Cm(29.7)) < Cm(0.01)

@@ -44,7 +44,7 @@ def test_sections_verdict_and_every_item_code(sample):
     text = "".join(_parse(html).text)
     assert "评估结论：未达到县域义务教育优质均衡发展督导评估认定标准" in text
     for heading in ("一、评估结论", "二、指标达成情况及整改计划", "三、资源配置", "（一）学校指标达成情况",
-                    "（二）校际差异系数", "四、短板与缺口", "五、社会认可度", "六、数据来源与版本"):
+                    "（二）校际差异系数", "四、短板与缺口", "五、社会认可度", "六、整改任务清单", "七、数据来源与版本"):
         assert heading in text
     for code in ITEM_CODES:
         assert re.search(rf">{re.escape(code)} ", html), code

@@ -89,3 +89,26 @@ def test_verdict_reasons_listed(sample):
 def test_control_characters_are_dropped(sample):
     sample["items"][0]["problem"] = "坏\x01字符"
     assert _row(items_table(sample), "1.1")[2].text == "坏字符"
+
+
+def test_rectification_plan_sorted_by_deadline(sample):
+    from evaluator.report.view import rectification_table
+
+    sample["items"][0]["rectification"] = {"measures": "补充招聘", "deadline": "2023-03", "department": "人事部"}
+    sample["items"][1]["rectification"] = {"measures": "待研究", "deadline": "视情况而定", "department": ""}
+    table = rectification_table(sample)
+    deadlines = [r[0].text for r in table.rows]
+    assert deadlines == ["2023-03", "2023年9月", "2024年9月", "2024年9月", "2024年9月", "视情况而定", "未定"]
+    assert table.rows[1][1].text.startswith("4.3 ") and table.rows[1][2].text == "否"
+
+
+def test_recognition_paragraphs_report_filters_and_sensitivity(sample):
+    from evaluator.report.view import recognition_paragraphs
+
+    result, filters = recognition_paragraphs(sample["recognition"])
+    assert result.startswith("社会认可度为88.6%（95%置信区间85.5%～91.1%），达到85.0%的标准。")
+    assert "若将“不了解”计为不认可，认可度为84.0%。" in result
+    assert filters == ("质量筛查剔除答卷28份（作答过快21份、快速且答案雷同7份），保留578份。"
+                       "不经筛查时认可度为88.9%（95%置信区间85.8%～91.4%，606份）。")
+    sample["recognition"]["borderline"] = True
+    assert "临界" in recognition_paragraphs(sample["recognition"])[0]

@@ -17,7 +17,7 @@ def _rows(ws):
 
 def test_sheets(sample, tmp_path):
     wb = _open(sample, tmp_path)
-    assert wb.sheetnames == ["结论", "指标汇总", "学校指标", "差异系数", "短板缺口", "社会认可度", "来源"]
+    assert wb.sheetnames == ["结论", "指标汇总", "整改计划", "学校指标", "差异系数", "短板缺口", "社会认可度", "来源"]
     assert wb["结论"]["A3"].value == "评估结论：未达到县域义务教育优质均衡发展督导评估认定标准"
 
 
