@@ -142,7 +142,8 @@ def recognition_item(recognition: Mapping[str, Any] | None, rules: RuleSet) -> I
     """Item 5 from the social-recognition result (the ``recognition`` object of report.json);
     PENDING when none is supplied. Its own status (score ≥ threshold) is taken as given."""
     title = rules.item_titles["5"]
-    threshold = float(rules.section("recognition").get("threshold", 0.85))
+    raw_threshold = rules.section("recognition").get("threshold")
+    threshold = float(raw_threshold) if isinstance(raw_threshold, int | float) else None
     if recognition is None:
         return ItemResult("5", title, "recognition", PENDING, "未提供社会认可度调查结果（--responses 或 --round）",
                           "", ("responses",))
@@ -152,7 +153,8 @@ def recognition_item(recognition: Mapping[str, Any] | None, rules: RuleSet) -> I
                           ("recognition.status",))
     score = recognition.get("score")
     ci = recognition.get("ci")
-    detail = f"社会认可度{fmt(score * 100 if score is not None else None)}%（标准≥{fmt(threshold * 100)}%）"
+    standard = f"（标准≥{fmt(threshold * 100)}%）" if threshold is not None else ""
+    detail = f"社会认可度{fmt(score * 100 if score is not None else None)}%{standard}"
     if ci:
         detail += f"，95%置信区间{fmt(ci[0] * 100)}%–{fmt(ci[1] * 100)}%"
     if recognition.get("borderline"):
@@ -161,7 +163,7 @@ def recognition_item(recognition: Mapping[str, Any] | None, rules: RuleSet) -> I
         detail += f"，有效样本{recognition['n_kept']}份"
     problem = ""
     if status == FAIL:
-        problem = f"社会认可度为{fmt(score * 100 if score is not None else None)}%，低于{fmt(threshold * 100)}%。"
+        problem = f"社会认可度为{fmt(score * 100 if score is not None else None)}%，未达到标准{standard}。"
     return ItemResult("5", title, "recognition", status, detail, problem,
                       ("responses",) if status == PENDING else (), {"score": score})
 

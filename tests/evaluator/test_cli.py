@@ -99,6 +99,9 @@ def test_template_then_evaluate_demo_and_rules_check(tmp_path: Path, capsys: pyt
     report = json.loads((tmp_path / "o" / "report.json").read_text(encoding="utf-8"))
     types = {s["school_type"] for s in report["schools"]}
     assert {"九年一贯制", "完全中学", "教学点", "小学", "初中"} <= types and report["rules"] == "national-2019"
+    item_23 = next(i for i in report["items"] if i["code"] == "2.3")
+    assert item_23["rectification"] == {"measures": "调整功能用房，新建、改建音乐美术专用教室", "deadline": "2025年9月",
+                                        "department": "教育局、财政局"}  # from the rectification sheet
     assert main(["rules", "check"]) == 0
     assert "规则集 national-2017 v1：通过" in capsys.readouterr().out
 
