@@ -35,8 +35,11 @@ def _atomic_write_text(path: Path, text: str) -> Path:
 
 
 def write_json(report: Mapping[str, Any], path: Path | str) -> Path:
-    """Write the report dict as UTF-8 JSON (Chinese kept readable, indent 2)."""
-    return _atomic_write_text(Path(path), json.dumps(report, ensure_ascii=False, indent=2))
+    """Write the report dict as UTF-8 JSON (Chinese kept readable, indent 2).
+
+    NaN or infinity raise ValueError: they are not JSON, and the contract writes missing as null.
+    """
+    return _atomic_write_text(Path(path), json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False))
 
 
 def write_html(report: Mapping[str, Any], path: Path | str) -> Path:

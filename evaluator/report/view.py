@@ -9,6 +9,7 @@ CVs, scores and totals are read from the dict; absent keys are shown as "未提�
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -151,6 +152,8 @@ def format_value(value: Any, fmt: str = "text") -> str:
         return "是" if value else "否"
     if fmt == "text" or not isinstance(value, int | float):
         return clean(str(value))
+    if not math.isfinite(value):
+        return "—"
     if fmt == "int":
         return f"{value:.0f}"
     if fmt == "dec1":

@@ -7,6 +7,7 @@ frozen and the longest table gets the autofilter.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,12 @@ CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 def _put(ws: Any, row: int, col: int, cell: Cell) -> None:
     target = ws.cell(row=row, column=col)
-    if cell.fmt != "text" and isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+    number = isinstance(cell.value, int | float) and not isinstance(cell.value, bool)
+    if cell.fmt != "text" and number and math.isfinite(cell.value):
         target.value = cell.value
         target.number_format = NUMBER_FORMATS.get(cell.fmt, "General")
     else:
-        target.value = cell.text if cell.value is not None else None
+        target.value = None if cell.value is None or cell.text == "—" else cell.text
         target.alignment = WRAP
     target.border = BORDER
     if cell.band in FILLS:
