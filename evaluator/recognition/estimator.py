@@ -373,9 +373,9 @@ def estimate_from_cells(cells: CellTotals, frame: pd.DataFrame | None, rules: Re
         var_srs = ssq / sw / vbar ** 2 / n_g
         kish = n_g * sw2 / sw ** 2
         deff_g = g_ratio.var / var_srs
-        srs_total = float(np.sum(W[active] ** 2 * var_srs[active]))
-        deff_total = var / srs_total
-        deff_kish = float(np.sum(W[active] ** 2 * var_srs[active] * kish[active])) / srs_total
+        srs_total = np.sum(W[active] ** 2 * var_srs[active])
+        deff_total = np.float64(var) / srs_total
+        deff_kish = np.sum(W[active] ** 2 * var_srs[active] * kish[active]) / srs_total
     deff = {"cluster": _fin(deff_total / deff_kish), "kish": _fin(deff_kish), "total": _fin(deff_total)}
 
     groups = []
@@ -560,12 +560,12 @@ def encode(responses: pd.DataFrame, rules: RecognitionRules, *, file: str | None
     if not items:
         raise InputError("没有题目列（除 group、school_code 等以外的列都视为题目）", file=file)
     codes = np.full((len(responses), len(items)), -1, dtype=np.int8)
+    scale_index = pd.Index(list(rules.scale), dtype=object)
     for j, item in enumerate(items):
         col = responses[item]
         if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
             col = col.str.strip()
-        cat = pd.Categorical(col, categories=list(rules.scale))
-        c = np.asarray(cat.codes, dtype=np.int8)
+        c = scale_index.get_indexer(col.to_numpy(dtype=object)).astype(np.int8)
         unknown = (c < 0) & col.notna().to_numpy() & (col.astype(str).to_numpy() != "")
         if unknown.any():
             val = col.to_numpy()[np.flatnonzero(unknown)[0]]
