@@ -277,6 +277,13 @@ def find_cjk_font() -> str | None:
     return next((name for name in CJK_FONTS if name in names), None)
 
 
+def _font(font: str, size: float) -> Any:
+    """The CJK font with DejaVu Sans as per-glyph fallback (≥, ㎡ and Latin symbols)."""
+    from matplotlib.font_manager import FontProperties
+
+    return FontProperties(family=[font, "DejaVu Sans"], size=size)
+
+
 def _figure(width_in: float, height_in: float) -> tuple[Any, Any]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -294,9 +301,7 @@ def _png(fig: Any) -> bytes:
 
 def png_cv(report: Mapping[str, Any], font: str) -> bytes:
     """PNG version of :func:`svg_cv`."""
-    from matplotlib.font_manager import FontProperties
-
-    fp = FontProperties(family=font, size=8)
+    fp = _font(font, 8)
     bars = cv_bars(report)
     fig, ax = _figure(6.3, 3.6)
     n = len(INDICATORS)
@@ -320,13 +325,12 @@ def png_cv(report: Mapping[str, Any], font: str) -> bytes:
 def png_matrix(report: Mapping[str, Any], font: str) -> bytes:
     """PNG version of :func:`svg_matrix`."""
     from matplotlib.colors import ListedColormap
-    from matplotlib.font_manager import FontProperties
     from matplotlib.patches import Patch
 
     m = school_matrix(report)
     order = ["pass", "near", "fail", "missing"]
     grid = [[order.index(b) if b in order else 3 for b in line] for line in m.bands] or [[3] * 7]
-    fp = FontProperties(family=font, size=7)
+    fp = _font(font, 7)
     fig, ax = _figure(6.3, 1.2 + 0.15 * max(len(m.rows), 4))
     ax.imshow(grid, cmap=ListedColormap([BAND_COLOURS[b] for b in order]), vmin=0, vmax=3,
               aspect="auto", interpolation="nearest")
@@ -343,9 +347,7 @@ def png_matrix(report: Mapping[str, Any], font: str) -> bytes:
 
 def png_recognition(report: Mapping[str, Any], font: str) -> bytes:
     """PNG version of :func:`svg_recognition`."""
-    from matplotlib.font_manager import FontProperties
-
-    fp = FontProperties(family=font, size=8)
+    fp = _font(font, 8)
     rows, threshold = recognition_intervals(report)
     fig, ax = _figure(6.3, 0.6 + 0.32 * max(len(rows), 2))
     for i, r in enumerate(rows):

@@ -83,6 +83,12 @@ def _styles(doc: Any) -> dict[str, str]:
     rfonts = defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:rFonts')}") if defaults is not None else None
     if rfonts is not None:
         _explicit_fonts(rfonts, BODY_FONT)
+        lang = rfonts.getparent().find(qn("w:lang"))
+        if lang is None:
+            lang = rfonts.getparent().makeelement(qn("w:lang"), {})
+            rfonts.getparent().append(lang)
+        lang.set(qn("w:val"), "en-US")
+        lang.set(qn("w:eastAsia"), "zh-CN")
     _set_fonts(styles["Normal"], BODY_FONT, 16)
     normal = styles["Normal"].paragraph_format
     normal.line_spacing = Pt(28)

@@ -21,7 +21,8 @@ CN_NUMBERS = "一二三四五六七八九十"
 
 _BANDS = "".join(f"td.b-{band}{{background:{colour}}}" for band, colour in BAND_COLOURS.items())
 CSS = f"""
-@page {{ size: A4; margin: 22mm 18mm 20mm 20mm; }}
+@page {{ size: A4; margin: 22mm 18mm 20mm 20mm;
+        @bottom-center {{ content: "— " counter(page) " / " counter(pages) " —"; font-size: 9pt; }} }}
 html {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
 body {{ font-family: {FANGSONG}; font-size: 12pt; line-height: 1.6; color: #111;
        max-width: 180mm; margin: 0 auto; padding: 8mm 0; }}

@@ -81,6 +81,7 @@ def test_html_prints_to_a4_pdf_with_verdict_and_item_codes(sample, tmp_path):
         assert expected in flat, expected
     # the header row of the long item table repeats on the pages it spans
     pages = ["".join(page.split()) for page in text.split("\f")]
+    assert f"—1/{len(sizes)}—" in pages[0] and f"—2/{len(sizes)}—" in pages[1]  # @page footer
     assert sum("存在问题" in page and "整改措施" in page for page in pages) >= 2
 
 

@@ -75,6 +75,7 @@ def test_fonts_page_and_footer(sample, tmp_path):
         assert "Theme" not in rfonts and "cstheme" not in rfonts, name  # a theme font overrides names
     default = etree.tostring(doc.styles.element.find(qn("w:docDefaults")), encoding="unicode")
     assert "eastAsiaTheme" not in default and 'w:eastAsia="仿宋"' in default
+    assert 'w:eastAsia="zh-CN"' in default  # language for font choice and proofing in Word/WPS
     assert doc.styles["Title"].font.size.pt == 22 and doc.styles["Normal"].font.size.pt == 16
     sec = doc.sections[0]
     assert abs(sec.page_width - Cm(21)) < Cm(0.01) and abs(sec.page_height - Cm(29.7)) < Cm(0.01)
