@@ -85,3 +85,26 @@ def test_unknown_name_and_broken_yaml(tmp_path: Path) -> None:
     p.write_text("id: [unclosed\n", encoding="utf-8")
     with pytest.raises(InstrumentError, match="YAML 格式错误"):
         load_ruleset(p)
+
+
+def test_numbers_trace_to_the_rule_set_file(tmp_path: Path) -> None:
+    """Changing a number in a rule-set file changes the outcome: nothing is hard-coded."""
+    from tests.evaluator.builders import run
+
+    (tmp_path / "national-2017.yaml").write_bytes((RULES_DIR / "national-2017.yaml").read_bytes())
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(
+        "extends: national-2017\nid: strict\n"
+        "assurance:\n  class_size:\n    max_students: {primary: 40}\n"
+        "  music_art_rooms:\n    min_area: {音乐: 101}\n"
+        "resources:\n  indicators:\n    equipment_value:\n      thresholds: {junior: 3001}\n"
+        "quality:\n  retention:\n    min_rate: 0.98\n"
+        "prerequisite:\n  basic_balanced_min_years: 9\n", encoding="utf-8")
+    base = run(tmp_path / "a")
+    assert {c: base.item(c).status for c in ("1.6", "2.3", "2.5", "3.1")} == dict.fromkeys(
+        ("1.6", "2.3", "2.5", "3.1"), "pass") and base.prerequisite.status == "pass"
+    report = run(tmp_path / "b", rules=str(strict))
+    assert {c: report.item(c).status for c in ("1.6", "2.3", "2.5", "3.1")} == dict.fromkeys(
+        ("1.6", "2.3", "2.5", "3.1"), "fail")
+    assert report.prerequisite.status == "fail" and "上限40人" in report.item("2.5").detail
+    assert report.to_dict()["provenance"]["ruleset_sources"] == ["national-2017.yaml", "strict.yaml"]
