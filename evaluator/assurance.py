@@ -32,7 +32,7 @@ from evaluator.outcome import (
     pct,
 )
 from evaluator.rules import ROOM_TYPES, RuleSet, matching_relaxation
-from evaluator.workbook import TYPE_STAGES
+from evaluator.workbook import STAGE_NAMES, TYPE_STAGES
 
 AREA = "assurance"
 
@@ -221,13 +221,14 @@ def class_item(schools: pd.DataFrame, classes: pd.DataFrame | None, rules: RuleS
     caps = rules.assurance.class_max
     if classes is None:
         return missing_item("2.5", title, AREA, ["classes 工作表"], "没有班级明细"), []
-    cap = classes["stage"].map(caps).to_numpy(dtype=float)
+    stage = classes["stage"].map(lambda v: STAGE_NAMES.get(v, v))  # 小学/初中 or primary/junior
+    cap = stage.map(caps).to_numpy(dtype=float)
     size = classes["students"].to_numpy(dtype=float)
     if np.isnan(size).any():
         rows = classes.loc[np.isnan(size), "_row"].tolist()
         return missing_item("2.5", title, AREA, [f"classes 第{r}行 students" for r in rows]), []
     excess = np.where(size > cap + 1e-9, size - cap, 0.0)
-    frame = pd.DataFrame({"school_code": classes["school_code"].to_numpy(), "stage": classes["stage"].to_numpy(),
+    frame = pd.DataFrame({"school_code": classes["school_code"].to_numpy(), "stage": stage.to_numpy(),
                           "over": excess > 0, "excess": excess})
     per_school = frame.groupby("school_code").agg(over=("over", "sum"), excess=("excess", "sum"))
     per_stage = frame.groupby("stage").agg(n=("over", "size"), over=("over", "sum"))

@@ -40,7 +40,8 @@ def school_flag_item(code: str, title: str, schools: pd.DataFrame, column: str,
     """School items (S): every school's ``column`` must satisfy ``ok``; an empty cell is
     missing. ``what`` completes the 存在问题 text, e.g. "未制定章程或未实现信息化"."""
     bad, missing = [], []
-    for name, value in zip(schools["school_name"], schools[column], strict=True):
+    values = schools[column].tolist() if column in schools else [None] * len(schools)
+    for name, value in zip(schools["school_name"], values, strict=True):
         if value is None or (isinstance(value, float) and math.isnan(value)):
             missing.append(f"{name}.{column}")
         elif not ok(value):

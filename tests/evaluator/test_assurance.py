@@ -156,3 +156,20 @@ def test_report_dict_items_have_rectification_when_given(tmp_path: Path) -> None
     assert d["cv_limits"] == {"primary": 0.5, "junior": 0.45}
     assert {s["school_code"] for s in d["schools"]} == {"P1", "P2", "P3", "J1", "J2"}
     assert junior("J", "x")["classes_junior"] == 16
+
+
+def test_frames_and_the_workbook_read_back_give_the_same_report(tmp_path: Path) -> None:
+    from evaluator.rules import load_ruleset
+    from evaluator.verdict import evaluate, evaluate_workbook
+    from evaluator.workbook import demo_frames, read_workbook, write_workbook
+
+    frames = demo_frames(seed=5, schools=40)
+    rules = load_ruleset()
+    direct = evaluate(frames["schools"], frames["county"], rules, classes=frames["classes"], rooms=frames["rooms"])
+    read = evaluate_workbook(read_workbook(write_workbook(tmp_path / "d.xlsx", frames)), rules)
+    a, b = direct.to_dict(), read.to_dict()
+    for d in (a, b):
+        d.pop("provenance")
+        for item in d["items"]:
+            item.pop("rectification", None)
+    assert a == b
