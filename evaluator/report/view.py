@@ -9,6 +9,7 @@ CVs, scores and totals are read from the dict; absent keys are shown as "未提�
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -654,6 +655,10 @@ def recognition_tables(report: Mapping[str, Any]) -> tuple[Table, ...]:
     return overview, groups, items, schools
 
 
+_KNOWN_PROVENANCE = {"ruleset_id", "ruleset_version", "ruleset_sha256", "ruleset_sources", "inputs",
+                     "generated_at", "software_version"}
+
+
 def provenance_tables(report: Mapping[str, Any]) -> tuple[Table, Table]:
     """Rule-set, inputs with SHA-256, generation time and software version."""
     prov = report.get("provenance") or {}
@@ -667,9 +672,12 @@ def provenance_tables(report: Mapping[str, Any]) -> tuple[Table, Table]:
         [
             row("评估规则", prov.get("ruleset_id") or report.get("rules")),
             row("规则版本", prov.get("ruleset_version")),
+            row("规则文件", "、".join(map(str, prov.get("ruleset_sources") or [])) or None),
             row("规则文件 SHA-256", prov.get("ruleset_sha256")),
             row("生成时间", prov.get("generated_at")),
             row("软件版本", prov.get("software_version")),
+            *(row(key, value if isinstance(value, str | int | float) else json.dumps(value, ensure_ascii=False))
+              for key, value in prov.items() if key not in _KNOWN_PROVENANCE),
         ],
         (20, 70),
     )

@@ -112,3 +112,27 @@ def test_recognition_paragraphs_report_filters_and_sensitivity(sample):
                        "不经筛查时认可度为88.9%（95%置信区间85.8%～91.4%，606份）。")
     sample["recognition"]["borderline"] = True
     assert "临界" in recognition_paragraphs(sample["recognition"])[0]
+
+
+def test_prerequisite_and_failing_school_reasons(sample, minimal):
+    from evaluator.report.view import school_issue_table
+
+    first = build_view(sample).sections[0].paragraphs
+    assert "前提条件（通过基本均衡认定满规定年限）：是。2015年通过基本均衡认定，2023年评估，相隔8年（要求≥3年）。" in first
+    assert "前提条件（通过基本均衡认定满规定年限）：未提供。" in build_view(minimal).sections[0].paragraphs
+    table = school_issue_table(sample)
+    assert [r[0].text for r in table.rows] == ["第一小学", "华侨城小学", "实验中学", "宝鑫新经典学校（初中部）"]
+    assert table.rows[2][3].text == "未提供"  # 实验中学 fails but the dict gives no reason
+    assert "3.71低于标准的85%" in table.rows[1][3].text
+
+
+def test_provenance_rows_including_unknown_keys(sample):
+    from evaluator.report.view import provenance_tables
+
+    sample["provenance"]["ruleset_sources"] = ["national-2017.yaml", "shandong-2021.yaml"]
+    sample["provenance"]["round_id"] = "R-7"
+    meta, inputs = provenance_tables(sample)
+    rows = {r[0].text: r[1].text for r in meta.rows}
+    assert rows["规则文件"] == "national-2017.yaml、shandong-2021.yaml"
+    assert rows["round_id"] == "R-7" and rows["规则版本"] == "1"
+    assert [r[0].text for r in inputs.rows] == ["高新区2023年数据.xlsx", "responses<2023>.csv"]
