@@ -7,6 +7,7 @@ Public API: :func:`recognize`, :func:`recognize_file`, :func:`read_responses`,
 
 from evaluator.recognition.estimator import (
     CellTotals,
+    cell_totals,
     cells_from_codes,
     encode,
     estimate_from_cells,
@@ -14,6 +15,13 @@ from evaluator.recognition.estimator import (
     recognize,
 )
 from evaluator.recognition.planner import SamplePlan, plan_sample, population_total_n
+from evaluator.recognition.responses import (
+    load_mapping,
+    read_responses,
+    read_schools,
+    recognize_file,
+    rules_of,
+)
 from evaluator.recognition.result import (
     CountyEstimate,
     GroupEstimate,
@@ -27,4 +35,5 @@ __all__ = [
     "CellTotals", "CountyEstimate", "GroupEstimate", "ItemEstimate", "RecognitionResult",
     "RecognitionRules", "SamplePlan", "SchoolEstimate", "cells_from_codes", "encode",
     "estimate_from_cells", "logit_ci", "plan_sample", "population_total_n", "recognize",
+    "cell_totals", "load_mapping", "read_responses", "read_schools", "recognize_file", "rules_of",
 ]

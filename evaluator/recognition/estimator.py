@@ -228,16 +228,32 @@ def cells_from_codes(group: np.ndarray, school: np.ndarray, schools: Sequence[st
                       i_cell, i_item, iv["n"], iv["a"], iv["v"], iv["d"], iv["t"], dropped, unknown)
 
 
+def sampling_frame(schools: pd.DataFrame) -> pd.DataFrame:
+    """school_code, students, teachers from either that shape or the schools sheet of a
+    data workbook (students = students_primary + students_junior + students_senior,
+    teachers = teachers_primary + teachers_junior; empty cells stay missing)."""
+    out = pd.DataFrame({"school_code": schools["school_code"].map(
+        lambda x: str(int(x)) if isinstance(x, float) and x.is_integer() else str(x).strip())})
+    for target, parts in (("students", ("students_primary", "students_junior", "students_senior")),
+                          ("teachers", ("teachers_primary", "teachers_junior"))):
+        if target in schools.columns:
+            out[target] = pd.to_numeric(schools[target], errors="coerce")
+        elif any(p in schools.columns for p in parts):
+            cols = [p for p in parts if p in schools.columns]
+            out[target] = schools[cols].apply(pd.to_numeric, errors="coerce").sum(axis=1, min_count=1)
+        else:
+            raise InputError(f"学校名册缺少列 {target}（或 {'、'.join(parts)}）", column=target)
+    return out
+
+
 def _population(cells: CellTotals, frame: pd.DataFrame | None) -> np.ndarray:
     """N_gs per cell (NaN for county-level cells and when there is no frame)."""
     out = np.full(len(cells.n), np.nan)
     if frame is None:
         return out
-    for col in ("school_code", "students", "teachers"):
-        if col not in frame.columns:
-            raise InputError(f"学校名册缺少列 {col}", column=col)
-    f = frame.assign(school_code=frame["school_code"].astype(str).str.strip()).drop_duplicates("school_code")
-    f = f.set_index("school_code")
+    if "school_code" not in frame.columns:
+        raise InputError("学校名册缺少列 school_code", column="school_code")
+    f = sampling_frame(frame).drop_duplicates("school_code").set_index("school_code")
     codes = np.array(cells.schools, dtype=object)
     missing = [c for c in codes if c not in f.index]
     if missing:
@@ -344,6 +360,7 @@ def estimate_from_cells(cells: CellTotals, frame: pd.DataFrame | None, rules: Re
             why = "没有作答" if n_g[j] == 0 else "的作答全部为“不了解”或被质量筛查剔除"
             raise InputError(f"组别“{GROUPS[g].label}”权重为 {W[j]:g}，但{why}，不能计算社会认可度；"
                              "请补充该组调查或调整组别权重（不自动重新分配权重）",
+                             file=None if weights is not None else rules.file,
                              field="--weights" if weights is not None else "recognition.group_weights")
     active = W > 0
     score = float(np.sum(W[active] * g_ratio.p[active]))
@@ -587,6 +604,15 @@ def encode(responses: pd.DataFrame, rules: RecognitionRules, *, file: str | None
     return group, codes_s.astype(np.int64), schools, codes, items, duration
 
 
+def cell_totals(responses: pd.DataFrame, rules: RecognitionRules, *, apply_filters: bool = True,
+                per_item: bool = True, file: str | None = None) -> CellTotals:
+    """Validate and code a responses frame (:func:`encode`), apply the quality filters and
+    sum per cell (:func:`cells_from_codes`)."""
+    group, school, schools, codes, items, duration = encode(responses, rules, file=file)
+    return cells_from_codes(group, school, schools, codes, items, duration, rules,
+                            apply_filters=apply_filters, per_item=per_item)
+
+
 def _item_texts(questionnaire_items: Any) -> dict[str, str]:
     """Item id → wording, from a mapping, an iterable of items with .id/.text, or the
     national questionnaire catalogue (when None)."""
@@ -610,7 +636,9 @@ def recognize(responses: pd.DataFrame, frame: pd.DataFrame | None, rules: Recogn
     docstring for the formulas). Missing schools in the frame name the responses row."""
     group, school, schools, codes, items, duration = encode(responses, rules, file=file)
     if frame is not None:
-        known = set(frame["school_code"].astype(str).str.strip()) if "school_code" in frame.columns else set()
+        if "school_code" not in frame.columns:
+            raise InputError("学校名册缺少列 school_code", column="school_code")
+        known = set(sampling_frame(frame)["school_code"])
         miss = np.array([s not in known for s in schools])
         if miss.any():
             bad = (school >= 0) & miss[np.maximum(school, 0)]
