@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from evaluator.groups import GROUPS
@@ -212,11 +213,33 @@ def _sorted_items(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return sorted(report.get("items") or [], key=lambda it: order.get(item_area(it), len(order)))
 
 
+@cache
+def _field_names() -> dict[str, str]:
+    """Chinese names of data-workbook fields (evaluator.workbook), for the 缺少数据 lists."""
+    names = {"responses": "社会认可度调查答卷", "classes": "班级表（classes）", "rooms": "专用教室表（rooms）"}
+    try:
+        from evaluator import workbook
+    except ImportError:  # the writers do not depend on the workbook reader being present
+        return names
+    for attr in ("SCHOOL_COLUMNS", "CLASS_COLUMNS", "ROOM_COLUMNS", "COUNTY_KEYS"):
+        for col in getattr(workbook, attr, ()):
+            if getattr(col, "key", None) and getattr(col, "zh", None):
+                names.setdefault(str(col.key), str(col.zh))
+    return names
+
+
+def missing_text(missing: Iterable[Any]) -> str:
+    """"缺少数据：中文名（key）、…" for a list of absent field keys ("" when none)."""
+    names = _field_names()
+    parts = [f"{names[k]}（{k}）" if k in names and names[k] != k else str(k) for k in map(str, missing)]
+    return "缺少数据：" + "、".join(parts) if parts else ""
+
+
 def _problem(item: Mapping[str, Any]) -> str:
     problem = str(item.get("problem") or "")
-    missing = item.get("missing") or []
+    missing = missing_text(item.get("missing") or [])
     if missing:
-        problem = (problem + "；" if problem else "") + "缺少数据：" + "、".join(map(str, missing))
+        problem = (problem + "；" if problem else "") + missing
     if not problem:
         return "无" if item.get("status") == "pass" else str(item.get("detail") or "")
     return problem
@@ -380,9 +403,9 @@ def school_issue_table(report: Mapping[str, Any]) -> Table:
         if school.get("excluded") or passed is True:
             continue
         reason = str(school.get("reason") or "")
-        missing = school.get("missing") or []
+        missing = missing_text(school.get("missing") or [])
         if missing:
-            reason = (reason + "；" if reason else "") + "缺少数据：" + "、".join(map(str, missing))
+            reason = (reason + "；" if reason else "") + missing
         rows.append(
             (
                 Cell(school_label(school)),

@@ -37,7 +37,12 @@ def test_rectification_columns_come_from_the_dict(sample):
 
 
 def test_pending_item_names_missing_fields(sample):
-    assert "monitoring_status" in _row(items_table(sample), "3.9")[2].text
+    text = _row(items_table(sample), "3.9")[2].text
+    assert text.startswith("未抽测；缺少数据：") and "（monitoring_status）" in text
+    sample["items"][0]["missing"] = ["teaching_area", "no_such_field"]
+    text = _row(items_table(sample), "1.1")[2].text
+    assert text.startswith("缺少数据：") and text.endswith("（teaching_area）、no_such_field")
+    assert len(text) > len("缺少数据：（teaching_area）、no_such_field")  # a Chinese name was added
 
 
 def test_matrix_uses_bands_and_labels_from_the_dict(sample):
