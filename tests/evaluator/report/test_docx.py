@@ -9,6 +9,7 @@ from docx.shared import Cm
 from lxml import etree
 
 from evaluator.report import charts, write_docx
+from evaluator.report.docx import NO_FONT_NOTE
 
 
 def _open(report, tmp_path, **kw):
@@ -98,6 +99,7 @@ def test_no_cjk_font_means_tables_only(sample, tmp_path, monkeypatch):
     doc = _open(sample, tmp_path)
     assert len(doc.inline_shapes) == 0
     assert len(doc.tables) >= 10
+    assert sum(p.text == NO_FONT_NOTE for p in doc.paragraphs) == 3
 
 
 def test_minimal_report(minimal, tmp_path):
