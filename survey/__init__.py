@@ -34,6 +34,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     i18n.init_app(app)
+    app.before_request(_refuse_oversize_answers)  # before CSRF: a huge body gets 413, not 400
     csrf.init_app(app)
     compress.init_app(app)
     limiter.init_app(app)
@@ -49,3 +50,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(collect_bp)
     return app
+
+
+def _refuse_oversize_answers() -> None:
+    """Respondent POSTs are a few kilobytes; refuse anything above MAX_FORM_BYTES unread."""
+    from flask import abort, current_app, request
+
+    if request.blueprint == "collect" and (request.content_length or 0) > current_app.config["MAX_FORM_BYTES"]:
+        abort(413)

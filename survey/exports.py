@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -108,16 +109,19 @@ def responses_frame(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = Tru
 
 
 def add_quality_flags(frame: pd.DataFrame, ruleset: str, items: list[str]) -> pd.DataFrame:
-    """Speeders and fast straight-liners per the rule-set's filter thresholds (DOMAIN.md §6.1)."""
-    from evaluator.recognition import RecognitionRules
+    """Speeders and fast straight-liners, by the estimator's own filters and the round's
+    rule-set thresholds (DOMAIN.md §6.1), so the export flags exactly what the score drops."""
+    from evaluator.recognition.filters import quality_flags
+    from survey.services.rounds import recognition_rules
 
-    from evaluator.rules import load_ruleset
-
-    rules = RecognitionRules.from_ruleset(load_ruleset(ruleset))
-    dur = frame["duration_seconds"].astype(float)
-    answered = frame[items]
-    straight = answered.nunique(axis=1, dropna=True).eq(1) & answered.notna().sum(axis=1).gt(1)
+    rules = recognition_rules(ruleset)
+    codes = np.full((len(frame), len(items)), -1, dtype=np.int8)
+    for j, item in enumerate(items):
+        col = frame[item]
+        for k, label in enumerate(rules.scale):
+            codes[(col == label).to_numpy(), j] = k
+    flags = quality_flags(codes, frame["duration_seconds"].to_numpy(dtype=float), rules)
     frame = frame.copy()
-    frame["flag_speeder"] = dur.lt(rules.speeder_seconds)
-    frame["flag_straightline_fast"] = straight & dur.lt(rules.straightline_fast_seconds)
+    frame["flag_speeder"] = flags.speeder
+    frame["flag_straightline_fast"] = flags.straightliner_fast
     return frame

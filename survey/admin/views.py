@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from evaluator.errors import InputError
 from evaluator.groups import GROUPS
@@ -41,9 +42,9 @@ from survey.services.rounds import (
     close_round,
     describe_link,
     get_or_create_county,
-    group_weights_of,
     open_round,
     propose_quotas,
+    recognition_rules,
     set_quotas,
     visible_rounds,
 )
@@ -73,7 +74,7 @@ def index():
 @roles_required(*WRITERS)
 def round_new():
     form = RoundForm()
-    form.ruleset.choices = [(r, r) for r in available_rulesets()]
+    form.ruleset.choices = [SelectChoice(r) for r in available_rulesets()]
     if request.method == "GET":
         form.stop_when_full.data = True
         if current_user.role == "staff" and current_user.county:
@@ -88,7 +89,7 @@ def round_new():
                 county = get_or_create_county(form.county_code.data, form.county_name.data)
                 rnd = open_round(
                     county=county, name=form.name.data, roster=roster, catalogue=catalogue(),
-                    group_weights=group_weights_of(form.ruleset.data), ruleset=form.ruleset.data,
+                    rules=recognition_rules(form.ruleset.data), ruleset=form.ruleset.data,
                     opens_at=_local_to_utc(form.opens.data), closes_at=_local_to_utc(form.closes.data),
                     target_n=form.target_n.data, resident_population=form.resident_population.data,
                     stop_when_full=form.stop_when_full.data, created_by=current_user,
@@ -109,7 +110,7 @@ def round_new():
 @roles_required(*READERS)
 def round_detail(round_id: int):
     rnd = round_or_404(round_id)
-    plan = propose_quotas(rnd.schools, group_weights_of(rnd.ruleset), target_n=rnd.target_n,
+    plan = propose_quotas(rnd.schools, recognition_rules(rnd.ruleset), target_n=rnd.target_n,
                           resident_population=rnd.resident_population)
     links = sorted(rnd.links, key=lambda ln: (ln.school is None, ln.school.code if ln.school else "", list(GROUPS).index(ln.group)))
     return render_template("admin/round_detail.html", rnd=rnd, links=links, plan=plan, form=ActionForm(),

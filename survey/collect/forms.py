@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
 from evaluator.questionnaire import Questionnaire
@@ -16,7 +15,7 @@ class AnswerField(RadioField):
     """A radio question whose messages are Chinese and whose only valid values are the scale."""
 
     def pre_validate(self, form) -> None:
-        if self.data is not None and self.data not in {v for v, _ in self.choices}:
+        if self.data is not None and self.data not in {c.value for c in self.choices}:
             raise ValidationError(_l("请从给出的选项中选择"))
 
 
@@ -27,13 +26,22 @@ class _Base(FlaskForm):
         locales = False
 
 
-@cache
+_CLASSES: dict[tuple[str, str], type[FlaskForm]] = {}
+
+
 def form_class(q: Questionnaire) -> type[FlaskForm]:
-    """One form class per questionnaire version (cached: built once per process)."""
+    """One form class per questionnaire version and file content, built once per process."""
+    key = (q.key, q.sha256)
+    if key not in _CLASSES:
+        _CLASSES[key] = _build(q)
+    return _CLASSES[key]
+
+
+def _build(q: Questionnaire) -> type[FlaskForm]:
     fields = {
         it.id: AnswerField(
             it.text,
-            choices=[(s, s) for s in q.scale],
+            choices=[SelectChoice(s) for s in q.scale],
             validators=[InputRequired(message=_l("请选择一项"))],
             validate_choice=True,
         )

@@ -54,8 +54,6 @@ def _with_cookie(resp, cookie: str | None):
 
 @bp.route("/<code>", methods=["GET", "POST"])
 def answer(code: str):
-    if request.content_length and request.content_length > _max_form_bytes():
-        abort(413)
     link = _link(code)
     q = catalogue().current_for(link.group)
     bid, cookie = _browser()
@@ -102,9 +100,3 @@ def answer(code: str):
 def done(code: str):
     link = _link(code)
     return render_template("collect/done.html", link=link, group=GROUPS[link.group])
-
-
-def _max_form_bytes() -> int:
-    from flask import current_app
-
-    return current_app.config["MAX_FORM_BYTES"]

@@ -60,7 +60,7 @@ def demo(seed: int) -> None:
     from survey.db import cli_transaction, db
     from survey.instruments import catalogue
     from survey.models import SurveyRound, User
-    from survey.services.rounds import get_or_create_county, group_weights_of, open_round
+    from survey.services.rounds import get_or_create_county, open_round, recognition_rules
     from survey.services.users import create_user
 
     county_info = demo_frames(seed)["county"]
@@ -79,10 +79,10 @@ def demo(seed: int) -> None:
         stored = 0
         if rnd is None:
             rnd = open_round(county=county, name=DEMO_ROUND, roster=read_roster(workbook), catalogue=catalogue(),
-                             group_weights=group_weights_of("national-2017"), stop_when_full=True)
+                             rules=recognition_rules("national-2017"), stop_when_full=True)
             stored = _simulate(rnd, catalogue(), np.random.default_rng(seed))
-    click.echo(f"演示县：{county.name}（{county.code}），{len(rnd.schools)} 所学校；调查轮次 {rnd.id}"
-               + (f"，已模拟 {stored} 份回答" if stored else "（已存在，未重复创建）"))
+        summary = f"演示县：{county.name}（{county.code}），{len(rnd.schools)} 所学校；调查轮次 {rnd.id}"
+    click.echo(summary + (f"，已模拟 {stored} 份回答" if stored else "（已存在，未重复创建）"))
     click.echo(f"演示数据表：{workbook}")
     click.echo("启动服务：python run.py serve，然后打开 http://127.0.0.1:5000/login")
     click.echo(f"登录：用户名 {DEMO_USER}，密码 {DEMO_PASSWORD}")

@@ -57,9 +57,9 @@ def _base_url(app) -> str:
 def create(county_code, county_name, name, schools, opens, closes, ruleset, target_n, population) -> None:
     from evaluator.roster import read_roster
     from evaluator.rules import load_ruleset
-    from survey.db import cli_transaction
+    from survey.db import cli_transaction, db
     from survey.instruments import catalogue
-    from survey.services.rounds import get_or_create_county, group_weights_of, open_round
+    from survey.services.rounds import get_or_create_county, open_round, recognition_rules
 
     opens_at, closes_at = _when(opens, "--opens"), _when(closes, "--closes")
     roster = read_roster(schools)
@@ -68,10 +68,12 @@ def create(county_code, county_name, name, schools, opens, closes, ruleset, targ
         county = get_or_create_county(county_code, county_name)
         rnd = open_round(
             county=county, name=name, roster=roster, catalogue=catalogue(),
-            group_weights=group_weights_of(ruleset), ruleset=ruleset, opens_at=opens_at,
+            rules=recognition_rules(ruleset), ruleset=ruleset, opens_at=opens_at,
             closes_at=closes_at, target_n=target_n, resident_population=population,
         )
-    click.echo(rnd.id)
+        db.session.flush()
+        round_id = rnd.id
+    click.echo(round_id)
 
 
 @round_group.command("links", help="入口链接 CSV（school_code,school_name,group,url）")

@@ -14,7 +14,10 @@ from sqlalchemy import select
 from evaluator.errors import InputError
 from evaluator.groups import GROUPS
 from evaluator.questionnaire import Catalogue
+from evaluator.recognition import plan_sample, population_total_n
+from evaluator.recognition.rules import RecognitionRules
 from evaluator.roster import RosterSchool
+from evaluator.rules import load_ruleset
 from survey.db import db
 from survey.instruments import freeze
 from survey.models import County, EntryLink, School, SurveyRound, User, utcnow
@@ -64,18 +67,21 @@ def sampling_frame(schools: Sequence[RosterSchool | School]) -> pd.DataFrame:
 
 def propose_quotas(
     schools: Sequence[RosterSchool | School],
-    group_weights: Mapping[str, float],
+    rules: RecognitionRules,
     *,
     target_n: int | None = None,
     resident_population: int | None = None,
 ) -> QuotaProposal:
-    """Quotas from the sample-size rule (DOMAIN.md §6) via the evaluator's planner."""
-    from evaluator.recognition import plan_sample, population_total_n
-
+    """Quotas from the sample-size rule (DOMAIN.md §6) via the evaluator's planner, with the
+    rule-set's planning inputs (half-width, expected p, design effect, 1.5‰ rule, parents ≥50%)."""
+    pl = rules.planning
     total = target_n
     if total is None and resident_population:
-        total = population_total_n(resident_population)
-    plan = plan_sample(sampling_frame(schools), group_weights=group_weights, total_n=total)
+        total = population_total_n(resident_population, per_mille=pl.per_mille, minimum=pl.minimum_n)
+    plan = plan_sample(
+        sampling_frame(schools), group_weights=rules.group_weights, total_n=total, half_width=pl.half_width,
+        p=pl.expected_p, deff=pl.deff, confidence=rules.confidence, min_parent_share=pl.min_parent_share,
+    )
     quotas: dict[tuple[str | None, str], int] = {}
     for row in plan.quotas.itertuples(index=False):
         code = row.school_code if isinstance(row.school_code, str) and row.school_code else None
@@ -89,7 +95,7 @@ def open_round(
     name: str,
     roster: Sequence[RosterSchool],
     catalogue: Catalogue,
-    group_weights: Mapping[str, float],
+    rules: RecognitionRules,
     ruleset: str = "national-2017",
     opens_at: datetime | None = None,
     closes_at: datetime | None = None,
@@ -107,7 +113,7 @@ def open_round(
         raise InputError("结束时间必须晚于开始时间", field="closes")
     if target_n is not None and target_n < 1:
         raise InputError("目标样本量应为正整数", field="target_n")
-    proposal = propose_quotas(roster, group_weights, target_n=target_n, resident_population=resident_population)
+    proposal = propose_quotas(roster, rules, target_n=target_n, resident_population=resident_population)
 
     rnd = SurveyRound(
         county=county, name=name, ruleset=ruleset, opens_at=opens_at, closes_at=closes_at,
@@ -178,8 +184,6 @@ def visible_rounds(user: User) -> list[SurveyRound]:
     return list(db.session.scalars(q))
 
 
-def group_weights_of(ruleset: str) -> dict[str, float]:
-    """The rule-set's configured group weights W_g (DOMAIN.md §6.5)."""
-    from evaluator.rules import load_ruleset
-
-    return dict(load_ruleset(ruleset).section("recognition")["group_weights"])
+def recognition_rules(ruleset: str) -> RecognitionRules:
+    """The validated ``recognition`` section of a rule-set (name or path)."""
+    return RecognitionRules.from_ruleset(load_ruleset(ruleset))

@@ -9,7 +9,7 @@ from evaluator.roster import read_roster
 from survey.db import db
 from survey.instruments import catalogue
 from survey.models import EntryLink, SurveyRound
-from survey.services.rounds import get_or_create_county, group_weights_of, open_round
+from survey.services.rounds import get_or_create_county, open_round, recognition_rules
 from survey.services.users import create_user
 from tests.survey.conftest import ROSTER_ROWS, csrf_from, roster_xlsx
 
@@ -27,7 +27,7 @@ def make_round(county_code: str = "110101", *, rows=None, **kw) -> SurveyRound:
     county = get_or_create_county(county_code, f"测试县{county_code}")
     roster = read_roster(io.BytesIO(roster_xlsx(rows or ROSTER_ROWS)), filename="名单.xlsx")
     rnd = open_round(county=county, name=kw.pop("name", "2026年社会认可度调查"), roster=roster,
-                     catalogue=catalogue(), group_weights=group_weights_of("national-2017"), **kw)
+                     catalogue=catalogue(), rules=recognition_rules("national-2017"), **kw)
     db.session.commit()
     return rnd
 

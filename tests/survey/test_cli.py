@@ -84,7 +84,7 @@ def test_users_create_reads_password_from_stdin(app, database_url, tmp_path):
     ok = run(database_url, "users", "create", "--username", "zhang", "--role", "staff", "--county", "330101",
              stdin="s3cret-pass\n")
     assert ok.returncode == 0, ok.stderr
-    bad = run(database_url, "users", "create", "--username", "li", "--role", "staff", stdin="s3cret-pass\n")
+    bad = run(database_url, "users", "create", "--username", "lisi", "--role", "staff", stdin="s3cret-pass\n")
     assert bad.returncode == 2 and "--county" in bad.stderr
     weak = run(database_url, "users", "create", "--username", "wang", "--role", "admin", stdin="123\n")
     assert weak.returncode == 2 and "密码至少 8 位" in weak.stderr

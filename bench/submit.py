@@ -1,0 +1,169 @@
+"""Benchmark: respondents submitting through gunicorn on PostgreSQL.
+
+    .venv/bin/python bench/submit.py [--seconds 20] [--concurrency 50] [--workers 2] [--threads 4]
+
+Serves the survey app with gunicorn (≥2 workers) on a scratch PostgreSQL database, drives
+concurrent respondents from a separate process (bench/submit_driver.py: GET the form, POST
+the answers, fresh cookies every time) for a fixed time, then does the same against a
+baseline app on the same stack that only inserts one row (bench/baseline_app.py). Prints
+stored responses/s, p50/p99 latencies, and the survey/baseline ratio; checks that the
+stored count equals the acknowledged count and that there are no duplicates.
+Targets (issue 2, this 2-core machine): ≥300 stored/s, p99 ≤250 ms at 50 respondents,
+ratio ≥0.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import psycopg
+from openpyxl import Workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench._pg import scratch_database  # noqa: E402
+
+PY = sys.executable
+GUNICORN = str(Path(PY).with_name("gunicorn"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def roster(path: Path, schools: int) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "schools"
+    ws.append(["school_code", "school_name", "school_type", "students_primary", "students_junior", "teachers_primary"])
+    for i in range(schools):
+        ws.append([f"B{i:03d}", f"基准小学{i}", "小学", 800 + 10 * i, None, 50])
+    wb.save(path)
+
+
+def serve(app_spec: str, env: dict, port: int, workers: int, threads: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [GUNICORN, "-w", str(workers), "-k", "gthread", "--threads", str(threads), "-b", f"127.0.0.1:{port}",
+         "--preload", "--log-level", "warning", app_spec],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/s/x", timeout=1)
+            break
+        except urllib.error.HTTPError:
+            break  # any HTTP answer means it is up
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise SystemExit(f"gunicorn did not start: {proc.stderr.read().decode()[-2000:]}")
+    return proc
+
+
+def drive(base: str, codes: list[str], args) -> dict:
+    out = subprocess.run(
+        [PY, str(ROOT / "bench" / "submit_driver.py"), "--base", base, "--codes", ",".join(codes),
+         "--concurrency", str(args.concurrency), "--seconds", str(args.seconds), "--warmup", str(args.warmup)],
+        capture_output=True, text=True, check=True, timeout=args.seconds + args.warmup + 120,
+    )
+    return json.loads(out.stdout)
+
+
+def count(url: str, table: str, key: str) -> tuple[int, int]:
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(f"SELECT count(*), count(DISTINCT {key}) FROM {table}").fetchone()
+
+
+def summary(name: str, res: dict, stored: int, distinct: int) -> dict:
+    acked = res["acknowledged"] + res["warmup_acknowledged"]
+    return {
+        "name": name,
+        "stored_per_s": res["acknowledged"] / res["elapsed"],
+        "post_p50": float(np.percentile(res["post_ms"], 50)) if res["post_ms"] else float("nan"),
+        "post_p99": float(np.percentile(res["post_ms"], 99)) if res["post_ms"] else float("nan"),
+        "resp_p50": float(np.percentile(res["respondent_ms"], 50)) if res["respondent_ms"] else float("nan"),
+        "resp_p99": float(np.percentile(res["respondent_ms"], 99)) if res["respondent_ms"] else float("nan"),
+        "acknowledged": acked, "stored": stored, "distinct": distinct, "errors": res["errors"],
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--warmup", type=float, default=3)
+    ap.add_argument("--concurrency", type=int, default=50)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--schools", type=int, default=50)
+    args = ap.parse_args()
+    results = []
+
+    with scratch_database("bench_survey") as url, tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="bench", PUBLIC_BASE_URL="http://127.0.0.1/")
+        roster(Path(tmp) / "r.xlsx", args.schools)
+        made = subprocess.run([PY, "run.py", "round", "create", "--county", "999999", "--county-name", "基准县",
+                               "--name", "基准", "--schools", str(Path(tmp) / "r.xlsx"), "--target-n", "2000000"],
+                              cwd=ROOT, env=env, capture_output=True, text=True)
+        if made.returncode:
+            raise SystemExit(made.stderr)
+        links = subprocess.run([PY, "run.py", "round", "links", made.stdout.strip()], cwd=ROOT, env=env,
+                               capture_output=True, text=True, check=True).stdout.splitlines()[1:]
+        codes = [line.rsplit("/", 1)[1] for line in links if ",parent," in line or ",student," in line]
+        port = free_port()
+        proc = serve("survey:create_app()", env, port, args.workers, args.threads)
+        try:
+            res = drive(f"http://127.0.0.1:{port}/", codes, args)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        results.append(summary("survey", res, *count(url, "responses", "idempotency_key")))
+
+    with scratch_database("bench_base") as url:
+        env = dict(os.environ, DATABASE_URL=url)
+        port = free_port()
+        proc = serve("bench.baseline_app:create_app()", env, port, args.workers, args.threads)
+        try:
+            res = drive(f"http://127.0.0.1:{port}/", ["x"], args)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        results.append(summary("baseline", res, *count(url, "baseline_rows", "key")))
+
+    print(f"bench/submit: {args.concurrency} concurrent respondents, {args.seconds:.0f} s, gunicorn "
+          f"{args.workers} workers × {args.threads} threads, PostgreSQL, {os.cpu_count()} CPUs")
+    print(f"{'':10}{'stored/s':>10}{'POST p50':>10}{'POST p99':>10}{'resp p50':>10}{'resp p99':>10}"
+          f"{'acked':>8}{'stored':>8}{'distinct':>9}  errors")
+    for r in results:
+        print(f"{r['name']:10}{r['stored_per_s']:10.1f}{r['post_p50']:9.1f}ms{r['post_p99']:8.1f}ms"
+              f"{r['resp_p50']:8.1f}ms{r['resp_p99']:8.1f}ms{r['acknowledged']:8d}{r['stored']:8d}{r['distinct']:9d}  {r['errors'] or '-'}")
+    survey, base = results
+    ratio = survey["stored_per_s"] / base["stored_per_s"]
+    print(f"ratio survey/baseline (stored/s): {ratio:.2f}")
+    checks = {
+        "stored == acknowledged": survey["stored"] == survey["acknowledged"],
+        "no duplicates": survey["stored"] == survey["distinct"],
+        "≥300 stored/s": survey["stored_per_s"] >= 300,
+        "p99 ≤250 ms (POST)": survey["post_p99"] <= 250,
+        "ratio ≥0.5": ratio >= 0.5,
+    }
+    for name, ok in checks.items():
+        print(f"  {'PASS' if ok else 'MISS'}  {name}")
+    return 0 if checks["stored == acknowledged"] and checks["no duplicates"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
