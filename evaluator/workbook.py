@@ -546,7 +546,22 @@ def _county(rows: list[tuple[Any, ...]], file: str, sheet: str) -> tuple[dict[st
             continue
         kind = spec.kind if spec else ("diff" if m and m["what"] == "diff" else "level")
         values[key] = _county_value(v, kind, file, sheet, n)
+    for part, whole in _COUNTY_PARTS:
+        a, b = values.get(part), values.get(whole)
+        if a is not None and b is not None and a > b:
+            raise InputError(f"{part}（{a}）不能大于 {whole}（{b}）", file=file, sheet=sheet, row=where[part],
+                             column="value")
     return values, where
+
+
+# (part, whole) pairs of the county sheet: a part larger than its whole is a data error.
+_COUNTY_PARTS = (
+    ("teachers_360h_completed", "teachers_360h_in_scope"), ("rotated_teachers", "rotation_eligible_teachers"),
+    ("rotated_backbone_teachers", "rotated_teachers"), ("certified_teachers", "full_time_teachers"),
+    ("zone_admitted_primary", "admitted_primary"), ("zone_admitted_junior", "admitted_junior"),
+    ("hs_quota_allocated", "hs_quota_total"), ("migrant_in_public_or_purchased", "migrant_eligible"),
+    ("disabled_enrolled", "disabled_school_age"),
+)
 
 
 def _county_value(v: Any, kind: str, file: str, sheet: str, row: int) -> Any:

@@ -218,3 +218,27 @@ def test_county_cvs_are_invariant_to_scaling_a_resource_everywhere(scale: float,
     for stage in ("primary", "junior"):
         assert base[stage][ind] > 0.05
         assert math.isclose(scaled[stage][ind], base[stage][ind], rel_tol=1e-9)  # type: ignore[arg-type]
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.too_slow])
+@given(order=st.permutations(range(7)))
+def test_whole_evaluation_is_invariant_to_row_order(order: list[int]) -> None:
+    from evaluator.verdict import evaluate
+    from tests.evaluator.builders import classes_for, county, rooms_for
+
+    rows = default_schools() + [primary("P4", "四小", 900, teaching_area=3900), junior("J3", "三中", 700,
+                                                                                      sports_area=6500)]
+    shuffled = [rows[i] for i in order]
+
+    def outcome(rs: list[dict[str, object]]) -> tuple[object, ...]:
+        rep = evaluate(_frame(rs), county(), RULES, classes=pd.DataFrame(classes_for(rs)),
+                       rooms=pd.DataFrame(rooms_for(rs)))
+        return (rep.verdict, tuple((i.code, i.status) for i in rep.items),
+                sorted((s.school_code, s.item, s.what, s.amount) for s in rep.shortfalls),
+                rep.resources.cv)
+
+    a, b = outcome(shuffled), outcome(rows)
+    assert a[:3] == b[:3]
+    for stage in ("primary", "junior"):
+        for k, v in b[3][stage].items():  # type: ignore[index]
+            assert math.isclose(a[3][stage][k], v, rel_tol=1e-12)  # type: ignore[index]

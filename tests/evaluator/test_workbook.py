@@ -131,3 +131,12 @@ def test_template_then_filled_template_reads_back(tmp_path: Path) -> None:
 def test_blank_template_is_rejected_with_a_location(tmp_path: Path) -> None:
     err = _error(write_template(tmp_path / "t.xlsx"))
     assert (err.file, err.sheet) == ("t.xlsx", "schools") and "没有学校" in str(err)
+
+
+def test_county_part_larger_than_its_whole_is_rejected(tmp_path: Path) -> None:
+    from tests.evaluator.builders import county
+
+    folder = write(tmp_path, default_schools(), county(certified_teachers=401))
+    err = _error(folder)
+    assert err.file == "county.csv" and err.column == "value" and err.row is not None
+    assert "certified_teachers（401）不能大于 full_time_teachers（400）" in str(err)
