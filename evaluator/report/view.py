@@ -328,6 +328,31 @@ def summary_table(report: Mapping[str, Any]) -> Table:
     )
 
 
+def key_figures_table(report: Mapping[str, Any]) -> Table:
+    """Headline figures read off the dict: schools judged and failing, CVs over their limit,
+    vetoes present, recognition score. Counts only; no verdict is derived here."""
+    schools = [s for s in report.get("schools") or [] if not s.get("excluded")]
+    failing = [school_label(s) for s in schools if s.get("pass") is False]
+    pending = sum(1 for s in schools if s.get("pass") is None)
+    cv, limits = report.get("cv") or {}, cv_limits(report)
+    values = [(stage, v) for stage, _ in STAGES for v in (cv.get(stage) or {}).values()]
+    over = sum(1 for stage, v in values if v is not None and limits[stage] is not None and v > limits[stage])
+    null = sum(1 for _, v in values if v is None)
+    vetoes = [f"{it.get('code')} {it.get('title', '')}" for it in report.get("items") or []
+              if item_area(it) == "veto" and it.get("status") == "fail"]
+    rec = report.get("recognition")
+    rows = [
+        (Cell("参评学校（部）"), Cell(len(schools), "int")),
+        (Cell("未达到1.8要求的学校（部）"), Cell(len(failing), "int", "fail" if failing else "pass")),
+        (Cell("1.8待定的学校（部）"), Cell(pending, "int", "pending" if pending else None)),
+        (Cell("差异系数超过限值"), Cell(f"{over}项（共{len(values)}项，{null}项无法计算）",
+                                      band="fail" if over else "pass")),
+        (Cell("存在的否决性情形"), Cell("；".join(vetoes) or "无", band="fail" if vetoes else "pass")),
+        (Cell("社会认可度"), Cell(f"{pct(rec.get('score'))}（95%置信区间{_ci(rec.get('ci'))}）" if rec else NOT_GIVEN)),
+    ]
+    return Table("指标汇总", "主要数据", ("项目", "数值"), rows, (30, 50))
+
+
 def _stage_thresholds(schools: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for school in schools:
@@ -754,7 +779,7 @@ def build_view(report: Mapping[str, Any]) -> ReportView:
             "评估结论", 1,
             (f"评估对象：{county}。", f"评估规则：{report.get('rules') or NOT_GIVEN}。",
              prereq_par, f"结论：{verdict_text}。", *reason_pars),
-            (summary_table(report),),
+            (summary_table(report), key_figures_table(report)),
         ),
         Section(
             "指标达成情况及整改计划", 1,

@@ -119,7 +119,7 @@ def write_xlsx(report: Mapping[str, Any], path: Path | str, view: ReportView | N
     for section in view.sections[1:]:
         for table in section.tables:
             sheets.setdefault(table.sheet, []).append(table)
-    sheets["指标汇总"].append(view.sections[0].tables[0])
+    sheets["指标汇总"].extend(view.sections[0].tables)
     for name, tables in sheets.items():
         ws = wb.create_sheet(name)
         if tables:

@@ -141,3 +141,16 @@ def test_provenance_rows_including_unknown_keys(sample):
     assert rows["规则文件"] == "national-2017.yaml、shandong-2021.yaml"
     assert rows["round_id"] == "R-7" and rows["规则版本"] == "1"
     assert [r[0].text for r in inputs.rows] == ["高新区2023年数据.xlsx", "responses<2023>.csv"]
+
+
+def test_key_figures_read_off_the_dict(sample, minimal):
+    from evaluator.report.view import key_figures_table
+
+    rows = {r[0].text: r[1] for r in key_figures_table(sample).rows}
+    assert rows["参评学校（部）"].value == 6  # the excluded 教学点 is not counted
+    assert rows["未达到1.8要求的学校（部）"].value == 4
+    assert rows["差异系数超过限值"].text == "1项（共14项，1项无法计算）"
+    assert rows["存在的否决性情形"].text == "4.3 设重点学校或重点班"
+    sample["schools"][0]["pass"] = True  # the dict decides, even against its own bands
+    assert {r[0].text: r[1] for r in key_figures_table(sample).rows}["未达到1.8要求的学校（部）"].value == 3
+    assert {r[0].text: r[1].text for r in key_figures_table(minimal).rows}["社会认可度"] == "未提供"
