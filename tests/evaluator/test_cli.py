@@ -72,21 +72,49 @@ def test_unknown_rules_and_round_option_exit_2(tmp_path: Path, capsys: pytest.Ca
     assert not (tmp_path / "o").exists()
 
 
-def test_responses_need_the_recognition_module(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import evaluator
+def _responses(path: Path, codes: list[str], approve_every: int = 10) -> Path:
+    """Every ``approve_every``-th answer 不满意, the rest 满意/比较满意 (so about 90% approval)."""
+    import csv
 
-    try:
-        from evaluator import recognition
-    except ImportError:
-        recognition = None  # type: ignore[assignment]
-    if getattr(recognition, "recognize_file", None) is not None:
-        pytest.skip("evaluator.recognition.recognize_file exists; covered by the recognition tests")
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["group", "school_code", "duration_seconds", "q1", "q2", "q3"])
+        k = 0
+        for group, n in (("parent", 60), ("student", 30), ("teacher", 20), ("principal", 5),
+                         ("npc_deputy", 4), ("cppcc_member", 4), ("public", 10)):
+            for i in range(n):
+                answers = []
+                for _ in range(3):
+                    k += 1
+                    answers.append("不满意" if k % approve_every == 0 else ("满意" if k % 2 else "比较满意"))
+                school = codes[i % len(codes)] if group in ("parent", "student", "teacher", "principal") else ""
+                w.writerow([group, school, 120, *answers])
+    return path
+
+
+def test_responses_feed_item_5(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from evaluator import recognition
+
+    if getattr(recognition, "recognize_file", None) is None:  # until the estimator lands
+        data = write(tmp_path, default_schools())
+        responses = _responses(tmp_path / "r.csv", ["P1"])
+        assert main(["evaluate", "--data", str(data), "--responses", str(responses), "--out", str(tmp_path / "o")]) == 2
+        assert "社会认可度计算模块尚未就绪" in capsys.readouterr().err
+        return
     data = write(tmp_path, default_schools())
-    responses = tmp_path / "r.csv"
-    responses.write_text("group,school_code,q1\nparent,P1,满意\n", encoding="utf-8")
-    assert main(["evaluate", "--data", str(data), "--responses", str(responses), "--out", str(tmp_path / "o")]) == 2
-    assert "社会认可度计算模块尚未就绪" in capsys.readouterr().err
-    assert evaluator is not None
+    responses = _responses(tmp_path / "r.csv", ["P1", "P2", "P3", "J1", "J2"])
+    out = tmp_path / "o"
+    assert main(["evaluate", "--data", str(data), "--responses", str(responses), "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    rec = report["recognition"]
+    assert 0.85 < rec["score"] < 0.95 and rec["status"] == "pass"
+    assert next(i for i in report["items"] if i["code"] == "5")["status"] == "pass"
+    assert report["verdict"] == "recognized" and report["reasons"] == []
+    assert "r.csv" in [i["name"] for i in report["provenance"]["inputs"]]
+    # a responses file naming a school outside the workbook is an error, and nothing is written
+    bad = _responses(tmp_path / "bad.csv", ["P1", "NOPE"])
+    assert main(["evaluate", "--data", str(data), "--responses", str(bad), "--out", str(tmp_path / "o2")]) == 2
+    assert "NOPE" in capsys.readouterr().err and not (tmp_path / "o2").exists()
 
 
 def test_template_then_evaluate_demo_and_rules_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
