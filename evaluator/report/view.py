@@ -420,6 +420,32 @@ def matrix_table(report: Mapping[str, Any]) -> Table:
     )
 
 
+def thresholds_table(report: Mapping[str, Any]) -> Table:
+    """The thresholds the dict's school rows were judged against, per indicator and stage."""
+    found = _stage_thresholds(report.get("schools") or [])
+    fmt = {key: indicator_fmt(key) for key, *_ in INDICATORS}
+    rows = [
+        (Cell(code), Cell(_item_title(report, code) or short), Cell(unit),
+         *(Cell(found.get(key, {}).get(stage), "num" if fmt[key] == "int" else "dec1") for stage, _ in STAGES))
+        for key, code, short, unit in INDICATORS
+    ]
+    return Table(
+        sheet="学校指标",
+        title="资源配置指标标准（以上含本数）",
+        headers=("指标", "名称", "单位", "小学标准", "初中标准"),
+        rows=rows,
+        widths=(6, 40, 10, 10, 10),
+    )
+
+
+_THRESHOLD_NOTE = re.compile(r"（[^）]*(?:小学|初中)[^）]*）")
+
+
+def _item_title(report: Mapping[str, Any], code: str) -> str:
+    title = next((str(it.get("title") or "") for it in report.get("items") or [] if it.get("code") == code), "")
+    return _THRESHOLD_NOTE.sub("", title.split("：")[0])
+
+
 def school_issue_table(report: Mapping[str, Any]) -> Table:
     """Schools that fail or are pending in 1.8, with the engine's reason and missing fields."""
     rows: list[tuple[Cell, ...]] = []
@@ -789,7 +815,7 @@ def build_view(report: Mapping[str, Any]) -> ReportView:
             page_break=True,
         ),
         Section("资源配置", 1, page_break=True),
-        Section("学校指标达成情况", 2, (), (matrix_table(report), school_issue_table(report)),
+        Section("学校指标达成情况", 2, (), (matrix_table(report), school_issue_table(report), thresholds_table(report)),
                 chart="matrix"),
         Section("校际差异系数", 2, (), (cv_table(report),), chart="cv"),
         Section("短板与缺口", 1, (), (per_school, totals), page_break=True),

@@ -78,3 +78,10 @@ def test_minimal_report(minimal, tmp_path):
     wb = _open(minimal, tmp_path)
     assert wb["社会认可度"]["A1"].value == "社会认可度：评估结果未提供。"
     assert any(r[0] == "规则版本" and r[1] == "未提供" for r in _rows(wb["来源"]))
+
+
+def test_thresholds_table_on_the_matrix_sheet(sample, tmp_path):
+    ws = _open(sample, tmp_path)["学校指标"]
+    row = next(r for r in ws.iter_rows() if r[0].value == "1.5")
+    assert row[1].value == "生均体育运动场馆面积"
+    assert (row[3].value, row[4].value) == (7.5, 10.2) and row[3].number_format == "0.0"
