@@ -217,14 +217,17 @@ def _short_title(title: str) -> str:
 
 def evaluate(schools: pd.DataFrame, county: Mapping[str, Any], rules: RuleSet, *,
              classes: pd.DataFrame | None = None, rooms: pd.DataFrame | None = None,
-             recognition: Mapping[str, Any] | None = None,
+             recognition: Mapping[str, Any] | Any | None = None,
              rectification: Mapping[str, Mapping[str, str]] | None = None,
              inputs: Sequence[tuple[str, str]] = (), generated_at: str | None = None) -> EvaluationReport:
     """Full evaluation of one county: items 1.1–5, the verdict and the shortfalls.
 
     ``schools``/``classes``/``rooms`` are the validated sheets of ``evaluator.workbook``
     (``read_workbook``), ``county`` the county sheet as key → value, ``recognition`` the
-    social-recognition result dict (or None → item 5 PENDING)."""
+    social-recognition result: its dict, or an object with ``to_dict()`` such as
+    ``evaluator.recognition.RecognitionResult`` (None → item 5 PENDING)."""
+    if recognition is not None and not isinstance(recognition, Mapping) and hasattr(recognition, "to_dict"):
+        recognition = recognition.to_dict()  # a RecognitionResult from evaluator.recognition
     resources = evaluate_resources(schools, rules)
     assurance = evaluate_assurance(schools, classes, rooms, county, rules)
     quality = evaluate_quality(schools, county, rules)

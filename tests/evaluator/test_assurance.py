@@ -173,3 +173,17 @@ def test_frames_and_the_workbook_read_back_give_the_same_report(tmp_path: Path) 
         for item in d["items"]:
             item.pop("rectification", None)
     assert a == b
+
+
+def test_recognition_result_object_is_accepted(tmp_path: Path) -> None:
+    class Result:  # stands in for evaluator.recognition.RecognitionResult
+        def to_dict(self) -> dict[str, object]:
+            return {**RECOGNITION_PASS, "score": 0.8, "status": "fail"}
+
+    from evaluator.rules import load_ruleset
+    from evaluator.verdict import evaluate_workbook
+    from evaluator.workbook import read_workbook
+    from tests.evaluator.builders import write
+
+    report = evaluate_workbook(read_workbook(write(tmp_path, default_schools())), load_ruleset(), Result())
+    assert report.item("5").status == "fail" and report.to_dict()["recognition"]["score"] == 0.8
