@@ -15,19 +15,24 @@ from pathlib import Path
 from typing import BinaryIO
 
 from evaluator.errors import InputError
+from evaluator.workbook import SCHOOL_COLUMNS
 
 SCHOOL_TYPES = ("小学", "初中", "九年一贯制", "十二年一贯制", "完全中学", "教学点")
 
-# key -> (Chinese display name, accepted header spellings)
+# key -> (Chinese header of the data workbook, other spellings seen in bureau rosters)
+_OTHER_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "school_code": ("学校编码", "学校标识码", "代码"),
+    "school_name": ("校名", "名称"),
+    "school_type": ("办学类型", "类型"),
+    "students_primary": ("小学在校生数", "小学学生数"),
+    "students_junior": ("初中在校生数", "初中学生数"),
+    "students_senior": ("高中在校生数", "高中学生数"),
+    "teachers_primary": ("小学专任教师数", "小学教师数"),
+    "teachers_junior": ("初中专任教师数", "初中教师数"),
+}
+_WORKBOOK_ZH = {c.key: c.zh for c in SCHOOL_COLUMNS}
 COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "school_code": ("学校代码", ("学校代码", "学校编码", "学校标识码", "代码")),
-    "school_name": ("学校名称", ("学校名称", "校名", "名称")),
-    "school_type": ("学校类型", ("学校类型", "办学类型", "类型")),
-    "students_primary": ("小学在校生数", ("小学在校生数", "小学学生数", "小学生数")),
-    "students_junior": ("初中在校生数", ("初中在校生数", "初中学生数", "初中生数")),
-    "students_senior": ("高中在校生数", ("高中在校生数", "高中学生数")),
-    "teachers_primary": ("小学专任教师数", ("小学专任教师数", "小学教师数")),
-    "teachers_junior": ("初中专任教师数", ("初中专任教师数", "初中教师数")),
+    key: (_WORKBOOK_ZH[key], spellings) for key, spellings in _OTHER_SPELLINGS.items()
 }
 REQUIRED = ("school_code", "school_name", "school_type")
 # Which enrolment columns each school type must fill (the weighting frame needs them).
@@ -57,17 +62,19 @@ class RosterSchool:
         return self.students_primary + self.students_junior
 
 
+def _norm(text: str) -> str:
+    """Headers compare without spaces and with full-width brackets: 在校生数(小学) = 在校生数（小学）."""
+    return text.replace("(", "（").replace(")", "）").replace(" ", "").replace("\u3000", "").strip().lower()
+
+
 def _header_map(headers: list[str], file: str, sheet: str | None) -> dict[str, int]:
     lookup: dict[str, str] = {}
     for key, (zh, spellings) in COLUMNS.items():
-        lookup[key.lower()] = key
-        for s in (zh, *spellings):
-            lookup[s] = key
+        for name in (key, zh, *spellings):
+            lookup[_norm(name)] = key
     found: dict[str, int] = {}
     for idx, h in enumerate(headers):
-        name = str(h or "").strip()
-        base = name.split("（")[0].split("(")[0].strip()
-        key = lookup.get(name) or lookup.get(name.lower()) or lookup.get(base) or lookup.get(base.lower())
+        key = lookup.get(_norm(str(h or "")))
         if key and key not in found:
             found[key] = idx
     missing = [k for k in REQUIRED if k not in found]

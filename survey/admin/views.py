@@ -37,6 +37,7 @@ from survey.exports import link_url, links_table, progress, responses_frame
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.models import EntryLink
+from survey.recognition import round_recognition
 from survey.services import ServiceError
 from survey.services.rounds import (
     close_round,
@@ -257,3 +258,22 @@ def round_export(round_id: int, ext: str):
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     buf.seek(0)
     return send_file(buf, mimetype=mimetype, as_attachment=True, download_name=f"round{rnd.id}_responses.{ext}")
+
+
+@bp.get("/rounds/<int:round_id>/results")
+@roles_required(*READERS)
+def round_results(round_id: int):
+    """Live social-recognition score with its CI, breakdowns, design effects and filters."""
+    rnd = round_or_404(round_id)
+    cat = catalogue()
+    try:
+        result = round_recognition(rnd, cat).to_dict()
+        problem = None
+    except InputError as exc:  # e.g. a configured group has no valid answers yet
+        result, problem = None, str(exc)
+    frame = responses_frame(rnd, cat)
+    dropped = frame[frame["flag_speeder"] | frame["flag_straightline_fast"]]
+    names = {s.code: s.name for s in rnd.schools}
+    return render_template("admin/results.html", rnd=rnd, r=result, problem=problem, groups=GROUPS,
+                           dropped=dropped.to_dict("records"), school_names=names, n_total=len(frame),
+                           refresh=current_app.config["PROGRESS_REFRESH_SECONDS"] * 3)

@@ -69,7 +69,7 @@ def test_bad_roster_names_file_sheet_row_column_and_stores_nothing(app, client):
     resp = _create(client, roster_xlsx(rows))
     page = resp.get_data(as_text=True)
     assert resp.status_code == 422
-    assert "文件 名单.xlsx，工作表 schools，第 4 行，列 初中在校生数（students_junior）：应为非负整数，实际为“四百五”" in page
+    assert "文件 名单.xlsx，工作表 schools，第 4 行，列 在校生数（初中）（students_junior）：应为非负整数，实际为“四百五”" in page
     rows = [list(r) for r in ROSTER_ROWS]
     rows[3][0] = "S01"
     page = _create(client, roster_xlsx(rows)).get_data(as_text=True)
