@@ -601,18 +601,17 @@ def read_workbook(path: str | Path) -> Workbook:
         raise InputError("文件或文件夹不存在", file=str(path), field="--data")
     inputs: list[tuple[str, str]] = []
     if path.is_dir():
-        sheets: dict[str, list[tuple[Any, ...]]] = {}
-        files: dict[str, str] = {}
-        for p in sorted(path.iterdir()):
-            if p.suffix.lower() == ".csv":
-                sheets[p.stem] = _read_csv_rows(p)
-                files[p.stem] = p.name
-                inputs.append((p.name, hashlib.sha256(p.read_bytes()).hexdigest()))
-        if not sheets:
+        csvs = {p.stem: p for p in sorted(path.iterdir()) if p.suffix.lower() == ".csv"}
+        if not csvs:
             raise InputError("文件夹中没有 CSV 文件（应有 schools.csv、county.csv 等）", file=str(path))
+        found = {s: _sheet_lookup(list(csvs), s) for s in SHEETS}
+        sheets: dict[str, list[tuple[Any, ...]]] = {}
+        for stem in (v for v in found.values() if v):  # other CSV files in the folder are ignored
+            sheets[stem] = _read_csv_rows(csvs[stem])
+            inputs.append((csvs[stem].name, hashlib.sha256(csvs[stem].read_bytes()).hexdigest()))
 
         def fname(sheet_name: str) -> str:
-            return files[sheet_name]
+            return csvs[sheet_name].name
 
         def sname(sheet_name: str) -> str | None:
             return None
@@ -621,6 +620,7 @@ def read_workbook(path: str | Path) -> Workbook:
             raise InputError("数据文件应为 .xlsx 工作簿或 CSV 文件夹", file=path.name, field="--data")
         sheets = _read_xlsx(path)
         inputs.append((path.name, hashlib.sha256(path.read_bytes()).hexdigest()))
+        found = {s: _sheet_lookup(list(sheets), s) for s in SHEETS}
 
         def fname(sheet_name: str) -> str:
             return path.name
@@ -628,8 +628,6 @@ def read_workbook(path: str | Path) -> Workbook:
         def sname(sheet_name: str) -> str | None:
             return sheet_name
 
-    names = list(sheets)
-    found = {s: _sheet_lookup(names, s) for s in SHEETS}
     for need in ("schools", "county"):
         if found[need] is None:
             raise InputError(f"缺少 {need} 工作表（或 {need}.csv）", file=path.name)

@@ -140,3 +140,13 @@ def test_county_part_larger_than_its_whole_is_rejected(tmp_path: Path) -> None:
     err = _error(folder)
     assert err.file == "county.csv" and err.column == "value" and err.row is not None
     assert "certified_teachers（401）不能大于 full_time_teachers（400）" in str(err)
+
+
+def test_missing_sheet_and_unrelated_csv_files(tmp_path: Path) -> None:
+    folder = write(tmp_path, default_schools())
+    (folder / "notes.csv").write_bytes(b"\xff\xfe junk")  # ignored: not a sheet of the workbook
+    wb = read_workbook(folder)
+    assert [n for n, _ in wb.inputs] == ["schools.csv", "classes.csv", "rooms.csv", "county.csv"]
+    (folder / "county.csv").unlink()
+    err = _error(folder)
+    assert "缺少 county 工作表（或 county.csv）" in str(err)
