@@ -724,12 +724,17 @@ def write_workbook(path: str | Path, frames: Mapping[str, Any], *, notes: bool =
     specs = {"schools": SCHOOL_COLUMNS, "classes": CLASS_COLUMNS, "rooms": ROOM_COLUMNS}
     county: Mapping[str, Any] = frames.get("county", {})
     county_rows = [[k.key, _cell(county.get(k.key)), k.note if k.note != k.zh else k.zh] for k in COUNTY_KEYS]
-    for key in sorted(k for k in county if _MONITOR.match(k)):
+    monitoring = sorted(k for k in county if _MONITOR.match(k))
+    if notes and not county:  # template: rows for the usual subjects, to fill or delete
+        monitoring = [f"monitoring_{s}_{w}" for s in ("chinese", "math", "science") for w in ("level", "diff")]
+    for key in monitoring:
         m = _MONITOR.match(key)
         assert m is not None
         subject = SUBJECT_NAMES.get(m["subject"], m["subject"])
-        county_rows.append([key, _cell(county[key]),
-                            f"3.9 {subject}学业水平等级" if m["what"] == "level" else f"3.9 {subject}校际差异率"])
+        note = (f"3.9 {subject}学业水平等级（Ⅰ–Ⅳ）" if m["what"] == "level" else f"3.9 {subject}校际差异率（0–1）")
+        if notes and not county:
+            note += "；已抽测时填写，未监测的科目请删除此行"
+        county_rows.append([key, _cell(county.get(key)), note])
     if path.suffix.lower() != ".xlsx":
         import csv
 
