@@ -90,10 +90,10 @@ class Cell:
 
     @property
     def align(self) -> str | None:
-        """Horizontal alignment: numbers right, status marks (cells with a band) centred."""
+        """Horizontal alignment: numbers right, short status marks (cells with a band) centred."""
         if self.fmt != "text" and isinstance(self.value, int | float):
             return "right"
-        return "center" if self.band is not None else None
+        return "center" if self.band is not None and len(self.text) <= 6 else None
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,7 @@ class Table:
     group_header: str = "评估内容"
     note: str = ""
     compact: bool = False  # many columns: smaller type in DOCX/HTML
+    primary: bool = False  # first on its XLSX sheet (frozen header) whatever the print order
 
 
 @dataclass(frozen=True)
@@ -271,6 +272,7 @@ def items_table(report: Mapping[str, Any]) -> Table:
         rows=rows,
         widths=(28, 8, 28, 28, 10, 14),
         groups=groups,
+        primary=True,
     )
 
 
@@ -805,13 +807,13 @@ def build_view(report: Mapping[str, Any]) -> ReportView:
             "评估结论", 1,
             (f"评估对象：{county}。", f"评估规则：{report.get('rules') or NOT_GIVEN}。",
              prereq_par, f"结论：{verdict_text}。", *reason_pars),
-            (summary_table(report), key_figures_table(report)),
+            (key_figures_table(report),),
         ),
         Section(
             "指标达成情况及整改计划", 1,
             ("按《县域义务教育优质均衡发展督导评估办法》（教督〔2017〕6号）指标逐项列出。"
              "否决性指标“是否达标”为“是”表示不存在该情形。",),
-            (items_table(report),),
+            (summary_table(report), items_table(report)),
             page_break=True,
         ),
         Section("资源配置", 1, page_break=True),

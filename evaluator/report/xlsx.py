@@ -123,7 +123,7 @@ def write_xlsx(report: Mapping[str, Any], path: Path | str, view: ReportView | N
     for name, tables in sheets.items():
         ws = wb.create_sheet(name)
         if tables:
-            _sheet(ws, tables)
+            _sheet(ws, sorted(tables, key=lambda t: not t.primary))
         else:
             ws.cell(row=1, column=1, value=f"{name}：评估结果未提供。")
     tmp = path.with_name(path.name + ".part")
