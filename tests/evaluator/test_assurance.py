@@ -187,3 +187,11 @@ def test_recognition_result_object_is_accepted(tmp_path: Path) -> None:
 
     report = evaluate_workbook(read_workbook(write(tmp_path, default_schools())), load_ruleset(), Result())
     assert report.item("5").status == "fail" and report.to_dict()["recognition"]["score"] == 0.8
+
+
+def test_2019_size_relaxation_for_migrant_share_above_half(tmp_path: Path) -> None:
+    big = primary("P9", "随迁子女校", 2300, migrant_students=1151)  # 1151 / 2300 = 50.04% > 50%
+    assert run(tmp_path / "a", default_schools() + [big], rules="national-2019").item("2.4").status == "pass"
+    big["migrant_students"] = 1150  # exactly 50%: not above
+    report = run(tmp_path / "b", default_schools() + [big], rules="national-2019")
+    assert report.item("2.4").problem == "随迁子女校现有2300人，超过2000人。"

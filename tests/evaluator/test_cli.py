@@ -140,3 +140,8 @@ def test_rules_check_reports_a_broken_file(tmp_path: Path, capsys: pytest.Captur
                    encoding="utf-8")
     assert main(["rules", "check", str(bad)]) == 2
     assert "文件 bad.yaml，字段 resources.cv.limits.primary：应为数值" in capsys.readouterr().err
+
+
+def test_template_needs_an_xlsx_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["template", "--out", str(tmp_path / "t.csv")]) == 2
+    assert "模板文件名应以 .xlsx 结尾" in capsys.readouterr().err and not (tmp_path / "t.csv").exists()
