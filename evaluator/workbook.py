@@ -929,10 +929,10 @@ def demo_frames(seed: int = 0, schools: int = 32) -> dict[str, Any]:
         compulsory = st["primary"] + st["junior"]
         base = 720 * st["primary"] + 940 * st["junior"]
         if compulsory < 100 and (stype == "教学点" or locality == "乡村"):
-            base = 720 * 100 if rng.random() < 0.8 else base
+            base = 720 * 100  # funded as if it had 100 students (2.6)
         row["public_funds"] = float(base)
         row["public_funds_budget"] = float(base)
-        row["training_funds"] = round(base * (rng.uniform(0.05, 0.08) if rng.random() < 0.93 else 0.04), 0)
+        row["training_funds"] = round(base * (rng.uniform(0.051, 0.08) if rng.random() < 0.98 else 0.04), 0)
         row["has_charter_and_ict"] = True
         row["moral_education_rating"] = "优秀" if rng.random() < 0.4 else "良好"
         row["curriculum_complete"] = True
