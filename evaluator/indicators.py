@@ -262,6 +262,7 @@ def _indicator_item(ind: IndicatorRule, judged: list[SchoolPart], rules: RuleSet
     if failing:
         detail += "；未达标：" + "；".join(
             f"{p.label}{fmt(v.value)}（标准{fmt(v.threshold)}）" for p, v in failing)
+        detail += f"（是否认定按1.8：至少{rules.resources.min_met}项达标、其余不低于{fmt(rules.resources.min_ratio * 100)}%）"
     missing_fields: list[str] = []
     if absent:
         detail += "；缺少数据：" + "、".join(p.label for p, _ in absent)

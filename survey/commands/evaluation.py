@@ -115,6 +115,8 @@ def evaluate(data: Path, responses: Path | None, round_id: str | None, rules_nam
     click.echo(f"结论：{VERDICT_ZH[report['verdict']]}（{report['verdict']}）")
     for reason in report["reasons"]:
         click.echo(f"  - {reason}")
+    for total in report["shortfall_totals"]:
+        click.echo(f"  缺口 {total['item']} {total['what']}：共{total['amount']:g}{total['unit']}（{total['schools']}所学校）")
     for path in written:
         click.echo(f"已写出：{path}")
 
