@@ -596,21 +596,30 @@ def _ci(ci: Any) -> str:
     return NOT_GIVEN
 
 
+_REC_STATUS = {"pass": "达到", "fail": "未达到", "pending": "暂无法判定是否达到"}
+
+
+def _ci_label(rec: Mapping[str, Any]) -> str:
+    confidence = rec.get("confidence")
+    level = f"{confidence * 100:g}%" if isinstance(confidence, int | float) else "95%"
+    return f"{level}置信区间"
+
+
 def recognition_paragraphs(rec: Mapping[str, Any] | None) -> tuple[str, ...]:
     """The county result, then the quality filters and the 不了解 sensitivity, as sentences."""
     if not rec:
         return ("未提供社会认可度调查结果，该项待定。",)
-    return (recognition_paragraph(rec), filters_paragraph(rec))
+    notes = tuple(f"注意：{w}" for w in rec.get("warnings") or [])
+    return (recognition_paragraph(rec), filters_paragraph(rec), *notes)
+
+
+_DROPPED = (("speeder", "作答过快"), ("straightliner_fast", "快速且答案雷同"), ("empty", "空白"))
 
 
 def filters_paragraph(rec: Mapping[str, Any]) -> str:
     """How many answers the quality filters dropped and the result without them."""
     dropped = rec.get("dropped") or {}
-    parts = []
-    if dropped.get("speeder") is not None:
-        parts.append(f"作答过快{dropped['speeder']}份")
-    if dropped.get("straightliner_fast") is not None:
-        parts.append(f"快速且答案雷同{dropped['straightliner_fast']}份")
+    parts = [f"{label}{dropped[key]}份" for key, label in _DROPPED if dropped.get(key) is not None]
     detail = f"（{'、'.join(parts)}）" if parts else ""
     n_dropped = rec.get("n_dropped")
     text = (
@@ -619,25 +628,30 @@ def filters_paragraph(rec: Mapping[str, Any]) -> str:
     )
     unfiltered = rec.get("unfiltered") or {}
     if unfiltered.get("score") is not None:
-        text += (f"不经筛查时认可度为{pct(unfiltered['score'])}（95%置信区间{_ci(unfiltered.get('ci'))}，"
+        text += (f"不经筛查时认可度为{pct(unfiltered['score'])}（{_ci_label(rec)}{_ci(unfiltered.get('ci'))}，"
                  f"{format_value(unfiltered.get('n'), 'int')}份）。")
     return text
 
 
 def recognition_paragraph(rec: Mapping[str, Any]) -> str:
-    """One-sentence statement of the county social-recognition result."""
-    status = {"pass": "达到", "fail": "未达到", "pending": "暂无法判定是否达到"}.get(
-        str(rec.get("status")), "未判定是否达到"
-    )
+    """The county result with its CI, the borderline flag and the 不了解 sensitivity."""
+    status = _REC_STATUS.get(str(rec.get("status")), "未判定是否达到")
     threshold = rec.get("threshold", 0.85)
     text = (
-        f"社会认可度为{pct(rec.get('score'))}（95%置信区间{_ci(rec.get('ci'))}），"
+        f"社会认可度为{pct(rec.get('score'))}（{_ci_label(rec)}{_ci(rec.get('ci'))}），"
         f"{status}{pct(threshold)}的标准。"
     )
     if rec.get("borderline"):
         text += "置信区间包含标准值，结论处于临界状态。"
+    if rec.get("dont_know_rate") is not None:
+        text += f"“不了解”占全部回答的{pct(rec['dont_know_rate'])}。"
     if rec.get("dont_know_as_no") is not None:
-        text += f"若将“不了解”计为不认可，认可度为{pct(rec.get('dont_know_as_no'))}。"
+        text += f"若将“不了解”计为不认可，认可度为{pct(rec.get('dont_know_as_no'))}"
+        flip = _REC_STATUS.get(str(rec.get("dont_know_as_no_status")))
+        text += f"，{flip}标准" if flip else ""
+        if flip and rec.get("dont_know_as_no_status") != rec.get("status"):
+            text += "（结论随之改变）"
+        text += "。"
     return text
 
 
@@ -650,13 +664,14 @@ def recognition_tables(report: Mapping[str, Any]) -> tuple[Table, ...]:
     unfiltered = rec.get("unfiltered") or {}
     dropped = rec.get("dropped") or {}
     status = {"pass": "达标", "fail": "未达标", "pending": "待定"}.get(str(rec.get("status")), NOT_GIVEN)
+    ci_label = _ci_label(rec)
 
     def row(label: str, value: Any, fmt: str = "text") -> tuple[Cell, ...]:
         return (Cell(label), Cell(NOT_GIVEN if value is None else value, fmt))
 
     overview_rows = [
         row("社会认可度（加权）", rec.get("score"), "pct"),
-        (Cell("95%置信区间"), Cell(_ci(rec.get("ci")))),
+        (Cell(ci_label), Cell(_ci(rec.get("ci")))),
         row("标准误", rec.get("se"), "cv"),
         row("自由度", rec.get("df"), "int"),
         row("标准", rec.get("threshold"), "pct"),
@@ -664,12 +679,16 @@ def recognition_tables(report: Mapping[str, Any]) -> tuple[Table, ...]:
         (Cell("临界（置信区间包含标准值）"), Cell("是" if rec.get("borderline") else "否")),
         row("有效样本（质量筛查后）", rec.get("n_kept"), "int"),
         row("剔除样本", rec.get("n_dropped"), "int"),
-        row("其中：作答过快", dropped.get("speeder"), "int"),
-        row("其中：快速且答案雷同", dropped.get("straightliner_fast"), "int"),
+        *(row(f"其中：{label}", dropped.get(key), "int") for key, label in _DROPPED
+          if key != "empty" or key in dropped),
         row("未经筛查的认可度", unfiltered.get("score"), "pct"),
-        (Cell("未经筛查的95%置信区间"), Cell(_ci(unfiltered.get("ci")))),
+        (Cell(f"未经筛查的{ci_label}"), Cell(_ci(unfiltered.get("ci")))),
         row("未经筛查的样本量", unfiltered.get("n"), "int"),
+        row("“不了解”比例", rec.get("dont_know_rate"), "pct"),
         row("“不了解”计为不认可时的认可度", rec.get("dont_know_as_no"), "pct"),
+        (Cell("“不了解”计为不认可时的结论"),
+         Cell({"pass": "达标", "fail": "未达标", "pending": "待定"}.get(str(rec.get("dont_know_as_no_status")), NOT_GIVEN),
+              band=STATUS_BAND.get(str(rec.get("dont_know_as_no_status"))))),
         row("设计效应（整群）", deff.get("cluster"), "dec2"),
         row("设计效应（权重）", deff.get("kish"), "dec2"),
         row("设计效应（合计）", deff.get("total"), "dec2"),
@@ -677,21 +696,24 @@ def recognition_tables(report: Mapping[str, Any]) -> tuple[Table, ...]:
     overview = Table("社会认可度", "总体结果", ("项目", "数值"), overview_rows, (30, 18))
     group_rows = []
     for key, g in (rec.get("groups") or {}).items():
+        group_deff = g.get("deff")
         group_rows.append(
             (
-                Cell(group_label(key)),
+                Cell(g.get("label") or group_label(key)),
                 Cell(g.get("weight"), "pct"),
                 Cell(g.get("n"), "int"),
                 Cell(g.get("score"), "pct"),
                 Cell(g.get("se"), "cv"),
                 Cell(_ci(g.get("ci"))),
                 Cell(g.get("dont_know_rate"), "pct"),
+                Cell(g.get("dont_know_as_no"), "pct"),
+                Cell(group_deff.get("total") if isinstance(group_deff, Mapping) else group_deff, "dec2"),
             )
         )
     groups = Table(
         "社会认可度", "分群体结果",
-        ("群体", "权重", "样本量", "认可度", "标准误", "95%置信区间", "不了解比例"),
-        group_rows, (12, 8, 8, 9, 9, 18, 10),
+        ("群体", "权重", "样本量", "认可度", "标准误", ci_label, "不了解比例", "不了解计为不认可", "设计效应"),
+        group_rows, (10, 7, 7, 8, 8, 17, 8, 9, 8),
     )
     item_rows = []
     for key, it in (rec.get("items") or {}).items():

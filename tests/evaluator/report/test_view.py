@@ -112,7 +112,11 @@ def test_recognition_paragraphs_report_filters_and_sensitivity(sample):
 
     result, filters = recognition_paragraphs(sample["recognition"])
     assert result.startswith("社会认可度为88.6%（95%置信区间85.5%～91.1%），达到85.0%的标准。")
-    assert "若将“不了解”计为不认可，认可度为84.0%。" in result
+    assert "若将“不了解”计为不认可，认可度为84.0%，未达到标准（结论随之改变）。" in result
+    sample["recognition"]["dont_know_as_no_status"] = "pass"
+    assert "认可度为84.0%，达到标准。" in recognition_paragraphs(sample["recognition"])[0]
+    sample["recognition"]["warnings"] = ["教师组样本少于30人"]
+    assert recognition_paragraphs(sample["recognition"])[-1] == "注意：教师组样本少于30人"
     assert filters == ("质量筛查剔除答卷28份（作答过快21份、快速且答案雷同7份），保留578份。"
                        "不经筛查时认可度为88.9%（95%置信区间85.8%～91.4%，606份）。")
     sample["recognition"]["borderline"] = True

@@ -60,3 +60,42 @@ def test_real_engine_demo_county_renders(tmp_path):
     assert totals
     for t in totals:
         assert f"共缺少{format_value(t['amount'], 'num')}{t['unit']}{t['what']}" in html
+
+
+def test_real_recognition_estimate_renders(tmp_path):
+    """Simulated answers through the real estimator (evaluator.recognition) into every writer."""
+    import numpy as np
+    import pandas as pd
+
+    from evaluator.recognition import recognize
+    from evaluator.recognition.responses import rules_of
+    from evaluator.rules import load_ruleset
+    from evaluator.verdict import evaluate_workbook
+    from evaluator.workbook import demo_workbook, read_workbook
+
+    ruleset = load_ruleset()
+    workbook = read_workbook(demo_workbook(tmp_path / "demo.xlsx"))
+    rng = np.random.default_rng(7)
+    codes = list(workbook.schools["school_code"])
+    labels = ["满意", "比较满意", "基本满意", "不满意", "不了解"]
+    rows = []
+    for group, n in [("parent", 240), ("student", 120), ("teacher", 60), ("principal", 20),
+                     ("npc_deputy", 12), ("cppcc_member", 10), ("public", 30)]:
+        for _ in range(n):
+            school = codes[rng.integers(len(codes))] if group in ("parent", "student", "teacher", "principal") else ""
+            answers = rng.choice(labels, size=6, p=[0.5, 0.2, 0.12, 0.1, 0.08])
+            rows.append({"group": group, "school_code": school, "duration_seconds": float(rng.integers(15, 400)),
+                         **{f"q{k + 1}": a for k, a in enumerate(answers)}})
+    recognition = recognize(pd.DataFrame(rows), workbook.schools, rules_of(ruleset)).to_dict()
+    report = evaluate_workbook(workbook, ruleset, recognition=recognition).to_dict()
+    paths = write_reports(report, tmp_path / "out")
+    html = paths[1].read_text(encoding="utf-8")
+    rec = report["recognition"]
+    assert f"社会认可度为{format_value(rec['score'], 'pct')}" in html
+    for key, group in rec["groups"].items():
+        assert format_value(group["score"], "pct") in html, key
+    ws = openpyxl.load_workbook(paths[3])["社会认可度"]
+    cell = next(r for r in ws.iter_rows() if r[0].value == "社会认可度（加权）")[1]
+    assert cell.value == rec["score"]
+    shown = [r[0].value for r in ws.iter_rows() if r[0].value and str(r[0].value).isdigit()]
+    assert shown and set(shown) <= set(rec["schools"])
