@@ -182,6 +182,7 @@ SHEETS: Mapping[str, tuple[str, ...]] = {
     "rectification": ("rectification", "整改", "整改措施"),
 }
 
+_ZH = {c.key: c.zh for cols in (SCHOOL_COLUMNS, CLASS_COLUMNS, ROOM_COLUMNS, RECTIFICATION_COLUMNS) for c in cols}
 _MUST = {"schools": frozenset({"school_code", "school_name", "school_type"}), "rectification": frozenset({"item"})}
 
 
@@ -383,7 +384,18 @@ def _frame(rows: list[tuple[Any, ...]], columns: tuple[Column, ...], file: str, 
     data = {c.key: ([cleaned[c.key][j] for j in keep] if c.key in cleaned else [None] * len(keep)) for c in columns}
     df = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in data.items()})
     df["_row"] = np.asarray(rownums, dtype=np.int64)
+    df.attrs["letters"] = {k: _letter(i) for k, i in positions.items()}
     return df
+
+
+def _letter(index: int) -> str:
+    """Excel column letter of a 0-based column index (0 → A, 26 → AA)."""
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
 
 
 def _parse_yesno(v: Any) -> bool | None:
@@ -405,9 +417,10 @@ def _coerce(df: pd.DataFrame, columns: tuple[Column, ...], file: str, sheet: str
     """Convert raw object columns to typed ones, raising on the first bad cell."""
     out = pd.DataFrame({"_row": df["_row"].to_numpy()})
     rows = df["_row"].to_numpy()
+    letters = df.attrs.get("letters", {})
     for c in columns:
         col = df[c.key]
-        header = f"{c.key}（{c.zh}）"
+        header = f"{c.key}（{c.zh}，{letters[c.key]}列）" if c.key in letters else f"{c.key}（{c.zh}）"
         if c.kind in ("count", "number", "year"):
             as_text = col.map(lambda v: v if not isinstance(v, str) else v.replace(",", "").replace("，", ""))
             num = pd.to_numeric(as_text, errors="coerce").astype(float)
@@ -417,6 +430,10 @@ def _coerce(df: pd.DataFrame, columns: tuple[Column, ...], file: str, sheet: str
                 raise InputError(f"“{col.iloc[i]}”不是数值；应为{'非负整数' if c.kind != 'number' else '非负数'}",
                                  file=file, sheet=sheet, row=int(rows[i]), column=header)
             arr = num.to_numpy()
+            inf = np.isinf(arr)
+            if inf.any():
+                i = int(np.argmax(inf))
+                raise InputError(f"“{col.iloc[i]}”不是有限数值", file=file, sheet=sheet, row=int(rows[i]), column=header)
             neg = arr < 0
             if neg.any():
                 i = int(np.argmax(neg))
@@ -456,11 +473,19 @@ def _coerce(df: pd.DataFrame, columns: tuple[Column, ...], file: str, sheet: str
                         raise InputError(f"“{v}”不是允许的取值；应为 {'/'.join(c.choices)}", file=file, sheet=sheet,
                                          row=int(rows[i]), column=header)
             out[c.key] = pd.Series(vals, dtype=object).to_numpy()
+    out.attrs["letters"] = letters
     return out
 
 
+def _label(df: pd.DataFrame, key: str) -> str:
+    """A column as named in messages: key, Chinese header and Excel column letter."""
+    zh = _ZH.get(key, key)
+    letter = df.attrs.get("letters", {}).get(key)
+    return f"{key}（{zh}，{letter}列）" if letter else f"{key}（{zh}）"
+
+
 def _check_schools(s: pd.DataFrame, file: str, sheet: str) -> None:
-    col = "school_code（学校代码）"
+    col = _label(s, "school_code")
     dup = s["school_code"].duplicated(keep="first").to_numpy()
     if dup.any():
         i = int(np.argmax(dup))
@@ -473,7 +498,7 @@ def _check_schools(s: pd.DataFrame, file: str, sheet: str) -> None:
         rd = r._asdict()
         stype = rd["school_type"]
         if stype is None:
-            raise InputError("学校类型不能为空", file=file, sheet=sheet, row=row, column="school_type（学校类型）")
+            raise InputError("学校类型不能为空", file=file, sheet=sheet, row=row, column=_label(s, "school_type"))
         allowed = TYPE_STAGES[stype]
         for stage, zh in (("primary", "小学"), ("junior", "初中"), ("senior", "高中")):
             stems = ("students", "classes", "teachers") if stage != "senior" else ("students",)
@@ -481,7 +506,7 @@ def _check_schools(s: pd.DataFrame, file: str, sheet: str) -> None:
                 v = rd.get(f"{stem}_{stage}")
                 if stage not in allowed and v is not None and not np.isnan(v) and v > 0:
                     raise InputError(f"学校类型为{stype}，不应有{zh}数据（{v:g}）；学段数据与学校类型不一致",
-                                     file=file, sheet=sheet, row=row, column=f"{stem}_{stage}")
+                                     file=file, sheet=sheet, row=row, column=_label(s, f"{stem}_{stage}"))
             if stage == "senior":
                 continue
             st = rd[f"students_{stage}"]
@@ -489,13 +514,13 @@ def _check_schools(s: pd.DataFrame, file: str, sheet: str) -> None:
                 v = rd[f"{stem}_{stage}"]
                 if st == 0 and v is not None and not np.isnan(v) and v > 0:
                     raise InputError(f"{zh}学生数为 0，但{stem}_{stage}为 {v:g}；请核对学段数据",
-                                     file=file, sheet=sheet, row=row, column=f"{stem}_{stage}")
+                                     file=file, sheet=sheet, row=row, column=_label(s, f"{stem}_{stage}"))
             t = rd[f"teachers_{stage}"]
             for stem in ("qualified_teachers", "backbone_teachers", "pe_art_teachers"):
                 v = rd[f"{stem}_{stage}"]
                 if not np.isnan(v) and not np.isnan(t) and v > t:
                     raise InputError(f"{v:g} 超过该学段专任教师数 {t:g}", file=file, sheet=sheet, row=row,
-                                     column=f"{stem}_{stage}")
+                                     column=_label(s, f"{stem}_{stage}"))
 
 
 def _check_children(df: pd.DataFrame, schools: pd.DataFrame, file: str, sheet: str, stage_col: bool) -> None:
@@ -506,13 +531,13 @@ def _check_children(df: pd.DataFrame, schools: pd.DataFrame, file: str, sheet: s
     if not known.all():
         i = int(np.argmin(known))
         raise InputError(f"学校代码“{codes[i]}”不在 schools 表中", file=file, sheet=sheet, row=int(rows[i]),
-                         column="school_code（学校代码）")
+                         column=_label(df, "school_code"))
     if stage_col:
         types = dict(zip(schools["school_code"], schools["school_type"], strict=True))
         for i, (code, stage_name) in enumerate(zip(codes, df["stage"].tolist(), strict=True)):
             if STAGE_NAMES[stage_name] not in TYPE_STAGES[types[code]]:
                 raise InputError(f"该校类型为{types[code]}，不应有{stage_name}班级", file=file, sheet=sheet,
-                                 row=int(rows[i]), column="stage（学段）")
+                                 row=int(rows[i]), column=_label(df, "stage"))
 
 
 def _county(rows: list[tuple[Any, ...]], file: str, sheet: str) -> tuple[dict[str, Any], dict[str, int]]:
@@ -660,7 +685,7 @@ def read_workbook(path: str | Path) -> Workbook:
         if zero.any():
             i = int(np.argmax(zero))
             raise InputError("专用教室面积应大于 0", file=fname(rn), sheet=sname(rn) or rn,
-                             row=int(rooms["_row"].iloc[i]), column="area（使用面积）")
+                             row=int(rooms["_row"].iloc[i]), column=_label(rooms, "area"))
     kn = found["county"]
     assert kn is not None
     county, county_rows = _county(sheets[kn], fname(kn), sname(kn) or kn)
@@ -691,7 +716,7 @@ def _check_class_counts(classes: pd.DataFrame, schools: pd.DataFrame, file: str,
                 raise InputError(
                     f"{s.school_name}（{s.school_code}）在本表有{'小学' if stage == 'primary' else '初中'}班级 {n} 个，"
                     f"与 schools 表 classes_{stage}（{int(declared)}）不一致",
-                    file=file, sheet=sheet, row=row, column="school_code（学校代码）")
+                    file=file, sheet=sheet, row=row, column=_label(classes, "school_code"))
 
 
 # --------------------------------------------------------------------------- writing

@@ -49,7 +49,7 @@ def test_malformed_workbook_exits_2_and_writes_nothing(tmp_path: Path, capsys: p
     out = tmp_path / "out"
     assert main(["evaluate", "--data", str(data), "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "文件 data.xlsx，工作表 classes，第 5 行，列 school_code（学校代码）" in err and "X99" in err
+    assert "文件 data.xlsx，工作表 classes，第 5 行，列 school_code（学校代码，A列）" in err and "X99" in err
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".evaluate-")]
 

@@ -82,7 +82,7 @@ def test_xlsx_errors_name_the_sheet(tmp_path: Path) -> None:
     wb["schools"].cell(row=4, column=col, value="很多")
     wb.save(path)
     err = _error(path)
-    assert str(err).startswith("文件 data.xlsx，工作表 schools，第 4 行，列 sports_area（体育运动场馆面积）：")
+    assert str(err).startswith("文件 data.xlsx，工作表 schools，第 4 行，列 sports_area（体育运动场馆面积，S列）：")
 
 
 def test_empty_cells_are_missing_not_zero(tmp_path: Path) -> None:
