@@ -28,8 +28,7 @@ from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Pt, RGBColor
 
 from evaluator.report import charts
-from evaluator.report.html import numbered
-from evaluator.report.view import ReportView, Table, build_view, clean
+from evaluator.report.view import ReportView, Table, build_view, clean, numbered
 
 TITLE_FONT, HEADING_FONT, SUBHEADING_FONT, BODY_FONT, TABLE_FONT = "黑体", "黑体", "楷体", "仿宋", "宋体"
 WEST_FONT = "Times New Roman"

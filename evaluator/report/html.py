@@ -12,12 +12,11 @@ from html import escape
 from typing import Any
 
 from evaluator.report.charts import BAND_COLOURS, SVG_CHARTS
-from evaluator.report.view import Cell, ReportView, Table, build_view
+from evaluator.report.view import Cell, Table, build_view, numbered
 
 SERIF = "'Noto Serif CJK SC','Source Han Serif SC','Songti SC',SimSun,'宋体',serif"
 FANGSONG = "FangSong,'仿宋','仿宋_GB2312','STFangsong'," + SERIF
 HEITI = "'Noto Sans CJK SC','Source Han Sans SC',SimHei,'黑体','Heiti SC','Microsoft YaHei',sans-serif"
-CN_NUMBERS = "一二三四五六七八九十"
 
 _BANDS = "".join(f"td.b-{band}{{background:{colour}}}" for band, colour in BAND_COLOURS.items())
 CSS = f"""
@@ -56,29 +55,6 @@ figure svg {{ height: auto; }}
 {_BANDS}
 @media screen {{ body {{ padding: 12mm; }} }}
 """
-
-
-def heading_number(level: int, index: int) -> str:
-    """一、 for level 1 and （一） for level 2 (公文 numbering), for index 1…99."""
-    if index <= 10:
-        word = CN_NUMBERS[index - 1]
-    else:
-        tens, ones = divmod(index, 10)
-        word = (CN_NUMBERS[tens - 1] if tens > 1 else "") + "十" + (CN_NUMBERS[ones - 1] if ones else "")
-    return f"{word}、" if level == 1 else f"（{word}）"
-
-
-def numbered(view: ReportView) -> list[tuple[str, Any]]:
-    """Pair each section with its printed number (shared by HTML and DOCX)."""
-    out, top, sub = [], 0, 0
-    for section in view.sections:
-        if section.level == 1:
-            top, sub = top + 1, 0
-            out.append((heading_number(1, top), section))
-        else:
-            sub += 1
-            out.append((heading_number(2, sub), section))
-    return out
 
 
 def _esc(text: str) -> str:

@@ -53,12 +53,6 @@ INDICATORS: tuple[tuple[str, str, str, str], ...] = (
 )
 STAGES: tuple[tuple[str, str], ...] = (("primary", "小学"), ("junior", "初中"))
 STAGE_LABEL = dict(STAGES)
-BAND_LABEL: dict[str, str] = {
-    "pass": "达标",
-    "near": "未达标但不低于85%",
-    "fail": "低于标准的85%",
-    "missing": "数据缺失",
-}
 
 #: Excel number formats by cell format name; the display text uses the same precision.
 NUMBER_FORMATS: dict[str, str] = {
@@ -145,6 +139,32 @@ _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 def clean(text: str) -> str:
     """Drop control characters that XML (DOCX, XLSX) cannot carry."""
     return _INVALID.sub("", text)
+
+
+CN_NUMBERS = "一二三四五六七八九十"
+
+
+def heading_number(level: int, index: int) -> str:
+    """一、 for level 1 and （一） for level 2 (公文 numbering), for index 1…99."""
+    if index <= 10:
+        word = CN_NUMBERS[index - 1]
+    else:
+        tens, ones = divmod(index, 10)
+        word = (CN_NUMBERS[tens - 1] if tens > 1 else "") + "十" + (CN_NUMBERS[ones - 1] if ones else "")
+    return f"{word}、" if level == 1 else f"（{word}）"
+
+
+def numbered(view: ReportView) -> list[tuple[str, Section]]:
+    """Pair each section with its printed number (一、 … and （一） restarting under each 一、)."""
+    out, top, sub = [], 0, 0
+    for section in view.sections:
+        if section.level == 1:
+            top, sub = top + 1, 0
+            out.append((heading_number(1, top), section))
+        else:
+            sub += 1
+            out.append((heading_number(2, sub), section))
+    return out
 
 
 def format_value(value: Any, fmt: str = "text") -> str:

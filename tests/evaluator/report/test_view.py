@@ -158,3 +158,10 @@ def test_key_figures_read_off_the_dict(sample, minimal):
     sample["schools"][0]["pass"] = True  # the dict decides, even against its own bands
     assert {r[0].text: r[1] for r in key_figures_table(sample).rows}["未达到1.8要求的学校（部）"].value == 3
     assert {r[0].text: r[1].text for r in key_figures_table(minimal).rows}["社会认可度"] == "未提供"
+
+
+def test_heading_numbers():
+    from evaluator.report.view import heading_number
+
+    assert [heading_number(1, i) for i in (1, 9, 10, 11, 20, 23)] == ["一、", "九、", "十、", "十一、", "二十、", "二十三、"]
+    assert heading_number(2, 3) == "（三）"
