@@ -223,7 +223,7 @@ class _Reader:
             out[k] = float(self.check(node[k], kind, f"{path}.{k}"))
         return out
 
-    def relaxations(self, path: str, value_key: str) -> tuple[Relaxation, ...]:
+    def relaxations(self, path: str, value_key: str, keys: tuple[str, ...]) -> tuple[Relaxation, ...]:
         items = self.get(path, "list", default=[])
         out = []
         for i, item in enumerate(items):
@@ -236,6 +236,8 @@ class _Reader:
                                           file=self.file, field=f"{fld}.when.{cond}")
             values = self.check(item.get(value_key), "map", f"{fld}.{value_key}")
             for k, v in values.items():
+                if k not in keys:
+                    raise InstrumentError(f"应为 {'/'.join(keys)} 之一", file=self.file, field=f"{fld}.{value_key}.{k}")
                 self.check(v, "number", f"{fld}.{value_key}.{k}")
             out.append(Relaxation(_freeze(dict(when)), _freeze(dict(values)), str(item.get("note", ""))))
         return tuple(out)
@@ -319,6 +321,10 @@ def load_ruleset(name_or_path: str | Path = DEFAULT_RULESET) -> RuleSet:
         if stype not in split_raw:
             raise InstrumentError("缺少分学段折算系数", file=path.name, field=f"resources.split.{stype}")
         node = r.check(split_raw[stype], "map", f"resources.split.{stype}")
+        for k in node:
+            if k not in STAGE_LABELS:
+                raise InstrumentError(f"学段应为 {'/'.join(STAGE_LABELS)}", file=path.name,
+                                      field=f"resources.split.{stype}.{k}")
         split[stype] = {k: float(r.check(v, "number", f"resources.split.{stype}.{k}")) for k, v in node.items()}
     limits = r.stage_numbers("resources.cv.limits")
     resources = ResourceRules(
@@ -348,10 +354,10 @@ def load_ruleset(name_or_path: str | Path = DEFAULT_RULESET) -> RuleSet:
     assurance = AssuranceRules(
         classes_per_room=float(r.get(f"{a}.music_art_rooms.classes_per_room", "number")),
         room_min_area=_freeze({k: float(room_area[k]) for k in ROOM_TYPES}),
-        room_relaxations=r.relaxations(f"{a}.music_art_rooms.relaxations", "min_area"),
+        room_relaxations=r.relaxations(f"{a}.music_art_rooms.relaxations", "min_area", ROOM_TYPES),
         room_types_required=tuple(r.get(f"{a}.music_art_rooms.applies_to_types", "list", default=list(SCHOOL_TYPES))),
         size_max=_freeze({k: float(size_max[k]) for k in SCHOOL_TYPES}),
-        size_relaxations=r.relaxations(f"{a}.school_size.relaxations", "max_students"),
+        size_relaxations=r.relaxations(f"{a}.school_size.relaxations", "max_students", SCHOOL_TYPES),
         class_max=_freeze(r.stage_numbers(f"{a}.class_size.max_students")),
         small_school_floor=float(r.get(f"{a}.small_school_funding.floor_students", "number")),
         small_school_types=tuple(small_types),

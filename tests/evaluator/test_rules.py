@@ -66,6 +66,9 @@ def test_load_by_path_and_recognition_section_is_the_merged_mapping(tmp_path: Pa
     ("assurance:\n  music_art_rooms:\n    relaxations: [{when: {colour: red}, min_area: {音乐: 1}}]\n",
      "assurance.music_art_rooms.relaxations[0].when.colour", "未知的条件"),
     ("quality:\n  monitoring:\n    min_level: Ⅴ\n", "quality.monitoring.min_level", "levels"),
+    ("resources:\n  split:\n    九年一贯制: {primery: 1}\n", "resources.split.九年一贯制.primery", "学段"),
+    ("assurance:\n  school_size:\n    relaxations: [{when: {founded_before: 2010}, max_students: {小学校: 1}}]\n",
+     "assurance.school_size.relaxations[0].max_students.小学校", "之一"),
     ("recognition: 3\n", "recognition", "键值映射"),
 ])
 def test_errors_name_file_and_field(tmp_path: Path, patch: str, field: str, words: str) -> None:
