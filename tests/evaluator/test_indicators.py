@@ -165,6 +165,7 @@ def test_composite_mode_judges_the_mean_of_the_cvs(tmp_path: Path) -> None:
 positive = st.floats(min_value=0.1, max_value=1e4, allow_nan=False, allow_infinity=False)
 
 
+@settings(deadline=None)
 @given(values=st.lists(positive, min_size=2, max_size=30), data=st.data(),
        scale=st.floats(min_value=1e-3, max_value=1e3))
 def test_cv_is_invariant_to_scaling_and_row_order(values: list[float], data: st.DataObject, scale: float) -> None:
@@ -184,7 +185,7 @@ def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
     return df
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(factors=st.lists(st.floats(min_value=0.7, max_value=1.3), min_size=7, max_size=7),
        key=st.sampled_from(["qualified_teachers_primary", "backbone_teachers_primary", "pe_art_teachers_primary",
                             "teaching_area", "sports_area", "equipment_value", "multimedia_rooms"]),
@@ -207,7 +208,7 @@ def test_adding_a_resource_never_turns_a_pass_into_a_fail(factors: list[float], 
             assert after[stage] == "pass"
 
 
-@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scale=st.floats(min_value=0.01, max_value=100.0), key=st.sampled_from(
     ["teaching_area", "sports_area", "equipment_value", "multimedia_rooms"]))
 def test_county_cvs_are_invariant_to_scaling_a_resource_everywhere(scale: float, key: str) -> None:
@@ -220,7 +221,7 @@ def test_county_cvs_are_invariant_to_scaling_a_resource_everywhere(scale: float,
         assert math.isclose(scaled[stage][ind], base[stage][ind], rel_tol=1e-9)  # type: ignore[arg-type]
 
 
-@settings(max_examples=30, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(order=st.permutations(range(7)))
 def test_whole_evaluation_is_invariant_to_row_order(order: list[int]) -> None:
     from evaluator.verdict import evaluate
