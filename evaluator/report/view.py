@@ -187,7 +187,9 @@ def format_value(value: Any, fmt: str = "text") -> str:
         return f"{value:.3f}"
     if fmt == "pct":
         return f"{value * 100:.1f}%"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):  # "num": up to 2 decimals, never scientific notation
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(value)
 
 
 def pct(value: Any) -> str:

@@ -165,3 +165,12 @@ def test_heading_numbers():
 
     assert [heading_number(1, i) for i in (1, 9, 10, 11, 20, 23)] == ["一、", "九、", "十、", "十一、", "二十、", "二十三、"]
     assert heading_number(2, 3) == "（三）"
+
+
+def test_number_formats():
+    from evaluator.report.view import format_value
+
+    assert format_value(1234567.0, "num") == "1234567"
+    assert format_value(706.8, "num") == "706.8" and format_value(2, "num") == "2"
+    assert format_value(0.51231, "cv") == "0.512" and format_value(0.8861, "pct") == "88.6%"
+    assert format_value(None, "pct") == "—" and format_value(float("nan"), "dec2") == "—"
