@@ -158,12 +158,34 @@ class CellTotals:
 
 
 def _luts(rules: RecognitionRules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lookup tables over code + 1 (code −1 = not answered): approve, denominator, 不了解."""
+    """Lookup tables over the answer code (0 = not answered, 1.. = the scale in order):
+    approve, denominator, 不了解."""
     approve = np.array([0] + [s in rules.approve for s in rules.scale], dtype=np.int64)
     dk = np.array([0] + [s in rules.dont_know for s in rules.scale], dtype=np.int64)
     answered = np.array([0] + [1] * len(rules.scale), dtype=np.int64)
     den = answered if rules.dont_know_policy == "as_no" else answered - dk
     return approve, den, dk
+
+
+def respondent_sums(codes: np.ndarray, rules: RecognitionRules) -> dict[str, np.ndarray]:
+    """Per respondent: a (approving), v (denominator) and t (answered) over the items, in
+    one gather-and-add per item column through a packed lookup table: three bit fields
+    of b bits, b = bit length of K, in the narrowest integer that holds them (int16 for
+    up to 31 items), so each column pass moves 2 bytes per respondent."""
+    n, k = codes.shape
+    bits = max(k, 1).bit_length()
+    dtype = np.int16 if 3 * bits <= 15 else np.int32 if 3 * bits <= 31 else np.int64
+    lut_a, lut_v, _ = _luts(rules)
+    answered = np.array([0] + [1] * len(rules.scale), dtype=np.int64)
+    table = np.zeros(256, dtype=dtype)
+    table[: len(rules.scale) + 1] = lut_a | (lut_v << bits) | (answered << (2 * bits))
+    acc = np.zeros(n, dtype=dtype)
+    buf = np.empty(n, dtype=dtype)  # reused: fresh arrays per column cost page faults
+    for j in range(k):
+        np.take(table, codes[:, j], out=buf)
+        acc += buf
+    mask = (1 << bits) - 1
+    return {"a": acc & mask, "v": (acc >> bits) & mask, "t": acc >> (2 * bits)}
 
 
 def cells_from_codes(group: np.ndarray, school: np.ndarray, schools: Sequence[str], codes: np.ndarray,
@@ -172,60 +194,69 @@ def cells_from_codes(group: np.ndarray, school: np.ndarray, schools: Sequence[st
     """Cell totals from coded respondents (the fast path).
 
     ``group``: index into GROUP_KEYS per respondent; ``school``: index into ``schools``
-    (ignored, use −1, for county-level groups); ``codes``: n × K int8, index into
-    ``rules.scale`` or −1 for not answered; ``duration``: seconds (NaN = unknown)."""
-    group = np.asarray(group, dtype=np.int64)
-    codes = np.asarray(codes, dtype=np.int8)
+    (ignored, use −1, for county-level groups); ``codes``: n × K uint8, 0 = not answered,
+    1..len(scale) = the scale's labels in order (column-major input avoids a copy);
+    ``duration``: seconds (NaN = unknown).
+
+    Two passes per item column: a packed gather-and-add for the per-respondent sums (for
+    the filters and the sums of squares), then a histogram of (cell, code) that gives the
+    cell and item sums of a, v, d, t. Dropped respondents go to a discarded bin.
+    Straight-lining is checked only on the (few) fast rows."""
+    group = np.asarray(group, dtype=np.intp)
+    school = np.asarray(school, dtype=np.intp)
+    codes = np.asfortranarray(codes, dtype=np.uint8)
     n_rows, k = codes.shape
     dur = np.full(n_rows, np.nan) if duration is None else np.asarray(duration, dtype=float)
-    flags = quality_flags(codes, dur, rules)
+    per = respondent_sums(codes, rules)
+    flags = quality_flags(per["t"], codes, dur, rules)
     keep = ~flags.drop if apply_filters else ~flags.empty
     dropped = flags.counts() if apply_filters else {"speeder": 0, "straightliner_fast": 0}
     dropped["empty"] = int(flags.empty.sum())
     unknown = int((flags.duration_unknown & keep).sum())
-    if not keep.all():
-        group, codes = group[keep], codes[keep]
-        school = np.asarray(school)[keep]
     n_s = len(schools)
-    sidx = np.where(LINKED[group], np.asarray(school, dtype=np.int64), n_s)
-    if (sidx < 0).any():
+    linked = LINKED[group]
+    if (linked & (school < 0)).any():
         raise InputError("学校相关组别的作答缺少学校", column="school_code")
-    cell_id = group * (n_s + 1) + sidx
-    lut_a, lut_v, lut_d = _luts(rules)
-    c1 = codes.astype(np.int16) + 1
-    a = lut_a[c1].sum(axis=1)
-    v = lut_v[c1].sum(axis=1)
-    d = lut_d[c1].sum(axis=1)
-    t = (codes >= 0).sum(axis=1)
     size = _G * (n_s + 1)
-    n = np.bincount(cell_id, minlength=size)
+    cell_id = group * (n_s + 1) + np.where(linked, school, n_s)
+    cell_id[~keep] = size  # the discarded bin
+    n = np.bincount(cell_id, minlength=size + 1)[:size]
     used = np.flatnonzero(n)
-    remap = np.full(size, -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    sums = {name: np.bincount(cell_id, weights=x, minlength=size)[used]
-            for name, x in (("a", a), ("v", v), ("d", d), ("t", t),
-                            ("aa", a * a), ("av", a * v), ("vv", v * v))}
+    ncell = len(used)
+    remap = np.full(size + 1, ncell, dtype=np.intp)
+    remap[used] = np.arange(ncell)
+    rid = remap[cell_id]
+    lut_a, lut_v, lut_d = (x.astype(np.float64) for x in _luts(rules))
+    ncodes = len(rules.scale) + 1
+    counts = np.empty((k, ncell, ncodes), dtype=np.float64)  # exact below 2**53; BLAS for the sums
+    base = rid * ncodes
+    key = np.empty(n_rows, dtype=np.intp)
+    for j in range(k):
+        np.add(base, codes[:, j], out=key)
+        counts[j] = np.bincount(key, minlength=(ncell + 1) * ncodes)[: ncell * ncodes].reshape(ncell, ncodes)
+    totals = counts.sum(axis=0)
+    af, vf = per["a"].astype(np.float64), per["v"].astype(np.float64)
+    sq = {name: np.bincount(rid, weights=x, minlength=ncell + 1)[:ncell]
+          for name, x in (("aa", af * af), ("av", af * vf), ("vv", vf * vf))}
     cgroup = used // (n_s + 1)
     cschool = used % (n_s + 1)
     cschool = np.where(cschool == n_s, -1, cschool)
-    empty_i = np.array([], dtype=np.int64)
+    empty_i = np.array([], dtype=np.intp)
     i_cell, i_item = empty_i, empty_i
     iv: dict[str, np.ndarray] = {c: np.array([], dtype=float) for c in ("n", "a", "v", "d", "t")}
     if per_item and k:
-        ncodes = len(rules.scale) + 1
-        per_cell = np.empty((k, len(used), ncodes), dtype=np.int64)
-        base = remap[cell_id] * ncodes
-        for j in range(k):
-            per_cell[j] = np.bincount(base + c1[:, j], minlength=len(used) * ncodes).reshape(len(used), ncodes)
-        ia, iv_, id_ = per_cell @ lut_a, per_cell @ lut_v, per_cell @ lut_d
-        it = per_cell[:, :, 1:].sum(axis=2)
+        lut_t = np.ones(ncodes)
+        lut_t[0] = 0.0
+        per_item_sums = counts @ np.stack([lut_a, lut_v, lut_d, lut_t], axis=1)  # k × ncell × 4
+        it = per_item_sums[:, :, 3]
         jj, cc = np.nonzero(it)
-        i_cell, i_item = cc.astype(np.int64), jj.astype(np.int64)
-        iv = {"n": it[jj, cc].astype(float), "a": ia[jj, cc].astype(float), "v": iv_[jj, cc].astype(float),
-              "d": id_[jj, cc].astype(float), "t": it[jj, cc].astype(float)}
+        sel = per_item_sums[jj, cc]
+        i_cell, i_item = cc.astype(np.intp), jj.astype(np.intp)
+        iv = {"n": sel[:, 3], "a": sel[:, 0], "v": sel[:, 1], "d": sel[:, 2], "t": sel[:, 3]}
     return CellTotals(tuple(schools), tuple(items), cgroup, cschool, n[used].astype(float),
-                      sums["a"], sums["v"], sums["d"], sums["t"], sums["aa"], sums["av"], sums["vv"],
-                      i_cell, i_item, iv["n"], iv["a"], iv["v"], iv["d"], iv["t"], dropped, unknown)
+                      totals @ lut_a, totals @ lut_v, totals @ lut_d, totals[:, 1:].sum(axis=1),
+                      sq["aa"], sq["av"], sq["vv"], i_cell, i_item, iv["n"], iv["a"], iv["v"], iv["d"],
+                      iv["t"], dropped, unknown)
 
 
 def sampling_frame(schools: pd.DataFrame) -> pd.DataFrame:
@@ -255,7 +286,7 @@ def _population(cells: CellTotals, frame: pd.DataFrame | None) -> np.ndarray:
         raise InputError("学校名册缺少列 school_code", column="school_code")
     f = sampling_frame(frame).drop_duplicates("school_code").set_index("school_code")
     codes = np.array(cells.schools, dtype=object)
-    missing = [c for c in codes if c not in f.index]
+    missing = codes[~pd.Index(codes).isin(f.index)].tolist()
     if missing:
         raise InputError(f"学校 {missing[0]} 不在学校名册中（共 {len(missing)} 所学校缺失）", column="school_code")
     src = {"students": pd.to_numeric(f["students"], errors="coerce").reindex(codes).to_numpy(float),
@@ -439,14 +470,31 @@ def _items(cells: CellTotals, w: np.ndarray, W: np.ndarray, m: np.ndarray, clust
     """Item domains of the full design: per (item, group) ratio with the group's m_g."""
     if not len(cells.items):
         return ()
-    k = len(cells.items)
-    ig = cells.group[cells.item_cell]
-    key = cells.item * _G + ig
-    a, v = cells.item_a, cells.item_v
-    r = _ratio(key, k * _G, w[cells.item_cell], a, v, a, a, v, clustered[cells.item_cell], np.tile(m, k))
+    k, nc = len(cells.items), len(cells.n)
+
+    def dense(x: np.ndarray) -> np.ndarray:  # item × cell matrix (0 where nobody answered)
+        out = np.zeros((k, nc))
+        out[cells.item, cells.item_cell] = x
+        return out
+
+    a, v = dense(cells.item_a), dense(cells.item_v)
+    member = np.zeros((nc, _G))  # cell → group indicator: group sums are BLAS products
+    member[np.arange(nc), cells.group] = 1.0
+    num, den = (a * w) @ member, (v * w) @ member
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = num / den
+        pc = np.where(np.isfinite(p), p, 0.0)[:, cells.group]
+        dc = den[:, cells.group]
+        s1 = np.where(dc > 0, w * (a - pc * v) / dc, 0.0)
+        # per item a_i, v_i are 0/1, so Σa² = Σa·v = Σa and Σv² = Σv
+        s2 = np.where(clustered, s1 * s1, np.where(dc > 0, (w / dc) ** 2 * (a - 2 * pc * a + pc * pc * v), 0.0))
+        z1, z2 = s1 @ member, s2 @ member
+        var_kg = np.where(m > 1, m / (m - 1) * (z2 - z1 * z1 / m), np.nan)
+    r = _Ratio(p.ravel(), np.maximum(var_kg, 0.0, where=np.isfinite(var_kg), out=var_kg.copy()).ravel(),
+               num.ravel(), den.ravel())
     n_item = np.bincount(cells.item, weights=cells.item_n, minlength=k)
-    wt = np.bincount(key, weights=w[cells.item_cell] * cells.item_t, minlength=k * _G)
-    wd = np.bincount(key, weights=w[cells.item_cell] * cells.item_d, minlength=k * _G)
+    wt = (dense(cells.item_t) * w @ member).ravel()
+    wd = (dense(cells.item_d) * w @ member).ravel()
     out = []
     for j, item in enumerate(cells.items):
         sl = slice(j * _G, (j + 1) * _G)
@@ -474,7 +522,7 @@ def _schools(cells: CellTotals, w: np.ndarray, W: np.ndarray, pop: np.ndarray,
     n, a, v = cells.n[sel], cells.a[sel], cells.v[sel]
     with np.errstate(invalid="ignore", divide="ignore"):
         p = a / v
-        f = np.where(np.isfinite(pop[sel]), n / pop[sel], 0.0)
+        f = np.clip(np.where(np.isfinite(pop[sel]), n / pop[sel], 0.0), 0.0, 1.0)
         pz = np.where(np.isfinite(p), p, 0.0)
         e2 = cells.aa[sel] - 2 * pz * cells.av[sel] + pz * pz * cells.vv[sel]
         var = np.where(n > 1, (1 - f) * n / (n - 1) * e2 / v ** 2, 0.0)
@@ -486,15 +534,12 @@ def _schools(cells: CellTotals, w: np.ndarray, W: np.ndarray, pop: np.ndarray,
     score = np.bincount(s[ok], weights=(wt * pz)[ok], minlength=ns)
     vs = np.bincount(s[ok], weights=(wt * wt * var)[ok], minlength=ns)
     n_s = np.bincount(s, weights=n, minlength=ns).astype(int)
-    out = []
-    for i, code in enumerate(cells.schools):
-        if n_s[i] == 0:
-            continue
-        if n_s[i] < min_cell or wsum[i] == 0:
-            out.append(SchoolEstimate(code, int(n_s[i]), None, None, True))
-        else:
-            out.append(SchoolEstimate(code, int(n_s[i]), float(score[i]), _fin(np.sqrt(vs[i])), False))
-    return tuple(out)
+    shown = (n_s >= min_cell) & (wsum > 0)
+    se = np.sqrt(np.maximum(vs, 0.0))
+    return tuple(
+        SchoolEstimate(code, k, sc, e, False) if ok else SchoolEstimate(code, k, None, None, True)
+        for code, k, ok, sc, e in zip(cells.schools, n_s.tolist(), shown.tolist(), score.tolist(),
+                                      se.tolist(), strict=True) if k > 0)
 
 
 def _county_only(cells: CellTotals, frame: pd.DataFrame | None, rules: RecognitionRules,
@@ -539,7 +584,8 @@ def _census(cells: CellTotals, w: np.ndarray, W: np.ndarray, pop: np.ndarray, p:
 def encode(responses: pd.DataFrame, rules: RecognitionRules, *, file: str | None = None
            ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray, tuple[str, ...], np.ndarray]:
     """Validate a responses frame (CONTRACTS.md §3) and code it:
-    (group index, school index (−1 county-level), schools, codes n × K, items, duration).
+    (group index, school index (−1 county-level), schools, codes n × K uint8 with
+    0 = not answered and 1.. the scale's labels, items, duration).
     Errors name the row (``responses.index`` when it is named ``row``, else position + 2,
     the header being row 1) and the column."""
     for col in ("group", "school_code"):
@@ -576,19 +622,19 @@ def encode(responses: pd.DataFrame, rules: RecognitionRules, *, file: str | None
                   if c not in META_COLUMNS and not str(c).startswith(("flag_", "_")))
     if not items:
         raise InputError("没有题目列（除 group、school_code 等以外的列都视为题目）", file=file)
-    codes = np.full((len(responses), len(items)), -1, dtype=np.int8)
+    codes = np.zeros((len(responses), len(items)), dtype=np.uint8, order="F")
     scale_index = pd.Index(list(rules.scale), dtype=object)
     for j, item in enumerate(items):
         col = responses[item]
         if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
             col = col.str.strip()
-        c = scale_index.get_indexer(col.to_numpy(dtype=object)).astype(np.int8)
+        c = scale_index.get_indexer(col.to_numpy(dtype=object))
         unknown = (c < 0) & col.notna().to_numpy() & (col.astype(str).to_numpy() != "")
         if unknown.any():
             val = col.to_numpy()[np.flatnonzero(unknown)[0]]
             raise InputError(f"无法识别的答案“{val}”，可选：{'、'.join(rules.scale)}（空白表示未作答）",
                              file=file, row=row_of(unknown), column=str(item))
-        codes[:, j] = c
+        codes[:, j] = c + 1
     if "duration_seconds" in responses.columns:
         dur = pd.to_numeric(responses["duration_seconds"], errors="coerce")
         bad = dur.isna().to_numpy() & responses["duration_seconds"].notna().to_numpy() & (

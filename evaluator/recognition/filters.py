@@ -37,16 +37,30 @@ class QualityFlags:
         return {"speeder": int(self.speeder.sum()), "straightliner_fast": int(self.straightliner_fast.sum())}
 
 
-def quality_flags(codes: np.ndarray, duration: np.ndarray, rules: RecognitionRules) -> QualityFlags:
-    """Flags from the coded answers (n × K int8, −1 = not answered) and durations (seconds)."""
+def identical_answers(codes: np.ndarray) -> np.ndarray:
+    """Per row of ``codes`` (uint8, 0 = not answered): every answered code is the same."""
+    n, k = codes.shape
+    hi = np.zeros(n, dtype=np.uint8)
+    lo = np.full(n, 255, dtype=np.uint8)
+    for j in range(k):
+        col = codes[:, j]
+        np.maximum(hi, col, out=hi)
+        np.minimum(lo, np.where(col > 0, col, np.uint8(255)), out=lo)
+    return hi == lo
+
+
+def quality_flags(answered: np.ndarray, codes: np.ndarray, duration: np.ndarray,
+                  rules: RecognitionRules) -> QualityFlags:
+    """Flags from the number of answered items per respondent, the coded answers (n × K
+    uint8, 0 = not answered) and the durations. Straight-lining is only checked on the
+    fast rows, the only ones it can drop."""
     duration = np.asarray(duration, dtype=float)
-    answered = (codes >= 0).sum(axis=1)
     unknown = ~np.isfinite(duration)
     with np.errstate(invalid="ignore"):
         speeder = ~unknown & (duration < rules.speeder_seconds)
         fast = ~unknown & (duration < rules.straightline_fast_seconds)
-    hi = codes.max(axis=1) if codes.shape[1] else np.full(len(codes), -1)
-    lo = np.where(codes < 0, np.int8(127), codes).min(axis=1) if codes.shape[1] else hi
-    straight = (answered >= rules.straightline_min_items) & (hi == lo)
     empty = answered == 0
-    return QualityFlags(speeder & ~empty, straight & fast & ~speeder & ~empty, unknown, empty)
+    candidates = np.flatnonzero(fast & ~speeder & (answered >= rules.straightline_min_items))
+    straight = np.zeros(len(answered), dtype=bool)
+    straight[candidates] = identical_answers(codes[candidates])
+    return QualityFlags(speeder & ~empty, straight & ~empty, unknown, empty)
