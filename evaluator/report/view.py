@@ -405,7 +405,7 @@ def matrix_table(report: Mapping[str, Any]) -> Table:
         limit = "/".join(
             format_value(lim[stage], "num") for stage, _ in STAGES if lim.get(stage) is not None
         )
-        headers.append(f"{code} {short}（{limit or NOT_GIVEN}）")
+        headers.append(f"{code} {short}\n{limit or NOT_GIVEN}")
     headers += ["达标项数", "是否达标"]
     rows: list[tuple[Cell, ...]] = []
     for school in schools:
@@ -437,7 +437,7 @@ def matrix_table(report: Mapping[str, Any]) -> Table:
         headers=tuple(headers),
         rows=rows,
         widths=(22, 7, 8, 10, 10, 10, 10, 10, 10, 10, 7, 7),
-        note="括号内为小学/初中标准；单位：1.1–1.3为人/百名学生，1.4、1.5为平方米/生，1.6为元/生，"
+        note="表头第二行为小学/初中标准；单位：1.1–1.3为人/百名学生，1.4、1.5为平方米/生，1.6为元/生，"
         "1.7为间/百名学生。图例：绿色为达标；黄色为未达标但不低于标准的85%；红色为低于标准的85%；灰色为数据缺失。"
         "“不参评”为规模低于下限的教学点，不参与1.8、1.9评估。",
         compact=True,
