@@ -45,10 +45,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from survey.admin import bp as admin_bp
     from survey.auth import bp as auth_bp
     from survey.collect import bp as collect_bp
+    from survey.workspace import bp as workspace_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(collect_bp)
+    app.register_blueprint(workspace_bp)
     return app
 
 

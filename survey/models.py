@@ -18,6 +18,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Table,
     UniqueConstraint,
@@ -195,3 +196,35 @@ class InstrumentUse(Base):
     key: Mapped[str] = mapped_column(String(60), primary_key=True)  # e.g. social.v1
     sha256: Mapped[str] = mapped_column(String(64))
     first_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Evaluation(Base):
+    """One run of the evaluator, kept whole for audit: the exact inputs (bytes and sha256),
+    the rule-set and its fingerprint, and the report dict exactly as produced. The only
+    later change is the rectification (整改措施/整改时限/责任部门) that staff fill in."""
+
+    __tablename__ = "evaluations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("counties.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ruleset: Mapped[str] = mapped_column(String(200))
+    rules_sha256: Mapped[str] = mapped_column(String(64))
+    verdict: Mapped[str] = mapped_column(String(20))
+    assessment_year: Mapped[int | None] = mapped_column(Integer)
+    workbook_name: Mapped[str] = mapped_column(String(255))
+    workbook_data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    workbook_sha256: Mapped[str] = mapped_column(String(64))
+    responses_name: Mapped[str | None] = mapped_column(String(255))
+    responses_data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    responses_sha256: Mapped[str | None] = mapped_column(String(64))
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"))
+    report: Mapped[dict] = mapped_column(JSON, deferred=True)
+    rectification: Mapped[dict] = mapped_column(JSON, default=dict)
+    rectified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rectified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    county: Mapped[County] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    rectified_by: Mapped[User | None] = relationship(foreign_keys=[rectified_by_id])
+    round: Mapped[SurveyRound | None] = relationship()

@@ -1,0 +1,276 @@
+"""Evaluations: run the evaluator on uploaded inputs, keep everything for audit, record
+rectification and compare two runs of a county. Explicit arguments; add and flush, never commit.
+
+The workbook decides the county (county sheet ``county_code``); the user may only evaluate a
+county they can see (admin: any, and may register a new county under the workbook's name).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import json
+import re
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import select
+
+from evaluator.errors import InputError
+from evaluator.questionnaire import Catalogue
+from evaluator.recognition import recognize_file
+from evaluator.rules import available_rulesets, load_ruleset
+from evaluator.verdict import evaluate_workbook
+from evaluator.workbook import read_workbook
+from survey.db import db
+from survey.models import County, Evaluation, SurveyRound, User, utcnow
+from survey.recognition import round_inputs, round_recognition
+from survey.services import ServiceError
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".zip")
+RESPONSES_SUFFIXES = (".csv", ".xlsx")
+RECTIFICATION_FIELDS = {"measures": 2000, "deadline": 100, "department": 200}  # field: max length
+OPEN_STATUSES = ("fail", "pending")  # items that need rectification
+_ZIP_MAX_BYTES = 64 * 1024 * 1024  # uncompressed CSV total: refuse zip bombs
+
+
+def safe_filename(name: str | None, default: str) -> str:
+    """The base name of an uploaded file, without path parts or characters unsafe on disk."""
+    base = PurePosixPath((name or "").replace("\\", "/")).name
+    base = re.sub(r'[\x00-\x1f/:*?"<>|]', "_", base).strip(". ")
+    return base[:200] or default
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _unpack_csv_zip(data: bytes, name: str, folder: Path) -> Path:
+    """A ZIP of the CSV folder (schools.csv, county.csv, …) extracted flat into ``folder``."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise InputError("不是有效的 ZIP 压缩包", file=name) from exc
+    out = folder / "csv"
+    out.mkdir()
+    total = 0
+    with zf:
+        for info in zf.infolist():
+            base = PurePosixPath(info.filename).name
+            if info.is_dir() or not base.lower().endswith(".csv") or base.startswith("."):
+                continue
+            total += info.file_size
+            if total > _ZIP_MAX_BYTES:
+                raise InputError("压缩包解压后超过 64 MB", file=name)
+            (out / safe_filename(base, "data.csv")).write_bytes(zf.read(info))
+    return out
+
+
+def _read_upload(data: bytes, name: str, folder: Path):
+    suffix = Path(name).suffix.lower()
+    if suffix not in WORKBOOK_SUFFIXES:
+        raise InputError("数据文件应为 .xlsx 工作簿或 CSV 文件夹的 .zip 压缩包", file=name)
+    if suffix == ".zip":
+        return read_workbook(_unpack_csv_zip(data, name, folder))
+    path = folder / name
+    path.write_bytes(data)
+    return read_workbook(path)
+
+
+def _county_for(user: User, code: str, name: str) -> County:
+    county = db.session.scalar(select(County).where(County.code == code))
+    if county is None:
+        if user.role != "admin":
+            raise ServiceError(f"数据表中的县 {name}（{code}）尚未在系统中登记，请联系管理员")
+        county = County(code=code, name=name or code)
+        db.session.add(county)
+        db.session.flush()
+        return county
+    allowed = user.county_ids()
+    if allowed is not None and county.id not in allowed:
+        raise ServiceError(f"您无权评估 {county.name}（{code}）；数据表 county 工作表的 county_code 应为您负责的县")
+    return county
+
+
+def run_evaluation(*, user: User, workbook_name: str, workbook_bytes: bytes, ruleset: str,
+                   round: SurveyRound | None = None, responses_name: str | None = None,
+                   responses_bytes: bytes | None = None, catalogue: Catalogue | None = None) -> Evaluation:
+    """Read and validate the inputs, evaluate, and store an Evaluation with its inputs and report.
+
+    Social recognition comes from the responses file, or from a survey round of the same
+    county, or is absent (item 5 pending). Raises ``InputError`` (location-first Chinese
+    message) on bad input and ``ServiceError`` on a refused county or round; nothing is added then.
+    """
+    if ruleset not in available_rulesets():
+        raise InputError("未知的规则集", field=ruleset)
+    if round is not None and responses_bytes is not None:
+        raise ServiceError("社会认可度请只选择一种来源：调查轮次或答卷文件")
+    rules = load_ruleset(ruleset)
+    workbook_name = safe_filename(workbook_name, "data.xlsx")
+    with tempfile.TemporaryDirectory(prefix="evaluation-") as tmp:
+        folder = Path(tmp)
+        workbook = _read_upload(workbook_bytes, workbook_name, folder)
+        code = str(workbook.county_value("county_code") or "").strip()
+        if not re.fullmatch(r"\d{6}", code):
+            raise InputError("county_code 应为 6 位县级行政区划代码", file=workbook_name, sheet="county",
+                             row=workbook.county_rows.get("county_code"), column="value")
+        county = _county_for(user, code, str(workbook.county_value("county_name") or "").strip())
+        recognition: dict[str, Any] | None = None
+        extra: list[tuple[str, str]] = []
+        if round is not None:
+            if round.county_id != county.id:
+                raise ServiceError(f"调查轮次“{round.name}”不属于数据表中的县（{code}）")
+            if catalogue is None:
+                raise ValueError("catalogue is required with a round")
+            recognition = round_recognition(round, catalogue).to_dict()
+            answers = round_inputs(round, catalogue)[0].to_csv(index=False).encode("utf-8")
+            extra.append((f"调查轮次 {round.id}：{round.name}", sha256(answers)))
+        elif responses_bytes is not None:
+            responses_name = safe_filename(responses_name, "responses.csv")
+            if Path(responses_name).suffix.lower() not in RESPONSES_SUFFIXES:
+                raise InputError("答卷文件应为 .csv 或 .xlsx", file=responses_name)
+            path = folder / ("responses-" + responses_name)
+            path.write_bytes(responses_bytes)
+            recognition = recognize_file(path, workbook.schools, rules).to_dict()
+            extra.append((responses_name, sha256(responses_bytes)))
+        report = evaluate_workbook(workbook, rules, recognition, extra).to_dict()
+    report = json.loads(json.dumps(report, ensure_ascii=False, allow_nan=False))  # plain JSON, as stored
+    year = (report.get("county") or {}).get("assessment_year")
+    evaluation = Evaluation(
+        county=county, created_by=user, created_at=utcnow(), ruleset=ruleset, rules_sha256=rules.sha256,
+        verdict=report["verdict"], assessment_year=year if isinstance(year, int) else None,
+        workbook_name=workbook_name, workbook_data=workbook_bytes, workbook_sha256=sha256(workbook_bytes),
+        responses_name=responses_name if responses_bytes is not None else None,
+        responses_data=responses_bytes, responses_sha256=sha256(responses_bytes) if responses_bytes is not None else None,
+        round=round, report=report, rectification={},
+    )
+    db.session.add(evaluation)
+    db.session.flush()
+    return evaluation
+
+
+def open_items(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Items that need rectification: failing or pending."""
+    return [it for it in report.get("items", []) if it.get("status") in OPEN_STATUSES]
+
+
+def rectification_of(evaluation: Evaluation) -> dict[str, dict[str, str]]:
+    """Rectification per item code: what was saved in the browser, else the workbook's sheet."""
+    out = {it["code"]: dict(it["rectification"]) for it in evaluation.report.get("items", [])
+           if it.get("rectification")}
+    out.update(copy.deepcopy(evaluation.rectification or {}))
+    return out
+
+
+def save_rectification(evaluation: Evaluation, entries: Mapping[str, Mapping[str, str]], *, user: User) -> None:
+    """Replace the rectification of the evaluation's failing/pending items.
+
+    ``entries`` maps item code to {measures, deadline, department}; blank entries are kept
+    blank (an explicit clearing of the workbook's text). Raises ServiceError naming the item."""
+    codes = {it["code"] for it in open_items(evaluation.report)}
+    saved: dict[str, dict[str, str]] = {}
+    for code, values in entries.items():
+        if code not in codes:
+            raise ServiceError(f"指标 {code} 已达标或不存在，不需要填写整改")
+        row: dict[str, str] = {}
+        for key, limit in RECTIFICATION_FIELDS.items():
+            text = str(values.get(key) or "").strip()
+            if len(text) > limit:
+                raise ServiceError(f"指标 {code}：内容过长（不超过 {limit} 字）")
+            row[key] = text
+        saved[code] = row
+    evaluation.rectification = saved  # a new object: JSON columns track assignment, not mutation
+    evaluation.rectified_at = utcnow()
+    evaluation.rectified_by = user
+    db.session.flush()
+
+
+def report_with_rectification(evaluation: Evaluation) -> dict[str, Any]:
+    """The stored report dict with the rectification merged into ``items[].rectification``."""
+    report = copy.deepcopy(evaluation.report)
+    rect = rectification_of(evaluation)
+    for item in report.get("items", []):
+        row = rect.get(item["code"])
+        if row and any(row.values()):
+            item["rectification"] = row
+        else:
+            item.pop("rectification", None)
+    return report
+
+
+def visible_evaluations(user: User, county_id: int | None = None) -> list[Evaluation]:
+    """Evaluations of the user's counties (all for admin), newest first."""
+    query = select(Evaluation).order_by(Evaluation.county_id, Evaluation.created_at.desc(), Evaluation.id.desc())
+    ids = user.county_ids()
+    if ids is not None:
+        query = query.where(Evaluation.county_id.in_(ids or {-1}))
+    if county_id is not None:
+        query = query.where(Evaluation.county_id == county_id)
+    return list(db.session.scalars(query))
+
+
+# ----------------------------------------------------------------------------- comparison
+_RANK = {"fail": 0, "pending": 1, "pass": 2}
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    code: str
+    title: str
+    then: str | None
+    now: str | None
+    change: str  # "better" | "worse" | "same" | "other"
+    detail_then: str
+    detail_now: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    items: tuple[ItemChange, ...]
+    verdict_then: str
+    verdict_now: str
+    score_then: float | None
+    score_now: float | None
+    passing_then: int
+    passing_now: int
+
+    def count(self, change: str) -> int:
+        return sum(1 for it in self.items if it.change == change)
+
+
+def _change(then: str | None, now: str | None) -> str:
+    if then == now:
+        return "same"
+    if then in _RANK and now in _RANK:
+        return "better" if _RANK[now] > _RANK[then] else "worse"
+    return "other"  # n/a or an item present in only one report
+
+
+def _score(report: Mapping[str, Any]) -> float | None:
+    rec = report.get("recognition")
+    return rec.get("score") if isinstance(rec, Mapping) else None
+
+
+def compare_reports(then: Mapping[str, Any], now: Mapping[str, Any]) -> Comparison:
+    """Item-by-item status of two reports of a county (year-on-year progress, seed 000)."""
+    a = {it["code"]: it for it in then.get("items", [])}
+    b = {it["code"]: it for it in now.get("items", [])}
+    codes = list(b) + [c for c in a if c not in b]
+    rows = tuple(
+        ItemChange(code=c, title=(b.get(c) or a.get(c) or {}).get("title", ""),
+                   then=(a.get(c) or {}).get("status"), now=(b.get(c) or {}).get("status"),
+                   change=_change((a.get(c) or {}).get("status"), (b.get(c) or {}).get("status")),
+                   detail_then=(a.get(c) or {}).get("detail", ""), detail_now=(b.get(c) or {}).get("detail", ""))
+        for c in codes
+    )
+    return Comparison(
+        items=rows, verdict_then=then.get("verdict", ""), verdict_now=now.get("verdict", ""),
+        score_then=_score(then), score_now=_score(now),
+        passing_then=sum(1 for it in a.values() if it.get("status") == "pass"),
+        passing_now=sum(1 for it in b.values() if it.get("status") == "pass"),
+    )

@@ -1,0 +1,205 @@
+"""Workspace pages. Views parse input, call one service, render or send a file."""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+from pathlib import Path
+
+from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from evaluator.errors import InputError
+from evaluator.report import render_html, write_docx, write_xlsx
+from evaluator.rules import DEFAULT_RULESET, available_rulesets
+from survey.access import can_see_county, roles_required
+from survey.admin.forms import ActionForm
+from survey.db import db
+from survey.i18n import _
+from survey.instruments import catalogue
+from survey.models import County, Evaluation
+from survey.services import ServiceError
+from survey.services.evaluations import (
+    RECTIFICATION_FIELDS,
+    compare_reports,
+    open_items,
+    rectification_of,
+    report_with_rectification,
+    run_evaluation,
+    save_rectification,
+    visible_evaluations,
+)
+from survey.services.rounds import visible_rounds
+from survey.workspace import bp
+from survey.workspace.forms import EvaluationForm
+
+READERS = ("admin", "staff", "evaluator")
+WRITERS = ("admin", "staff")  # rectification is the county's own plan: evaluators read it
+MIMETYPES = {
+    "html": "text/html; charset=utf-8",
+    "json": "application/json",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def verdict_labels() -> dict[str, str]:
+    return {"recognized": _("达到优质均衡发展要求"), "not_recognized": _("未达到优质均衡发展要求"),
+            "incomplete": _("数据不完整，暂不能认定")}
+
+
+def status_labels() -> dict[str | None, str]:
+    return {"pass": _("达标"), "fail": _("未达标"), "pending": _("待定"), "n/a": _("不适用"), None: _("无")}
+
+
+def evaluation_or_404(evaluation_id: int) -> Evaluation:
+    """The evaluation, if it exists and is in the user's counties; 404 otherwise."""
+    evaluation = db.session.get(Evaluation, evaluation_id)
+    if evaluation is None or not can_see_county(evaluation.county_id):
+        abort(404)
+    return evaluation
+
+
+@bp.get("/")
+@roles_required(*READERS)
+def index():
+    county_id = request.args.get("county", type=int)
+    if county_id is not None and not can_see_county(county_id):
+        abort(404)
+    evaluations = visible_evaluations(current_user, county_id)
+    by_county: dict[County, list[Evaluation]] = {}
+    for ev in evaluations:
+        by_county.setdefault(ev.county, []).append(ev)
+    return render_template("workspace/index.html", by_county=by_county, verdicts=verdict_labels())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*READERS)
+def new():
+    form = EvaluationForm()
+    form.ruleset.choices = [SelectChoice(r) for r in available_rulesets()]
+    rounds = visible_rounds(current_user)
+    form.round.choices = [SelectChoice(0, _("不使用调查轮次"))] + [
+        SelectChoice(r.id, _("%(county)s · %(name)s（编号 %(id)s）", county=r.county.name, name=r.name, id=r.id))
+        for r in rounds]
+    if request.method == "GET":
+        form.ruleset.data = DEFAULT_RULESET
+    error = None
+    if form.validate_on_submit():
+        upload, responses = form.workbook.data, form.responses.data
+        rnd = next((r for r in rounds if r.id == form.round.data), None)
+        try:
+            evaluation = run_evaluation(
+                user=current_user, workbook_name=upload.filename, workbook_bytes=upload.read(),
+                ruleset=form.ruleset.data, round=rnd, catalogue=catalogue(),
+                responses_name=responses.filename if responses else None,
+                responses_bytes=responses.read() if responses else None,
+            )
+        except (InputError, ServiceError) as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            flash(_("评估完成：%(v)s。", v=verdict_labels()[evaluation.verdict]), "ok")
+            return redirect(url_for(".detail", evaluation_id=evaluation.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("workspace/new.html", form=form, error=error), status
+
+
+@bp.get("/<int:evaluation_id>")
+@roles_required(*READERS)
+def detail(evaluation_id: int):
+    ev = evaluation_or_404(evaluation_id)
+    report = ev.report
+    others = [e for e in visible_evaluations(current_user, ev.county_id) if e.id != ev.id]
+    return render_template("workspace/detail.html", ev=ev, report=report, verdicts=verdict_labels(),
+                           statuses=status_labels(), n_open=len(open_items(report)), others=others,
+                           can_edit=current_user.role in WRITERS)
+
+
+@bp.get("/<int:evaluation_id>/report")
+@roles_required(*READERS)
+def report_page(evaluation_id: int):
+    """The self-contained HTML report (printable), with the saved rectification."""
+    ev = evaluation_or_404(evaluation_id)
+    return Response(render_html(report_with_rectification(ev)), mimetype="text/html")
+
+
+def _download_name(ev: Evaluation, ext: str) -> str:
+    year = f"{ev.assessment_year}年" if ev.assessment_year else ""
+    return f"{ev.county.name}{year}优质均衡评估报告_{ev.id}.{ext}"
+
+
+@bp.get("/<int:evaluation_id>/report.<ext>")
+@roles_required(*READERS)
+def download(evaluation_id: int, ext: str):
+    ev = evaluation_or_404(evaluation_id)
+    if ext not in MIMETYPES:
+        abort(404)
+    report = report_with_rectification(ev)
+    if ext == "html":
+        data = render_html(report).encode("utf-8")
+    elif ext == "json":
+        data = json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8")
+    else:
+        with tempfile.TemporaryDirectory(prefix="report-") as tmp:
+            path = Path(tmp) / f"report.{ext}"
+            (write_docx if ext == "docx" else write_xlsx)(report, path)
+            data = path.read_bytes()
+    return send_file(io.BytesIO(data), mimetype=MIMETYPES[ext], as_attachment=True,
+                     download_name=_download_name(ev, ext))
+
+
+@bp.get("/<int:evaluation_id>/inputs/<which>")
+@roles_required(*READERS)
+def input_file(evaluation_id: int, which: str):
+    """The exact input bytes the evaluation read (audit)."""
+    ev = evaluation_or_404(evaluation_id)
+    if which == "workbook":
+        data, name = ev.workbook_data, ev.workbook_name
+    elif which == "responses" and ev.responses_data is not None:
+        data, name = ev.responses_data, ev.responses_name or "responses.csv"
+    else:
+        abort(404)
+    return send_file(io.BytesIO(data), mimetype="application/octet-stream", as_attachment=True,
+                     download_name=name)
+
+
+@bp.route("/<int:evaluation_id>/rectification", methods=["GET", "POST"])
+@roles_required(*READERS)
+def rectification(evaluation_id: int):
+    ev = evaluation_or_404(evaluation_id)
+    can_edit = current_user.role in WRITERS
+    form = ActionForm()
+    items = open_items(ev.report)
+    if request.method == "POST":
+        if not can_edit:
+            abort(403)
+        if not form.validate_on_submit():
+            abort(400)
+        entries = {it["code"]: {key: request.form.get(f"{key}-{it['code']}", "") for key in RECTIFICATION_FIELDS}
+                   for it in items}
+        try:
+            save_rectification(ev, entries, user=current_user)
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(str(exc) + _("，未保存任何修改。"), "error")
+        else:
+            flash(_("整改内容已保存，下载的报告（HTML/Word/Excel）已包含。"), "ok")
+            return redirect(url_for(".detail", evaluation_id=ev.id))
+    return render_template("workspace/rectification.html", ev=ev, items=items, rect=rectification_of(ev),
+                           form=form, can_edit=can_edit, statuses=status_labels(), limits=RECTIFICATION_FIELDS)
+
+
+@bp.get("/compare")
+@roles_required(*READERS)
+def compare():
+    then = evaluation_or_404(request.args.get("a", type=int) or 0)
+    now = evaluation_or_404(request.args.get("b", type=int) or 0)
+    if then.county_id != now.county_id:
+        flash(_("只能比较同一个县的两次评估。"), "error")
+        return redirect(url_for(".index", county=now.county_id))
+    comparison = compare_reports(then.report, now.report)
+    return render_template("workspace/compare.html", then=then, now=now, c=comparison,
+                           verdicts=verdict_labels(), statuses=status_labels())
