@@ -79,7 +79,12 @@ def _write(report: dict[str, Any], out: Path) -> list[Path]:
             path = tmp / "report.json"
             path.write_text(json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False), encoding="utf-8")
             written = [path]
-        out.mkdir(parents=True, exist_ok=True)
+        if not out.exists():  # one rename: the directory appears complete or not at all
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; give it normal permissions
+            os.replace(tmp, out)
+            return [out / p.name for p in written]
         final = []
         for p in written:
             target = out / p.name
