@@ -9,6 +9,7 @@ tables and leaves the chart out rather than print boxes.
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -367,3 +368,17 @@ def png_recognition(report: Mapping[str, Any], font: str) -> bytes:
 
 
 PNG_CHARTS = {"cv": png_cv, "matrix": png_matrix, "recognition": png_recognition}
+
+
+def png_chart(name: str, report: Mapping[str, Any], font: str) -> bytes | None:
+    """Draw chart ``name`` as PNG, or None when any character lacks a glyph in the fonts.
+
+    matplotlib draws a box for a missing glyph and warns; a report must never show boxes, so
+    such a chart is dropped (the writer then keeps only the table).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = PNG_CHARTS[name](report, font)
+    if any("missing from font" in str(w.message) for w in caught):
+        return None
+    return png

@@ -46,6 +46,7 @@ MARGINS = {"top": 3.7, "bottom": 3.5, "left": 2.8, "right": 2.6}
 TEXT_TWIPS = int((21.0 - MARGINS["left"] - MARGINS["right"]) / 2.54 * 1440)
 MAX_PICTURE_CM = (15.5, 21.0)
 NO_FONT_NOTE = "（生成本文档的计算机未安装中文字体，图表从略，数据见下表。）"
+NO_GLYPH_NOTE = "（图中有字符无法用已安装的字体显示，图表从略，数据见下表。）"
 _FILL = {band: colour.lstrip("#").upper() for band, colour in charts.BAND_COLOURS.items()}
 
 
@@ -253,8 +254,11 @@ def write_docx(
         heading.paragraph_format.page_break_before = section.page_break
         for text in section.paragraphs:
             doc.add_paragraph(text).paragraph_format.first_line_indent = Cm(1.13)
-        if section.chart and font:
-            _picture(doc, charts.PNG_CHARTS[section.chart](report, font))
+        png = charts.png_chart(section.chart, report, font) if section.chart and font else None
+        if png:
+            _picture(doc, png)
+        elif section.chart and font:
+            doc.add_paragraph(NO_GLYPH_NOTE, style="Report Note")
         elif section.chart and charts_font is True:
             doc.add_paragraph(NO_FONT_NOTE, style="Report Note")
         for table in section.tables:

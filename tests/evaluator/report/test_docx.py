@@ -9,7 +9,7 @@ from docx.shared import Cm
 from lxml import etree
 
 from evaluator.report import charts, write_docx
-from evaluator.report.docx import NO_FONT_NOTE
+from evaluator.report.docx import NO_FONT_NOTE, NO_GLYPH_NOTE
 
 
 def _open(report, tmp_path, **kw):
@@ -107,3 +107,12 @@ def test_minimal_report(minimal, tmp_path):
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "未提供社会认可度调查结果" in text
     assert len(doc.inline_shapes) <= 2  # no recognition chart without recognition
+
+
+def test_chart_with_unrenderable_character_is_left_out(sample, tmp_path):
+    if charts.find_cjk_font() is None:
+        pytest.fail("没有找到中文字体：CI 安装 Debian fonts-noto-cjk，本测试需要它")
+    sample["schools"][0]["label"] = "第一小学\U000f0000"  # private-use: no font has it
+    doc = _open(sample, tmp_path)
+    assert len(doc.inline_shapes) == 2  # the CV and recognition charts, not the matrix
+    assert sum(p.text == NO_GLYPH_NOTE for p in doc.paragraphs) == 1
