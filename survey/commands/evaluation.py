@@ -37,6 +37,9 @@ def template(out: Path) -> None:
     os.close(fd)
     try:
         write_template(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):
