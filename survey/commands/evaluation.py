@@ -23,6 +23,15 @@ VERDICT_ZH = {"recognized": "达到优质均衡发展要求", "not_recognized": 
               "incomplete": "数据不完整，暂不能认定"}
 
 
+def _publish(tmp: Path, target: Path, mode: int) -> None:
+    """Rename a finished temporary file or directory into place with the usual permissions
+    (mkstemp/mkdtemp create them private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, mode & ~umask)
+    os.replace(tmp, target)
+
+
 @click.command("template")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="输出的空白数据工作簿（.xlsx）")
@@ -37,10 +46,7 @@ def template(out: Path) -> None:
     os.close(fd)
     try:
         write_template(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private
-        os.replace(tmp, out)
+        _publish(Path(tmp), out, 0o666)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -83,10 +89,7 @@ def _write(report: dict[str, Any], out: Path) -> list[Path]:
             path.write_text(json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False), encoding="utf-8")
             written = [path]
         if not out.exists():  # one rename: the directory appears complete or not at all
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; give it normal permissions
-            os.replace(tmp, out)
+            _publish(tmp, out, 0o777)
             return [out / p.name for p in written]
         final = []
         for p in written:
