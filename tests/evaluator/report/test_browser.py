@@ -63,6 +63,14 @@ def _page_sizes(pdf: Path) -> list[tuple[float, float]]:
     return sizes
 
 
+def _assert_items(flat: str, items: list[dict]) -> None:
+    """Every item code is printed with the start of its title (whitespace removed)."""
+    assert [it["code"] for it in items] == ITEM_CODES
+    for it in items:
+        head = "".join(it["title"].split())[:4]
+        assert f"{it['code']}{head}" in flat, it["code"]
+
+
 @pytest.mark.browser
 def test_html_prints_to_a4_pdf_with_verdict_and_item_codes(sample, tmp_path):
     html = write_reports(sample, tmp_path)[1]
@@ -75,8 +83,7 @@ def test_html_prints_to_a4_pdf_with_verdict_and_item_codes(sample, tmp_path):
     text = _pdftotext(pdf)
     flat = "".join(text.split())
     assert "评估结论：未达到县域义务教育优质均衡发展督导评估认定标准" in flat
-    for code in ITEM_CODES:
-        assert f"{code}" in text, code
+    _assert_items(flat, sample["items"])
     for expected in ("4.3设重点学校或重点班", "宝鑫新经典学校（初中部）", "共缺少7间音乐专用教室", "七、数据来源与版本"):
         assert expected in flat, expected
     # the header row of the long item table repeats on the pages it spans
@@ -92,3 +99,20 @@ def test_incomplete_verdict_printed(minimal, tmp_path):
     _print_pdf(html, pdf)
     flat = "".join(_pdftotext(pdf).split())
     assert "评估结论：评估未完成：存在待定指标，暂不能作出认定结论" in flat
+
+
+@pytest.mark.browser
+def test_engine_demo_county_prints(tmp_path):
+    """The real engine's report of its demo county, printed: verdict wording and every item."""
+    from evaluator.report.view import VERDICT_TEXT
+    from evaluator.rules import load_ruleset
+    from evaluator.verdict import evaluate_workbook
+    from evaluator.workbook import demo_workbook, read_workbook
+
+    report = evaluate_workbook(read_workbook(demo_workbook(tmp_path / "demo.xlsx")), load_ruleset()).to_dict()
+    html = write_reports(report, tmp_path / "out")[1]
+    pdf = tmp_path / "report.pdf"
+    assert [u for u in _print_pdf(html, pdf) if not u.startswith("file:")] == []
+    flat = "".join(_pdftotext(pdf).split())
+    assert f"评估结论：{VERDICT_TEXT[report['verdict']]}" in flat
+    _assert_items(flat, report["items"])
