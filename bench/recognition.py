@@ -137,7 +137,7 @@ def main() -> None:
     ap.add_argument("--schools", type=int, default=20_000)
     ap.add_argument("--items", type=int, default=12)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--repeat", type=int, default=3, help="runs of ours; the best is reported")
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs of each side; the best is reported")
     args = ap.parse_args()
     rules = RecognitionRules.from_ruleset(load_ruleset("national-2017"))
     weights = dict(rules.group_weights)
@@ -152,11 +152,14 @@ def main() -> None:
     print(f"ours:        {sec:7.3f} s  peak {mem:7.1f} MB   P = {result.score:.6f}, SE = {result.se:.6f}, "
           f"df = {result.df}, {len(result.groups)} groups, {len(result.items)} items, {len(result.schools)} schools")
 
-    prepared = statsmodels_prep(data, rules)
-    sm_res, sm_sec, sm_mem = measure(statsmodels_run, prepared)
-    print(f"statsmodels: {sm_sec:7.3f} s  peak {sm_mem:7.1f} MB   (WLS, cluster-robust SE, one fit per group)")
+    prepared, prep_sec, _ = measure(statsmodels_prep, data, rules)
+    sm_res, sm_sec, sm_mem = measure(statsmodels_run, prepared, repeat=args.repeat)
+    print(f"statsmodels: {sm_sec:7.3f} s  peak {sm_mem:7.1f} MB   (WLS, cluster-robust SE, one fit per group; "
+          f"group SEs only, no item or school breakdowns)")
+    print(f"             + {prep_sec:.3f} s to prepare its inputs (filters, a/v, weights) from the same codes")
     worst = max(abs(result.group(g).se - se) / se for g, (_, se) in sm_res.items())
-    print(f"ratio: ours is {sm_sec / sec:.1f}× faster; group SEs agree to {worst:.1e} relative")
+    print(f"ratio: ours is {sm_sec / sec:.1f}× faster than the statsmodels fits alone, "
+          f"{(sm_sec + prep_sec) / sec:.1f}× with its preparation; group SEs agree to {worst:.1e} relative")
     ok = sec <= 0.5 and mem <= 400 and sm_sec / sec >= 4
     print(f"targets (≤0.5 s, ≤400 MB, ≥4×): {'met' if ok else 'NOT met'}")
 

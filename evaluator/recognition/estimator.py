@@ -70,8 +70,8 @@ class CellTotals:
 
     Cell arrays are parallel: ``group`` (index into GROUP_KEYS), ``school`` (index into
     ``schools``; −1 for county-level groups), and the sums n, a, v, d, t, aa, av, vv.
-    Item arrays: ``item_cell`` (index into the cell arrays), ``item`` (index into
-    ``items``) and item_n, item_a, item_v, item_d, item_t.
+    ``item_sums``: array 4 × K × cells of the per-item sums a, v, d, t (per item each
+    respondent's a, v, d, t are 0 or 1, so t is also the number answering the item).
     """
 
     schools: tuple[str, ...]
@@ -86,13 +86,7 @@ class CellTotals:
     aa: np.ndarray
     av: np.ndarray
     vv: np.ndarray
-    item_cell: np.ndarray
-    item: np.ndarray
-    item_n: np.ndarray
-    item_a: np.ndarray
-    item_v: np.ndarray
-    item_d: np.ndarray
-    item_t: np.ndarray
+    item_sums: np.ndarray
     dropped: Mapping[str, int]
     duration_unknown: int = 0
 
@@ -103,11 +97,11 @@ class CellTotals:
             "group": np.array(GROUP_KEYS, dtype=object)[self.group], "school_code": codes[self.school],
             "n": self.n, "a": self.a, "v": self.v, "d": self.d, "t": self.t,
             "aa": self.aa, "av": self.av, "vv": self.vv})
+        jj, cc = np.nonzero(self.item_sums[3])
+        a, v, d, t = (self.item_sums[q][jj, cc] for q in range(4))
         items = pd.DataFrame({
-            "group": cells["group"].to_numpy()[self.item_cell],
-            "school_code": cells["school_code"].to_numpy()[self.item_cell],
-            "item": np.array(self.items, dtype=object)[self.item],
-            "n": self.item_n, "a": self.item_a, "v": self.item_v, "d": self.item_d, "t": self.item_t})
+            "group": cells["group"].to_numpy()[cc], "school_code": cells["school_code"].to_numpy()[cc],
+            "item": np.array(self.items, dtype=object)[jj], "n": t, "a": a, "v": v, "d": d, "t": t})
         return cells, items
 
     @classmethod
@@ -137,10 +131,8 @@ class CellTotals:
         sidx = {s: i for i, s in enumerate(schools)}
         school = np.array([sidx.get(s, -1) for s in sc], dtype=np.int64)
         arr = {c: cells[c].to_numpy(dtype=float) for c in need[2:]}
-        empty = np.array([], dtype=np.int64)
         items: tuple[str, ...] = ()
-        i_cell = i_item = empty
-        ia: dict[str, np.ndarray] = {c: np.array([], dtype=float) for c in ("n", "a", "v", "d", "t")}
+        item_sums = np.zeros((4, 0, len(gi)))
         if item_cells is not None and len(item_cells):
             cell_of = {k: i for i, k in enumerate(zip(gi, sc, strict=True))}
             ig = item_cells["group"].map(group_key).map({g: i for i, g in enumerate(GROUP_KEYS)})
@@ -151,10 +143,11 @@ class CellTotals:
                 raise InputError("题目汇总表中有单元汇总表没有的组别与学校", column="school_code")
             items = tuple(dict.fromkeys(item_cells["item"].astype(str)))
             i_item = item_cells["item"].astype(str).map({k: i for i, k in enumerate(items)}).to_numpy(np.int64)
-            ia = {c: item_cells[c].to_numpy(dtype=float) for c in ("n", "a", "v", "d", "t")}
+            item_sums = np.zeros((4, len(items), len(gi)))
+            for q, col in enumerate(("a", "v", "d", "t")):
+                np.add.at(item_sums[q], (i_item, i_cell), item_cells[col].to_numpy(dtype=float))
         return cls(schools, items, gi, school, arr["n"], arr["a"], arr["v"], arr["d"], arr["t"],
-                   arr["aa"], arr["av"], arr["vv"], i_cell, i_item, ia["n"], ia["a"], ia["v"], ia["d"],
-                   ia["t"], dict(dropped or {}), duration_unknown)
+                   arr["aa"], arr["av"], arr["vv"], item_sums, dict(dropped or {}), duration_unknown)
 
 
 def _luts(rules: RecognitionRules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -241,30 +234,25 @@ def cells_from_codes(group: np.ndarray, school: np.ndarray, schools: Sequence[st
     cgroup = used // (n_s + 1)
     cschool = used % (n_s + 1)
     cschool = np.where(cschool == n_s, -1, cschool)
-    empty_i = np.array([], dtype=np.intp)
-    i_cell, i_item = empty_i, empty_i
-    iv: dict[str, np.ndarray] = {c: np.array([], dtype=float) for c in ("n", "a", "v", "d", "t")}
+    lut_t = np.ones(ncodes)
+    lut_t[0] = 0.0
     if per_item and k:
-        lut_t = np.ones(ncodes)
-        lut_t[0] = 0.0
-        per_item_sums = counts @ np.stack([lut_a, lut_v, lut_d, lut_t], axis=1)  # k × ncell × 4
-        it = per_item_sums[:, :, 3]
-        jj, cc = np.nonzero(it)
-        sel = per_item_sums[jj, cc]
-        i_cell, i_item = cc.astype(np.intp), jj.astype(np.intp)
-        iv = {"n": sel[:, 3], "a": sel[:, 0], "v": sel[:, 1], "d": sel[:, 2], "t": sel[:, 3]}
-    return CellTotals(tuple(schools), tuple(items), cgroup, cschool, n[used].astype(float),
-                      totals @ lut_a, totals @ lut_v, totals @ lut_d, totals[:, 1:].sum(axis=1),
-                      sq["aa"], sq["av"], sq["vv"], i_cell, i_item, iv["n"], iv["a"], iv["v"], iv["d"],
-                      iv["t"], dropped, unknown)
+        item_sums = np.stack([counts @ lut for lut in (lut_a, lut_v, lut_d, lut_t)])  # 4 × k × ncell
+    else:
+        item_sums = np.zeros((4, 0, ncell))
+    return CellTotals(tuple(schools), tuple(items) if per_item else (), cgroup, cschool, n[used].astype(float),
+                      totals @ lut_a, totals @ lut_v, totals @ lut_d, totals @ lut_t,
+                      sq["aa"], sq["av"], sq["vv"], item_sums, dropped, unknown)
 
 
 def sampling_frame(schools: pd.DataFrame) -> pd.DataFrame:
     """school_code, students, teachers from either that shape or the schools sheet of a
     data workbook (students = students_primary + students_junior + students_senior,
     teachers = teachers_primary + teachers_junior; empty cells stay missing)."""
-    out = pd.DataFrame({"school_code": schools["school_code"].map(
-        lambda x: str(int(x)) if isinstance(x, float) and x.is_integer() else str(x).strip())})
+    codes = schools["school_code"]
+    if pd.api.types.is_float_dtype(codes):  # codes read as numbers by a spreadsheet
+        codes = codes.map(lambda x: str(int(x)) if x == x and float(x).is_integer() else str(x))
+    out = pd.DataFrame({"school_code": codes.astype(str).str.strip()})
     for target, parts in (("students", ("students_primary", "students_junior", "students_senior")),
                           ("teachers", ("teachers_primary", "teachers_junior"))):
         if target in schools.columns:
@@ -379,6 +367,12 @@ def estimate_from_cells(cells: CellTotals, frame: pd.DataFrame | None, rules: Re
     pop = _population(cells, frame)
     if frame is None and (LINKED[cells.group]).any():
         notes.append("未提供学校名册：学校相关组别在组内按等权处理（未按 N/n 加权）")
+    over = np.flatnonzero(np.isfinite(pop) & (cells.n > pop))
+    if len(over):
+        c = over[0]
+        notes.append(f"{len(over)} 个学校×组别单元的作答人数超过名册人数（如学校 {cells.schools[cells.school[c]]} "
+                     f"的{GROUPS[GROUP_KEYS[cells.group[c]]].label}：{int(cells.n[c])} 人作答，名册 {int(pop[c])} 人），"
+                     "请核对学校名册；这些单元的权重小于 1，校内标准误不作有限总体校正")
     w = _cell_weights(cells, pop)
     gi = cells.group
     clustered = LINKED[gi]
@@ -470,31 +464,26 @@ def _items(cells: CellTotals, w: np.ndarray, W: np.ndarray, m: np.ndarray, clust
     """Item domains of the full design: per (item, group) ratio with the group's m_g."""
     if not len(cells.items):
         return ()
-    k, nc = len(cells.items), len(cells.n)
-
-    def dense(x: np.ndarray) -> np.ndarray:  # item × cell matrix (0 where nobody answered)
-        out = np.zeros((k, nc))
-        out[cells.item, cells.item_cell] = x
-        return out
-
-    a, v = dense(cells.item_a), dense(cells.item_v)
+    nc = len(cells.n)
+    a, v, d, t = cells.item_sums
     member = np.zeros((nc, _G))  # cell → group indicator: group sums are BLAS products
     member[np.arange(nc), cells.group] = 1.0
     num, den = (a * w) @ member, (v * w) @ member
     with np.errstate(invalid="ignore", divide="ignore"):
         p = num / den
         pc = np.where(np.isfinite(p), p, 0.0)[:, cells.group]
-        dc = den[:, cells.group]
-        s1 = np.where(dc > 0, w * (a - pc * v) / dc, 0.0)
+        scale = w / den[:, cells.group]
+        scale[~np.isfinite(scale)] = 0.0
         # per item a_i, v_i are 0/1, so Σa² = Σa·v = Σa and Σv² = Σv
-        s2 = np.where(clustered, s1 * s1, np.where(dc > 0, (w / dc) ** 2 * (a - 2 * pc * a + pc * pc * v), 0.0))
+        s1 = scale * (a - pc * v)
+        s2 = np.where(clustered, s1 * s1, scale * scale * (a - 2 * pc * a + pc * pc * v))
         z1, z2 = s1 @ member, s2 @ member
         var_kg = np.where(m > 1, m / (m - 1) * (z2 - z1 * z1 / m), np.nan)
     r = _Ratio(p.ravel(), np.maximum(var_kg, 0.0, where=np.isfinite(var_kg), out=var_kg.copy()).ravel(),
                num.ravel(), den.ravel())
-    n_item = np.bincount(cells.item, weights=cells.item_n, minlength=k)
-    wt = (dense(cells.item_t) * w @ member).ravel()
-    wd = (dense(cells.item_d) * w @ member).ravel()
+    n_item = t.sum(axis=1)
+    wt = ((t * w) @ member).ravel()
+    wd = ((d * w) @ member).ravel()
     out = []
     for j, item in enumerate(cells.items):
         sl = slice(j * _G, (j + 1) * _G)
@@ -571,7 +560,7 @@ def _census(cells: CellTotals, w: np.ndarray, W: np.ndarray, pop: np.ndarray, p:
         e2 = cells.aa - 2 * pc * cells.av + pc * pc * cells.vv
         scale = (w / den[gi]) ** 2
         within = scale * (e2 - e1 * e1 / n)
-        f = np.where(LINKED[gi], n / pop, 0.0)
+        f = np.clip(np.where(LINKED[gi] & np.isfinite(pop), n / pop, 0.0), 0.0, 1.0)
         cell_var = np.where(n > 1, (1 - f) * n / (n - 1) * within, 0.0)
     var_g = np.bincount(gi, weights=cell_var, minlength=_G)
     act = W > 0
