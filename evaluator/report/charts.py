@@ -289,14 +289,14 @@ def _figure(width_in: float, height_in: float) -> tuple[Any, Any]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width_in, height_in), dpi=150)
+    fig = Figure(figsize=(width_in, height_in), dpi=150, layout="constrained")
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot(1, 1, 1)
 
 
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    fig.savefig(buf, format="png")
     return buf.getvalue()
 
 
@@ -363,7 +363,10 @@ def png_recognition(report: Mapping[str, Any], font: str) -> bytes:
     ax.set_yticks(range(len(rows)), [r.label for r in rows], fontproperties=fp)
     ax.invert_yaxis()
     ax.set_xlabel(f"认可度（红色虚线为标准 {threshold * 100:.0f}%）", fontproperties=fp)
-    ax.set_xlim(right=1.05)
+    lo = min([threshold - 0.1] + [r.lo for r in rows if r.lo is not None])
+    ticks = [k / 20 for k in range(max(0, int(lo * 20)), 21)]
+    ax.set_xticks(ticks, [f"{t * 100:.0f}%" for t in ticks], fontproperties=fp)
+    ax.set_xlim(ticks[0] - 0.01, 1.08)
     return _png(fig)
 
 
