@@ -35,6 +35,7 @@ from evaluator.groups import ALIASES
 from evaluator.recognition.estimator import _item_texts, recognize
 from evaluator.recognition.result import RecognitionResult
 from evaluator.recognition.rules import RecognitionRules
+from evaluator.workbook import SCHOOL_COLUMNS, _letter, _read_csv_rows
 
 META_HEADERS = {
     "group": "group", "组别": "group", "调查对象": "group", "身份": "group", "您的身份": "group",
@@ -110,19 +111,7 @@ def _read_table(path: Path, sheets: tuple[str, ...] = ("responses",)
         wb.close()
         sheet: str | None = ws.title
     elif path.suffix.lower() in (".csv", ".txt"):
-        raw = path.read_bytes()
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                text = raw.decode(enc)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:  # pragma: no cover - gb18030 decodes any byte string
-            raise InputError("无法识别文件编码（应为 UTF-8 或 GBK）", file=path.name)
-        import csv
-        import io
-
-        rows = [list(r) for r in csv.reader(io.StringIO(text))]
+        rows = [list(r) for r in _read_csv_rows(path)]
         sheet = None
     else:
         raise InputError("文件应为 .csv 或 .xlsx", file=path.name)
@@ -164,11 +153,11 @@ def read_responses(path: str | Path, rules: RecognitionRules,
                 name = f"_blank{j}"
                 names.append(name)
                 continue
-            raise InputError("列标题为空", file=file, sheet=sheet, row=1, column=_col_letter(j))
+            raise InputError("列标题为空", file=file, sheet=sheet, row=1, column=_letter(j))
         else:
             name = h
         if name in names:
-            raise InputError(f"列“{name}”重复出现", file=file, sheet=sheet, row=1, column=h or _col_letter(j))
+            raise InputError(f"列“{name}”重复出现", file=file, sheet=sheet, row=1, column=h or _letter(j))
         names.append(name)
     for need in ("group", "school_code"):
         if need not in names:
@@ -227,22 +216,12 @@ def _code(value: Any) -> str | None:
     return str(value).strip()
 
 
-def _col_letter(j: int) -> str:
-    out = ""
-    j += 1
-    while j:
-        j, r = divmod(j - 1, 26)
-        out = chr(65 + r) + out
-    return out
-
 
 def read_schools(path: str | Path) -> pd.DataFrame:
     """The sampling frame from the schools sheet of a data workbook or a schools CSV
     (CONTRACTS.md §2; English keys or Chinese headers): school_code, students =
     students_primary + students_junior + students_senior, teachers = teachers_primary +
     teachers_junior. Empty cells stay missing (NaN), never 0."""
-    from evaluator.workbook import SCHOOL_COLUMNS
-
     path = Path(path)
     if not path.exists():
         raise InputError("文件不存在", file=str(path), field="--schools")

@@ -78,18 +78,15 @@ def test_chinese_headers_and_group_names(tmp_path, rules):
     assert pd.isna(df.loc[3, "s02"])
 
 
-def test_unknown_group_and_label_name_row_and_column(tmp_path, rules):
-    f = write_csv(tmp_path / "r.csv", "group,school_code,s01\nparent,A,满意\n外星人,A,满意\n")
-    with pytest.raises(InputError, match="文件 r.csv，第 3 行，列 group"):
-        recognize_file(f, None, rules)
-    f = write_csv(tmp_path / "r.csv", "group,school_code,s01,s02\nparent,A,满意,满意\nparent,A,满意,还行\n")
-    with pytest.raises(InputError, match="文件 r.csv，第 3 行，列 s02.*还行"):
-        recognize_file(f, None, rules)
-    f = write_csv(tmp_path / "r.csv", "group,school_code,s01\nparent,,满意\n")
-    with pytest.raises(InputError, match="第 2 行，列 school_code"):
-        recognize_file(f, None, rules)
-    f = write_csv(tmp_path / "r.csv", "group,school_code,duration_seconds,s01\nparent,A,很久,满意\n")
-    with pytest.raises(InputError, match="第 2 行，列 duration_seconds"):
+@pytest.mark.parametrize(("text", "needle"), [
+    ("group,school_code,s01\nparent,A,满意\n外星人,A,满意\n", "文件 r.csv，第 3 行，列 group"),
+    ("group,school_code,s01,s02\nparent,A,满意,满意\nparent,A,满意,还行\n", "文件 r.csv，第 3 行，列 s02.*还行"),
+    ("group,school_code,s01\nparent,,满意\n", "第 2 行，列 school_code"),
+    ("group,school_code,duration_seconds,s01\nparent,A,很久,满意\n", "第 2 行，列 duration_seconds"),
+])
+def test_bad_cells_name_row_and_column(tmp_path, rules, text, needle):
+    f = write_csv(tmp_path / "r.csv", text)
+    with pytest.raises(InputError, match=needle):
         recognize_file(f, None, rules)
 
 
