@@ -94,22 +94,27 @@ def test_agrees_with_r_survey(county, rules):
     assert len(shown) == len(ref[(ref.what == "school") & (ref.stat == "score")])
 
 
-@pytest.mark.parametrize("county", list(synth.WEIGHTS))
-def test_group_se_matches_statsmodels_cluster_wls(county, rules):
-    """Second oracle: WLS of a/v on a constant with weights w·v and cluster-robust SE
-    (CRV1 without the (N−1)/(N−K) factor) equals the linearised SE of the ratio."""
-    resp, schools = load(county)
-    res = recognize(resp, schools, rules, synth.WEIGHTS[county])
-    # respondent-level a, v, w rebuilt here from the labels, independently of the library
+def kept(resp: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Respondents kept by the national filters (30 s speeders; straight-liners under 60 s;
+    empty rows) and their answers, recomputed here from the labels, not by the library."""
     items = [c for c in resp.columns if c not in ("group", "school_code", "duration_seconds")]
     ans = resp[items]
     answered = ans.notna().sum(axis=1)
     straight = ans.nunique(axis=1).eq(1) & answered.ge(2)
     dur = resp["duration_seconds"]
     keep = ~(dur.lt(30) | (straight & dur.lt(60))) & answered.gt(0)
-    d = resp[keep].copy()
-    a = ans[keep].isin(["满意", "比较满意", "基本满意"]).sum(axis=1)
-    v = (ans[keep].notna() & ~ans[keep].eq("不了解")).sum(axis=1)
+    return resp[keep].copy(), ans[keep]
+
+
+@pytest.mark.parametrize("county", list(synth.WEIGHTS))
+def test_group_se_matches_statsmodels_cluster_wls(county, rules):
+    """Second oracle: WLS of a/v on a constant with weights w·v and cluster-robust SE
+    (CRV1 without the (N−1)/(N−K) factor) equals the linearised SE of the ratio."""
+    resp, schools = load(county)
+    res = recognize(resp, schools, rules, synth.WEIGHTS[county])
+    d, x = kept(resp)
+    a = x.isin(["满意", "比较满意", "基本满意"]).sum(axis=1)
+    v = (x.notna() & ~x.eq("不了解")).sum(axis=1)
     linked = d["group"].isin(["student", "parent", "teacher", "principal"])
     pop = schools.set_index("school_code")
     size = np.where(d["group"].isin(["student", "parent"]), pop["students"].reindex(d["school_code"]).to_numpy(),
@@ -261,13 +266,8 @@ def test_sql_style_aggregation_gives_the_same_result(rules):
     """What the survey database does: per-respondent a, v, d, t (and squares), summed with
     GROUP BY group, school_code (and item) — built here with pandas, not the library."""
     resp, schools = load("county_a")
-    items = [c for c in resp.columns if c not in ("group", "school_code", "duration_seconds")]
-    ans = resp[items]
-    answered = ans.notna().sum(axis=1)
-    straight = ans.nunique(axis=1).eq(1) & answered.ge(2)
-    dur = resp["duration_seconds"]
-    keep = ~(dur.lt(30) | (straight & dur.lt(60))) & answered.gt(0)
-    r, x = resp[keep].copy(), ans[keep]
+    r, x = kept(resp)
+    items = list(x.columns)
     approve = x.isin(["满意", "比较满意", "基本满意"])
     dk = x.eq("不了解")
     valid = x.notna() & ~dk
