@@ -32,7 +32,7 @@ from evaluator.report.view import ReportView, Table, build_view, clean, numbered
 
 TITLE_FONT, HEADING_FONT, SUBHEADING_FONT, BODY_FONT, TABLE_FONT = "黑体", "黑体", "楷体", "仿宋", "宋体"
 WEST_FONT = "Times New Roman"
-#: Font-table entries (name, alternative name, pitch): charset 86 = GB2312 tells Word/WPS to
+#: Font-table entries (name, alternative name, family, pitch): charset 86 = GB2312 tells Word/WPS to
 #: substitute a Chinese font of the same family when the named one is not installed.
 FONT_TABLE = (
     ("黑体", "SimHei", "modern", "fixed"),
