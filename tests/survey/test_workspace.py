@@ -292,3 +292,42 @@ def test_compare_two_years_item_by_item(app, client, workbook, tmp_path):
     assert "（2024）" in page and "（2025）" in page
     back = client.get(f"/evaluations/compare?a={second}&b={first}").get_data(as_text=True)
     assert re.search(r'<tr class="worse" data-code="3.4">.*?退步', back, re.S)
+
+
+def test_survey_round_of_the_county_feeds_item_5_and_another_countys_round_is_refused(app, client, workbook):
+    import numpy as np
+
+    from evaluator.roster import read_roster
+    from survey.commands.demo import _simulate
+    from survey.instruments import catalogue
+    from survey.services.rounds import get_or_create_county, open_round, recognition_rules
+    from tests.survey.helpers import make_round
+
+    with app.app_context():
+        make_user("boss", "admin")
+        county = get_or_create_county(DEMO, "演示县")
+        rnd = open_round(county=county, name="2024年社会认可度调查", roster=read_roster(workbook),
+                         catalogue=catalogue(), rules=recognition_rules("national-2017"))
+        assert _simulate(rnd, catalogue(), np.random.default_rng(0)) > 100
+        db.session.commit()
+        own, other = rnd.id, make_round("110101").id
+    login(client, "boss")
+    resp = upload(client, workbook, round_id=other)
+    assert resp.status_code == 422 and "不属于数据表中的县（370300）" in resp.get_data(as_text=True)
+    assert count(app) == 0
+    eid = evaluation_id(upload(client, workbook, round_id=own))
+    report = json.loads(client.get(f"/evaluations/{eid}/report.json").get_data())
+    assert report["recognition"]["n_kept"] > 100
+    assert next(it for it in report["items"] if it["code"] == "5")["status"] in ("pass", "fail")
+    assert any(i["name"].startswith(f"调查轮次 {own}") for i in report["provenance"]["inputs"])
+    assert "2024年社会认可度调查" in client.get(f"/evaluations/{eid}").get_data(as_text=True)
+
+
+def test_oversize_upload_is_refused_and_nothing_stored(app, client, workbook):
+    with app.app_context():
+        make_user("staff", "staff", (DEMO,))
+    login(client, "staff")
+    app.config["MAX_CONTENT_LENGTH"] = 4096
+    resp = upload(client, workbook)
+    assert resp.status_code == 413 and "文件或内容过大" in resp.get_data(as_text=True)
+    assert count(app) == 0
