@@ -54,7 +54,7 @@ from evaluator.recognition.result import (
     GroupEstimate,
     ItemEstimate,
     RecognitionResult,
-    SchoolEstimate,
+    SchoolTable,
 )
 from evaluator.recognition.rules import RecognitionRules, validate_group_weights
 
@@ -454,7 +454,7 @@ def estimate_from_cells(cells: CellTotals, frame: pd.DataFrame | None, rules: Re
         dont_know_as_no=as_no, dont_know_as_no_status="pass" if as_no >= rules.threshold else "fail",
         dont_know_rate=dk, dont_know_policy=rules.dont_know_policy, deff=deff,
         dropped=dict(cells.dropped), duration_unknown=cells.duration_unknown, unfiltered=unf,
-        items=items, schools=schools,
+        items=items, school_table=schools,
         school_se="within_school" if frame is not None else "within_school_no_fpc",
         min_cell=rules.min_cell, weights_source=wsrc, census=cen, warnings=tuple(notes))
 
@@ -503,7 +503,7 @@ def _items(cells: CellTotals, w: np.ndarray, W: np.ndarray, m: np.ndarray, clust
 
 
 def _schools(cells: CellTotals, w: np.ndarray, W: np.ndarray, pop: np.ndarray,
-             min_cell: int) -> tuple[SchoolEstimate, ...]:
+             min_cell: int) -> SchoolTable:
     """Per school: P_s = Σ W̃_g·p_gs over its weighted groups with valid answers, with the
     within-school SE (module docstring step 6)."""
     sel = (cells.school >= 0) & (W[cells.group] > 0)
@@ -524,11 +524,9 @@ def _schools(cells: CellTotals, w: np.ndarray, W: np.ndarray, pop: np.ndarray,
     vs = np.bincount(s[ok], weights=(wt * wt * var)[ok], minlength=ns)
     n_s = np.bincount(s, weights=n, minlength=ns).astype(int)
     shown = (n_s >= min_cell) & (wsum > 0)
-    se = np.sqrt(np.maximum(vs, 0.0))
-    return tuple(
-        SchoolEstimate(code, k, sc, e, False) if ok else SchoolEstimate(code, k, None, None, True)
-        for code, k, ok, sc, e in zip(cells.schools, n_s.tolist(), shown.tolist(), score.tolist(),
-                                      se.tolist(), strict=True) if k > 0)
+    present = n_s > 0
+    return SchoolTable(tuple(np.asarray(cells.schools, dtype=object)[present]), n_s[present], score[present],
+                       np.sqrt(np.maximum(vs, 0.0))[present], shown[present])
 
 
 def _county_only(cells: CellTotals, frame: pd.DataFrame | None, rules: RecognitionRules,

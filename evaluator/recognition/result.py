@@ -8,10 +8,13 @@ with a single cluster) is ``None`` (JSON null) and ``warnings`` says why.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 
 def _num(x: float | None) -> float | None:
@@ -81,6 +84,24 @@ class SchoolEstimate:
         return {"score": _num(self.score), "se": _num(self.se), "n": self.n}
 
 
+@dataclass(frozen=True, eq=False)
+class SchoolTable:
+    """Per-school figures as parallel arrays (20 000 schools need no 20 000 objects until
+    someone asks): codes, respondents n, score, se, and whether the cell is shown."""
+
+    codes: tuple[str, ...]
+    n: np.ndarray
+    score: np.ndarray
+    se: np.ndarray
+    shown: np.ndarray
+
+    def estimates(self) -> tuple[SchoolEstimate, ...]:
+        return tuple(
+            SchoolEstimate(code, k, sc, _num(e), False) if ok else SchoolEstimate(code, k, None, None, True)
+            for code, k, ok, sc, e in zip(self.codes, self.n.tolist(), self.shown.tolist(),
+                                          self.score.tolist(), self.se.tolist(), strict=True))
+
+
 @dataclass(frozen=True)
 class CountyEstimate:
     """P = Σ W_g·p_g with Var(P) = Σ W_g²·Var(p_g), df = Σ (m_g − 1), logit-scale CI."""
@@ -119,12 +140,17 @@ class RecognitionResult:
     duration_unknown: int
     unfiltered: CountyEstimate | None
     items: tuple[ItemEstimate, ...]
-    schools: tuple[SchoolEstimate, ...]
+    school_table: SchoolTable
     school_se: str
     min_cell: int
     weights_source: str
     census: CountyEstimate | None = None
     warnings: tuple[str, ...] = field(default=())
+
+    @functools.cached_property
+    def schools(self) -> tuple[SchoolEstimate, ...]:
+        """Per-school domains (schools with respondents in a weighted school group)."""
+        return self.school_table.estimates()
 
     def group(self, key: str) -> GroupEstimate:
         for g in self.groups:
