@@ -55,9 +55,24 @@ class SamplePlan:
     notes: tuple[str, ...] = field(default=())
 
 
-def population_total_n(resident_population: float, per_mille: float = 1.5, minimum: int = 600) -> int:
+def _rules(rules: Any) -> Any:
+    """``rules`` (RecognitionRules), else the national default rule-set's: the planner's
+    defaults are data (``recognition.planning``), not code."""
+    if rules is None:
+        from evaluator.recognition.responses import rules_of
+
+        rules = rules_of(None)
+    return rules
+
+
+def population_total_n(resident_population: float, per_mille: float | None = None, minimum: int | None = None,
+                       *, rules: Any = None) -> int:
     """National practice [P]: survey about ``per_mille`` ‰ of the resident population,
-    at least ``minimum`` respondents: n = max(minimum, ceil(population · per_mille / 1000))."""
+    at least ``minimum`` respondents: n = max(minimum, ceil(population · per_mille / 1000)).
+    Unset numbers come from the rule-set's ``recognition.planning`` (national: 1.5‰, 600)."""
+    plan = _rules(rules).planning if per_mille is None or minimum is None else None
+    per_mille = plan.per_mille if per_mille is None else per_mille
+    minimum = plan.minimum_n if minimum is None else minimum
     if resident_population is None or not np.isfinite(resident_population) or resident_population < 0:
         raise InputError("常住人口应为非负数", field="resident_population")
     return int(max(minimum, math.ceil(resident_population * per_mille / 1000.0 - 1e-9)))
@@ -140,21 +155,32 @@ def plan_sample(
     *,
     group_weights: Mapping[str, float],
     total_n: int | None = None,
-    half_width: float = 0.03,
-    p: float = 0.85,
-    deff: float = 1.5,
-    confidence: float = 0.95,
-    min_parent_share: float = 0.5,
+    half_width: float | None = None,
+    p: float | None = None,
+    deff: float | None = None,
+    confidence: float | None = None,
+    min_parent_share: float | None = None,
     county_groups_n: Mapping[str, int] | None = None,
+    rules: Any = None,
 ) -> SamplePlan:
     """Respondents per group and per-school quotas for a target CI half-width.
 
     Required total: n = z²·p(1 − p)·deff·Σ_g(W_g²/s_g) / e² (module docstring), where
     s_g are the sample shares (W_g, parents raised to ``min_parent_share``). When
     ``total_n`` is given (e.g. from :func:`population_total_n`, the 1.5‰ rule) it is
-    used as the total and the expected half-width at that n is reported. Defaults
-    mirror the national rule-set's ``recognition.planning`` block.
+    used as the total and the expected half-width at that n is reported. Unset inputs come
+    from ``rules`` (RecognitionRules) or the national rule-set: ``recognition.planning``
+    (half_width 0.03, expected_p 0.85, deff 1.5, min_parent_share 0.5) and
+    ``recognition.confidence`` (0.95).
     """
+    if None in (half_width, p, deff, confidence, min_parent_share):
+        rules = _rules(rules)
+        plan = rules.planning
+        half_width = plan.half_width if half_width is None else half_width
+        p = plan.expected_p if p is None else p
+        deff = plan.deff if deff is None else deff
+        confidence = rules.confidence if confidence is None else confidence
+        min_parent_share = plan.min_parent_share if min_parent_share is None else min_parent_share
     for name, value, lo, hi in (("half_width", half_width, 0, 1), ("p", p, 0, 1),
                                 ("min_parent_share", min_parent_share, -1e-12, 1)):
         if not lo < value < hi:

@@ -89,3 +89,15 @@ def test_population_rule():
     assert population_total_n(100_000) == 600
     assert population_total_n(1_000_000) == 1500
     assert population_total_n(1_000_001) == 1501
+
+
+def test_defaults_come_from_the_rule_set():
+    import dataclasses
+
+    from evaluator.recognition import rules_of
+
+    rules = rules_of(None)
+    assert plan_sample(frame(), group_weights={"parent": 1.0}).total_n == 817  # national: deff 1.5
+    custom = dataclasses.replace(rules, planning=dataclasses.replace(rules.planning, deff=2.0, per_mille=2.0))
+    assert plan_sample(frame(), group_weights={"parent": 1.0}, rules=custom).total_n == 1089
+    assert population_total_n(1_000_000, rules=custom) == 2000
