@@ -19,6 +19,7 @@ def create_app() -> Flask:
     app = Flask(__name__)
     engine = create_engine(os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1))
     metadata.create_all(engine)
+    engine.dispose()  # gunicorn --preload forks after this: no inherited connections
 
     @app.get("/s/<code>")
     def form(code: str):

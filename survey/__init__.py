@@ -41,6 +41,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     instruments.init_app(app)
     errors.init_app(app)
+    with app.app_context():
+        # Start-up (migration, instrument check) used pooled connections; close them so
+        # processes forked from here (gunicorn --preload) never share a socket.
+        db.db.engine.dispose()
 
     from survey.admin import bp as admin_bp
     from survey.auth import bp as auth_bp

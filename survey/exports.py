@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -109,19 +108,22 @@ def responses_frame(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = Tru
 
 
 def add_quality_flags(frame: pd.DataFrame, ruleset: str, items: list[str]) -> pd.DataFrame:
-    """Speeders and fast straight-liners, by the estimator's own filters and the round's
-    rule-set thresholds (DOMAIN.md §6.1), so the export flags exactly what the score drops."""
+    """Speeders and fast straight-liners, by the estimator's own coding and filters with the
+    round's rule-set thresholds (DOMAIN.md §6.1), so the export flags exactly what the score drops."""
+    from evaluator.recognition import encode
     from evaluator.recognition.filters import quality_flags
     from survey.services.rounds import recognition_rules
 
     rules = recognition_rules(ruleset)
-    codes = np.full((len(frame), len(items)), -1, dtype=np.int8)
-    for j, item in enumerate(items):
-        col = frame[item]
-        for k, label in enumerate(rules.scale):
-            codes[(col == label).to_numpy(), j] = k
-    flags = quality_flags(codes, frame["duration_seconds"].to_numpy(dtype=float), rules)
     frame = frame.copy()
+    if frame.empty:
+        frame["flag_speeder"] = pd.Series(dtype=bool)
+        frame["flag_straightline_fast"] = pd.Series(dtype=bool)
+        return frame
+    coded = frame[["group", "school_code", "duration_seconds", *items]].copy()
+    coded["school_code"] = coded["school_code"].where(coded["school_code"] != "", None)
+    _, _, _, codes, _, duration = encode(coded, rules)
+    flags = quality_flags((codes > 0).sum(axis=1), codes, duration, rules)
     frame["flag_speeder"] = flags.speeder
     frame["flag_straightline_fast"] = flags.straightliner_fast
     return frame

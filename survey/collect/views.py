@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from evaluator.groups import GROUPS
 from survey import tokens
@@ -12,7 +13,7 @@ from survey.collect import bp
 from survey.collect.forms import form_class
 from survey.db import db
 from survey.instruments import catalogue
-from survey.models import EntryLink, utcnow
+from survey.models import EntryLink, SurveyRound, utcnow
 from survey.services.responses import (
     RefusedResponse,
     already_answered,
@@ -26,7 +27,11 @@ _REFUSED_STATUS = {"scheduled": 403, "closed": 410, "full": 403, "answered": 409
 
 
 def _link(code: str) -> EntryLink:
-    link = db.session.scalar(select(EntryLink).where(EntryLink.code == code.lower()))
+    # One query for everything the page shows (round, county, school).
+    link = db.session.scalar(
+        select(EntryLink).where(EntryLink.code == code.lower())
+        .options(joinedload(EntryLink.round).joinedload(SurveyRound.county), joinedload(EntryLink.school))
+    )
     if link is None:
         abort(404)
     return link
@@ -64,8 +69,6 @@ def answer(code: str):
 
     if request.method == "POST":
         started = tokens.read_start_token(form.token.data, link.code)
-        if started and find_by_key(started[0]):  # retried or double-tapped submit
-            return redirect(url_for(".done", code=link.code), 303)
         if started is None:
             form.token.data = tokens.new_start_token(link.code, now)
             form.validate()
