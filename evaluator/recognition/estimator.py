@@ -247,13 +247,13 @@ def cells_from_codes(group: np.ndarray, school: np.ndarray, schools: Sequence[st
 
 def sampling_frame(schools: pd.DataFrame) -> pd.DataFrame:
     """school_code, students, teachers from either that shape or the schools sheet of a
-    data workbook (students = students_primary + students_junior + students_senior,
+    data workbook (students = students_primary + students_junior, the compulsory stages;
     teachers = teachers_primary + teachers_junior; empty cells stay missing)."""
     codes = schools["school_code"]
     if pd.api.types.is_float_dtype(codes):  # codes read as numbers by a spreadsheet
         codes = codes.map(lambda x: str(int(x)) if x == x and float(x).is_integer() else str(x))
     out = pd.DataFrame({"school_code": codes.astype(str).str.strip()})
-    for target, parts in (("students", ("students_primary", "students_junior", "students_senior")),
+    for target, parts in (("students", ("students_primary", "students_junior")),
                           ("teachers", ("teachers_primary", "teachers_junior"))):
         if target in schools.columns:
             out[target] = pd.to_numeric(schools[target], errors="coerce")

@@ -220,8 +220,9 @@ def _code(value: Any) -> str | None:
 def read_schools(path: str | Path) -> pd.DataFrame:
     """The sampling frame from the schools sheet of a data workbook or a schools CSV
     (CONTRACTS.md §2; English keys or Chinese headers): school_code, students =
-    students_primary + students_junior + students_senior, teachers = teachers_primary +
-    teachers_junior. Empty cells stay missing (NaN), never 0."""
+    students_primary + students_junior (the compulsory stages the survey is about; the
+    senior students of a 完全中学 are out of scope, as in the survey service's roster),
+    teachers = teachers_primary + teachers_junior. Empty cells stay missing (NaN), never 0."""
     path = Path(path)
     if not path.exists():
         raise InputError("文件不存在", file=str(path), field="--schools")
@@ -265,7 +266,7 @@ def read_schools(path: str | Path) -> pd.DataFrame:
     if dup.any():
         raise InputError(f"学校代码 {f['school_code'][dup].iloc[0]} 重复", file=path.name, sheet=sheet,
                          column=names["school_code"])
-    students = f[["students"] if "students" in pos else ["students_primary", "students_junior", "students_senior"]]
+    students = f[["students"] if "students" in pos else ["students_primary", "students_junior"]]
     teachers = f[["teachers"] if "teachers" in pos else ["teachers_primary", "teachers_junior"]]
     return pd.DataFrame({
         "school_code": f["school_code"],

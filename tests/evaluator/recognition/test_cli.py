@@ -69,3 +69,32 @@ def test_missing_file_and_bad_row(capsys, tmp_path):
     bad.write_text("group,school_code,s01\nparent,S01,满意\nparent,S01,好\n", encoding="utf-8")
     code, out, err = run(capsys, "--responses", str(bad), "--weights", "parent=1")
     assert code == 2 and out == "" and "第 3 行" in err and "列 s01" in err
+
+
+def test_round_from_the_database_equals_its_export(tmp_path):
+    """`recognition --round` reads the round's responses and roster from the database; the
+    same figures come from `round export` + the demo workbook as --schools."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'rec.db'}", SECRET_KEY="rec-test")
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "run.py", *args], cwd=root, env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    assert cli("demo").returncode == 0
+    from_db = cli("recognition", "--round", "1")
+    assert from_db.returncode == 0, from_db.stderr
+    export = tmp_path / "answers.csv"
+    assert cli("round", "export", "1", "--out", str(export)).returncode == 0
+    workbook = root / "instance" / "demo" / "演示县数据.xlsx"
+    from_file = cli("recognition", "--responses", str(export), "--schools", str(workbook))
+    assert from_file.returncode == 0, from_file.stderr
+    a, b = json.loads(from_db.stdout), json.loads(from_file.stdout)
+    assert a["score"] == pytest.approx(b["score"], rel=1e-12) and a["se"] == pytest.approx(b["se"], rel=1e-12)
+    assert a["n_kept"] + a["n_dropped"] == len(pd.read_csv(export))
+    missing = cli("recognition", "--round", "99")
+    assert missing.returncode == 2 and "99" in missing.stderr and missing.stdout == ""

@@ -122,7 +122,7 @@ def test_explicit_column_mapping(tmp_path, rules):
 
 def test_schools_reader_workbook_columns(tmp_path):
     f = write_csv(tmp_path / "schools.csv", "学校代码,在校生数（小学）,在校生数（初中）,在校生数（高中）,"
-                  "专任教师数（小学）,专任教师数（初中）\nA,100,50,,8,4\nB,,,,,\n")
+                  "专任教师数（小学）,专任教师数（初中）\nA,100,50,30,8,4\nB,,,,,\n")
     frame = read_schools(f)
     assert frame["students"].tolist()[0] == 150 and frame["teachers"].tolist()[0] == 12
     assert math.isnan(frame["students"].iloc[1])
