@@ -161,24 +161,31 @@ def _luts(rules: RecognitionRules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def respondent_sums(codes: np.ndarray, rules: RecognitionRules) -> dict[str, np.ndarray]:
-    """Per respondent: a (approving), v (denominator) and t (answered) over the items, in
-    one gather-and-add per item column through a packed lookup table: three bit fields
-    of b bits, b = bit length of K, in the narrowest integer that holds them (int16 for
-    up to 31 items), so each column pass moves 2 bytes per respondent."""
+    """Per respondent: a (approving), v (denominator), d (不了解) and t (answered) over the
+    items, in one gather-and-add per item column through a packed lookup table: bit fields
+    of b bits, b = bit length of K, in the narrowest integer that holds them (int16 for up
+    to 31 items). Under the ``exclude`` policy d = t − v and is not packed."""
     n, k = codes.shape
     bits = max(k, 1).bit_length()
-    dtype = np.int16 if 3 * bits <= 15 else np.int32 if 3 * bits <= 31 else np.int64
-    lut_a, lut_v, _ = _luts(rules)
+    lut_a, lut_v, lut_d = _luts(rules)
     answered = np.array([0] + [1] * len(rules.scale), dtype=np.int64)
+    fields = {"a": lut_a, "v": lut_v, "t": answered}
+    if rules.dont_know_policy != "exclude":
+        fields["d"] = lut_d
+    width = bits * len(fields)
+    dtype = np.int16 if width <= 15 else np.int32 if width <= 31 else np.int64
     table = np.zeros(256, dtype=dtype)
-    table[: len(rules.scale) + 1] = lut_a | (lut_v << bits) | (answered << (2 * bits))
+    table[: len(rules.scale) + 1] = sum(lut << (i * bits) for i, lut in enumerate(fields.values()))
     acc = np.zeros(n, dtype=dtype)
     buf = np.empty(n, dtype=dtype)  # reused: fresh arrays per column cost page faults
     for j in range(k):
         np.take(table, codes[:, j], out=buf)
         acc += buf
     mask = (1 << bits) - 1
-    return {"a": acc & mask, "v": (acc >> bits) & mask, "t": acc >> (2 * bits)}
+    out = {name: (acc >> (i * bits)) & mask for i, name in enumerate(fields)}
+    if "d" not in out:
+        out["d"] = out["t"] - out["v"]
+    return out
 
 
 def cells_from_codes(group: np.ndarray, school: np.ndarray, schools: Sequence[str], codes: np.ndarray,
@@ -221,27 +228,34 @@ def cells_from_codes(group: np.ndarray, school: np.ndarray, schools: Sequence[st
     rid = remap[cell_id]
     lut_a, lut_v, lut_d = (x.astype(np.float64) for x in _luts(rules))
     ncodes = len(rules.scale) + 1
-    counts = np.empty((k, ncell, ncodes), dtype=np.float64)  # exact below 2**53; BLAS for the sums
-    base = rid * ncodes
-    key = np.empty(n_rows, dtype=np.intp)
-    for j in range(k):
-        np.add(base, codes[:, j], out=key)
-        counts[j] = np.bincount(key, minlength=(ncell + 1) * ncodes)[: ncell * ncodes].reshape(ncell, ncodes)
-    totals = counts.sum(axis=0)
+    lut_t = np.ones(ncodes)
+    lut_t[0] = 0.0
     af, vf = per["a"].astype(np.float64), per["v"].astype(np.float64)
+    if per_item and k:
+        # one (cell, code) histogram per item gives the item sums and, added up, the cell sums;
+        # kept code-major so each label's plane is contiguous (sums by plain additions)
+        counts = np.empty((ncodes, k, ncell), dtype=np.float64)  # exact below 2**53
+        base = rid * ncodes
+        key = np.empty(n_rows, dtype=np.intp)
+        for j in range(k):
+            np.add(base, codes[:, j], out=key)
+            counts[:, j, :] = np.bincount(key, minlength=(ncell + 1) * ncodes)[: ncell * ncodes].reshape(
+                ncell, ncodes).T
+        item_sums = np.stack([counts[np.flatnonzero(lut)].sum(axis=0) for lut in (lut_a, lut_v, lut_d, lut_t)])
+        totals = item_sums.sum(axis=1)
+        first = {"a": totals[0], "v": totals[1], "d": totals[2], "t": totals[3]}
+    else:  # county and group figures only: the per-respondent sums suffice
+        item_sums = np.zeros((4, 0, ncell))
+        first = {name: np.bincount(rid, weights=x, minlength=ncell + 1)[:ncell]
+                 for name, x in (("a", af), ("v", vf), ("d", per["d"].astype(np.float64)),
+                                 ("t", per["t"].astype(np.float64)))}
     sq = {name: np.bincount(rid, weights=x, minlength=ncell + 1)[:ncell]
           for name, x in (("aa", af * af), ("av", af * vf), ("vv", vf * vf))}
     cgroup = used // (n_s + 1)
     cschool = used % (n_s + 1)
     cschool = np.where(cschool == n_s, -1, cschool)
-    lut_t = np.ones(ncodes)
-    lut_t[0] = 0.0
-    if per_item and k:
-        item_sums = np.stack([counts @ lut for lut in (lut_a, lut_v, lut_d, lut_t)])  # 4 × k × ncell
-    else:
-        item_sums = np.zeros((4, 0, ncell))
     return CellTotals(tuple(schools), tuple(items) if per_item else (), cgroup, cschool, n[used].astype(float),
-                      totals @ lut_a, totals @ lut_v, totals @ lut_d, totals @ lut_t,
+                      first["a"], first["v"], first["d"], first["t"],
                       sq["aa"], sq["av"], sq["vv"], item_sums, dropped, unknown)
 
 

@@ -147,6 +147,9 @@ def test_cells_round_trip_through_frames(rules):
                                    dropped=cells.dropped)
     a = estimate_from_cells(cells, schools, rules).to_dict()
     b = estimate_from_cells(again, schools, rules).to_dict()
+    lean = cells_from_codes(group, school, codes_s, codes, items, dur, rules, per_item=False)
+    c = estimate_from_cells(lean, schools, rules).to_dict()  # group-only path: no item histograms
+    assert c["items"] == {} and all(close(c[k], a[k]) for k in ("score", "se", "dont_know_rate", "dont_know_as_no"))
     assert close(a["score"], b["score"]) and close(a["se"], b["se"])
     for k, it in a["items"].items():
         assert close(it["score"], b["items"][k]["score"]) and close(it["se"], b["items"][k]["se"])
