@@ -68,6 +68,8 @@ def _unpack_csv_zip(data: bytes, name: str, folder: Path) -> Path:
             if total > _ZIP_MAX_BYTES:
                 raise InputError("压缩包解压后超过 64 MB", file=name)
             (out / safe_filename(base, "data.csv")).write_bytes(zf.read(info))
+    if not any(out.iterdir()):
+        raise InputError("压缩包中没有 CSV 文件（应有 schools.csv、county.csv 等，或直接上传 .xlsx 工作簿）", file=name)
     return out
 
 

@@ -138,6 +138,13 @@ def test_bad_workbook_names_sheet_row_column_and_stores_nothing(app, client, wor
     not_xlsx.write_bytes(b"hello")
     resp = upload(client, not_xlsx)
     assert resp.status_code == 422 and "x.xlsx" in resp.get_data(as_text=True)
+    # a ZIP without the CSV files names the ZIP, not a temporary folder
+    empty = tmp_path / "数据.zip"
+    with zipfile.ZipFile(empty, "w") as zf:
+        zf.writestr("说明.txt", "无")
+    resp = upload(client, empty)
+    assert resp.status_code == 422 and "文件 数据.zip：压缩包中没有 CSV 文件" in resp.get_data(as_text=True)
+    assert "/tmp" not in resp.get_data(as_text=True)
     assert count(app) == 0
 
 
