@@ -598,48 +598,65 @@ def encode(responses: pd.DataFrame, rules: RecognitionRules, *, file: str | None
     def row_of(mask: np.ndarray) -> int:
         return int(rows[np.flatnonzero(mask)[0]])
 
+    def by_value(values: pd.Series, decode: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``decode`` applied once per distinct value (factorize, then take): per-row results
+        and the row positions of each value's first occurrence (−1 for empty cells)."""
+        idx, uniq = pd.factorize(values, use_na_sentinel=True)
+        out = np.array([decode(u) for u in uniq] + [decode(None)], dtype=object)
+        return out[idx], idx
+
+    def blank(x: Any) -> bool:
+        return x is None or (isinstance(x, float) and np.isnan(x)) or (isinstance(x, str) and not x.strip())
+
     graw = responses["group"]
-    gkey = graw.map(lambda x: group_key(x) if isinstance(x, str) else None)
-    bad = gkey.isna().to_numpy()
+    gkey, _ = by_value(graw, lambda x: None if blank(x) else group_key(str(x)))
+    bad = np.array([k is None for k in gkey], dtype=bool)
     if bad.any():
         val = graw.to_numpy()[np.flatnonzero(bad)[0]]
-        raise InputError(f"未知的调查对象组别“{'' if pd.isna(val) else val}”，可选："
+        raise InputError(f"未知的调查对象组别“{'' if blank(val) else val}”，可选："
                          + "、".join(f"{g.key}/{g.label}" for g in GROUPS.values()),
                          file=file, row=row_of(bad), column="group")
-    group = gkey.map({g: i for i, g in enumerate(GROUP_KEYS)}).to_numpy(dtype=np.int64)
-    sc = responses["school_code"]
-    sc = sc.map(lambda x: "" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x).strip())
-    sc = sc.str.replace(r"\.0$", "", regex=True)  # codes read as numbers by spreadsheets
+    group = pd.Index(GROUP_KEYS).get_indexer(gkey).astype(np.int64)
+
+    def code_text(x: Any) -> str:
+        if blank(x):
+            return ""
+        if isinstance(x, float) and x.is_integer():  # codes read as numbers by spreadsheets
+            x = int(x)
+        text = str(x).strip()
+        return text[:-2] if text.endswith(".0") and text[:-2].isdigit() else text
+
+    sc, _ = by_value(responses["school_code"], code_text)
     linked = LINKED[group]
-    no_school = linked & (sc.to_numpy(dtype=object) == "")
+    no_school = linked & (sc == "")
     if no_school.any():
         g = GROUP_KEYS[group[np.flatnonzero(no_school)[0]]]
         raise InputError(f"{GROUPS[g].label}属于学校相关组别，学校代码不能为空", file=file,
                          row=row_of(no_school), column="school_code")
-    sc_linked = pd.Series(np.where(linked, sc.to_numpy(dtype=object), None))
-    codes_s, uniques = pd.factorize(sc_linked, sort=True)
+    codes_s, uniques = pd.factorize(pd.Series(np.where(linked, sc, None)), sort=True)
     schools = tuple(str(u) for u in uniques)
     items = tuple(c for c in responses.columns
                   if c not in META_COLUMNS and not str(c).startswith(("flag_", "_")))
     if not items:
         raise InputError("没有题目列（除 group、school_code 等以外的列都视为题目）", file=file)
     codes = np.zeros((len(responses), len(items)), dtype=np.uint8, order="F")
-    scale_index = pd.Index(list(rules.scale), dtype=object)
+    label_code = {label: i + 1 for i, label in enumerate(rules.scale)}
     for j, item in enumerate(items):
         col = responses[item]
-        if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
-            col = col.str.strip()
-        c = scale_index.get_indexer(col.to_numpy(dtype=object))
-        unknown = (c < 0) & col.notna().to_numpy() & (col.astype(str).to_numpy() != "")
+        c, _ = by_value(col, lambda x: 0 if blank(x) else label_code.get(str(x).strip(), -1))
+        c = c.astype(np.int64)
+        unknown = c < 0
         if unknown.any():
             val = col.to_numpy()[np.flatnonzero(unknown)[0]]
             raise InputError(f"无法识别的答案“{val}”，可选：{'、'.join(rules.scale)}（空白表示未作答）",
                              file=file, row=row_of(unknown), column=str(item))
-        codes[:, j] = c + 1
+        codes[:, j] = c
     if "duration_seconds" in responses.columns:
-        dur = pd.to_numeric(responses["duration_seconds"], errors="coerce")
-        bad = dur.isna().to_numpy() & responses["duration_seconds"].notna().to_numpy() & (
-            responses["duration_seconds"].astype(str).str.strip().to_numpy() != "")
+        raw = responses["duration_seconds"]
+        dur = pd.to_numeric(raw, errors="coerce")
+        bad = dur.isna().to_numpy() & raw.notna().to_numpy()
+        if bad.any():  # blank strings are unknown durations, anything else is an error
+            bad[bad] = ~raw[bad].map(blank).to_numpy(dtype=bool)
         if bad.any():
             raise InputError("作答时长应为秒数", file=file, row=row_of(bad), column="duration_seconds")
         if (dur < 0).any():
