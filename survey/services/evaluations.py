@@ -232,8 +232,20 @@ class ItemChange:
 
 
 @dataclass(frozen=True)
+class ShortfallChange:
+    """A county total (e.g. 音乐专用教室, 间) then and now; 0 when a report has none."""
+
+    item: str
+    what: str
+    unit: str
+    then: float
+    now: float
+
+
+@dataclass(frozen=True)
 class Comparison:
     items: tuple[ItemChange, ...]
+    shortfalls: tuple[ShortfallChange, ...]
     verdict_then: str
     verdict_now: str
     score_then: float | None
@@ -253,9 +265,25 @@ def _change(then: str | None, now: str | None) -> str:
     return "other"  # n/a or an item present in only one report
 
 
+def _code_key(code: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in code.split("."))
+
+
 def _score(report: Mapping[str, Any]) -> float | None:
     rec = report.get("recognition")
     return rec.get("score") if isinstance(rec, Mapping) else None
+
+
+def _totals(report: Mapping[str, Any]) -> dict[tuple[str, str, str], float]:
+    """County shortfall totals by (item, what, unit), summed from the rows when absent."""
+    rows = report.get("shortfall_totals")
+    if rows is None:
+        rows = report.get("shortfalls") or []
+    out: dict[tuple[str, str, str], float] = {}
+    for row in rows:
+        key = (str(row.get("item") or ""), str(row.get("what") or ""), str(row.get("unit") or ""))
+        out[key] = out.get(key, 0.0) + float(row.get("amount") or 0)
+    return out
 
 
 def compare_reports(then: Mapping[str, Any], now: Mapping[str, Any]) -> Comparison:
@@ -270,8 +298,11 @@ def compare_reports(then: Mapping[str, Any], now: Mapping[str, Any]) -> Comparis
                    detail_then=(a.get(c) or {}).get("detail", ""), detail_now=(b.get(c) or {}).get("detail", ""))
         for c in codes
     )
+    ta, tb = _totals(then), _totals(now)
+    shortfalls = tuple(ShortfallChange(item=k[0], what=k[1], unit=k[2], then=ta.get(k, 0.0), now=tb.get(k, 0.0))
+                       for k in sorted(set(ta) | set(tb), key=lambda k: (_code_key(k[0]), k[1])))
     return Comparison(
-        items=rows, verdict_then=then.get("verdict", ""), verdict_now=now.get("verdict", ""),
+        items=rows, shortfalls=shortfalls, verdict_then=then.get("verdict", ""), verdict_now=now.get("verdict", ""),
         score_then=_score(then), score_now=_score(now),
         passing_then=sum(1 for it in a.values() if it.get("status") == "pass"),
         passing_now=sum(1 for it in b.values() if it.get("status") == "pass"),
