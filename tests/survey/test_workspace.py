@@ -262,6 +262,7 @@ def test_rectification_saved_by_staff_appears_in_every_format_evaluator_gets_403
         assert ev.rectification["2.4"]["department"] == "县教育和体育局" and ev.rectified_by.username == "staff"
         assert "rectification" not in next(it for it in ev.report["items"] if it["code"] == "2.4")  # report kept as produced
 
+    assert "已填写 1 项" in client.get("/evaluations/").get_data(as_text=True)
     html = client.get(f"/evaluations/{eid}/report.html").get_data(as_text=True)
     assert "新建城北小学，分流超规模学校学生" in html and "县教育和体育局" in html
     assert "严格控制起始年级班额" not in html  # cleared explicitly in the browser
