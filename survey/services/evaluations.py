@@ -136,7 +136,8 @@ def run_evaluation(*, user: User, workbook_name: str, workbook_bytes: bytes, rul
             responses_name = safe_filename(responses_name, "responses.csv")
             if Path(responses_name).suffix.lower() not in RESPONSES_SUFFIXES:
                 raise InputError("答卷文件应为 .csv 或 .xlsx", file=responses_name)
-            path = folder / ("responses-" + responses_name)
+            (folder / "responses").mkdir()
+            path = folder / "responses" / responses_name  # its own folder: errors name the user's file
             path.write_bytes(responses_bytes)
             recognition = recognize_file(path, workbook.schools, rules).to_dict()
             extra.append((responses_name, sha256(responses_bytes)))

@@ -187,6 +187,13 @@ def test_csv_folder_as_zip_and_responses_file_feed_item_5(app, client, workbook,
     names = [i["name"] for i in report["provenance"]["inputs"]]
     assert "schools.csv" in names and "答卷.csv" in names
     assert client.get(f"/evaluations/{eid}/inputs/responses").data == responses.read_bytes()
+    # a bad answer label: the message names the uploaded file, row and column; nothing stored
+    bad = tmp_path / "坏答卷.csv"
+    bad.write_text(responses.read_text(encoding="utf-8").replace("比较满意", "还行", 1), encoding="utf-8")
+    resp = upload(client, folder, responses=bad)
+    assert resp.status_code == 422 and re.search(r"文件 坏答卷.csv，第 \d+ 行，列 q\d：无法识别的答案“还行”",
+                                                 resp.get_data(as_text=True))
+    assert count(app) == 1
 
 
 def _evaluation_urls(app, evaluation_id: int) -> list[tuple[str, str]]:
