@@ -17,8 +17,10 @@ answers under ``as_no``), d_i = 不了解 answers, t_i = answered items.
    df = Σ_g (m_g − 1); CI = expit(logit P ± t_{df}·SE/(P(1 − P))). This equals R
    survey's svydesign(ids = ~cluster, strata = ~group, weights = ~w) with svyratio and
    svycontrast (with-replacement first stage, no fpc), which the tests check to 1e-9.
-6. Domains of the full design (same m_g and df, Z = 0 outside the domain): items
-   (P_k = Σ W̃_g·p_gk, W̃ renormalised over the weighted groups that were asked item k).
+6. Domains of the full design (same m_g and df, Z = 0 outside the domain): groups (their
+   CIs use the full design's df, as R's svyciprop on a domain does) and items
+   (P_k = Σ W̃_g·p_gk, W̃ renormalised over the weighted groups that were asked item k;
+   each item lists those groups).
    A school is a single cluster, so its full-design domain SE is identically 0; the
    per-school SE reported is therefore the within-school one (respondents as units,
    strata = groups, without-replacement with fpc n_gs/N_gs when the frame is known;
