@@ -190,6 +190,31 @@ def respondent_sums(codes: np.ndarray, rules: RecognitionRules) -> dict[str, np.
     return out
 
 
+PACK = 2.0 ** 26  # two per-cell integer sums below this share one float64 bincount weight
+
+
+def _cell_sums(rid: np.ndarray, ncell: int, values: Mapping[str, np.ndarray], max_value: int,
+               max_n: int) -> dict[str, np.ndarray]:
+    """Σ per cell of integer-valued arrays (values ≤ ``max_value``, cells ≤ ``max_n`` rows).
+    When every per-cell sum stays below 2**26, two arrays share one weighted bincount:
+    lo + hi·2**26 summed stays below 2**53, so the split back (floor, subtract) is exact."""
+    names = list(values)
+    out: dict[str, np.ndarray] = {}
+    pack = max_value * max_n < PACK
+    i = 0
+    while i < len(names):
+        if pack and i + 1 < len(names):
+            lo, hi = names[i], names[i + 1]
+            total = np.bincount(rid, weights=values[lo] + values[hi] * PACK, minlength=ncell + 1)[:ncell]
+            out[hi] = np.floor(total / PACK)
+            out[lo] = total - out[hi] * PACK
+            i += 2
+        else:
+            out[names[i]] = np.bincount(rid, weights=values[names[i]], minlength=ncell + 1)[:ncell]
+            i += 1
+    return out
+
+
 def cells_from_codes(group: np.ndarray, school: np.ndarray, schools: Sequence[str], codes: np.ndarray,
                      items: Sequence[str], duration: np.ndarray | None, rules: RecognitionRules, *,
                      apply_filters: bool = True, per_item: bool = True) -> CellTotals:
@@ -233,6 +258,9 @@ def cells_from_codes(group: np.ndarray, school: np.ndarray, schools: Sequence[st
     lut_t = np.ones(ncodes)
     lut_t[0] = 0.0
     af, vf = per["a"].astype(np.float64), per["v"].astype(np.float64)
+    sums: dict[str, np.ndarray] = {"aa": af * af, "av": af * vf, "vv": vf * vf}
+    item_sums = np.zeros((4, 0, ncell))
+    first: dict[str, np.ndarray] = {}
     if per_item and k:
         # one (cell, code) histogram per item gives the item sums and, added up, the cell sums;
         # kept code-major so each label's plane is contiguous (sums by plain additions)
@@ -244,21 +272,16 @@ def cells_from_codes(group: np.ndarray, school: np.ndarray, schools: Sequence[st
             counts[:, j, :] = np.bincount(key, minlength=(ncell + 1) * ncodes)[: ncell * ncodes].reshape(
                 ncell, ncodes).T
         item_sums = np.stack([counts[np.flatnonzero(lut)].sum(axis=0) for lut in (lut_a, lut_v, lut_d, lut_t)])
-        totals = item_sums.sum(axis=1)
-        first = {"a": totals[0], "v": totals[1], "d": totals[2], "t": totals[3]}
+        first = dict(zip(("a", "v", "d", "t"), item_sums.sum(axis=1), strict=True))
     else:  # county and group figures only: the per-respondent sums suffice
-        item_sums = np.zeros((4, 0, ncell))
-        first = {name: np.bincount(rid, weights=x, minlength=ncell + 1)[:ncell]
-                 for name, x in (("a", af), ("v", vf), ("d", per["d"].astype(np.float64)),
-                                 ("t", per["t"].astype(np.float64)))}
-    sq = {name: np.bincount(rid, weights=x, minlength=ncell + 1)[:ncell]
-          for name, x in (("aa", af * af), ("av", af * vf), ("vv", vf * vf))}
+        sums = {"a": af, "v": vf, "t": per["t"].astype(np.float64), "d": per["d"].astype(np.float64), **sums}
+    first |= _cell_sums(rid, ncell, sums, max(k, 1) ** 2, int(n[used].max()) if ncell else 0)
     cgroup = used // (n_s + 1)
     cschool = used % (n_s + 1)
     cschool = np.where(cschool == n_s, -1, cschool)
     return CellTotals(tuple(schools), tuple(items) if per_item else (), cgroup, cschool, n[used].astype(float),
                       first["a"], first["v"], first["d"], first["t"],
-                      sq["aa"], sq["av"], sq["vv"], item_sums, dropped, unknown)
+                      first["aa"], first["av"], first["vv"], item_sums, dropped, unknown)
 
 
 def sampling_frame(schools: pd.DataFrame) -> pd.DataFrame:

@@ -296,3 +296,18 @@ def test_sql_style_aggregation_gives_the_same_result(rules):
     for code, sch in direct["schools"].items():
         if not sch.get("suppressed"):
             assert close(via_sql["schools"][code]["se"], sch["se"])
+
+
+@pytest.mark.parametrize("per_item", [True, False])
+def test_packed_and_plain_cell_sums_agree(rules, monkeypatch, per_item):
+    """Two sums share one float64 bincount when small enough; the plain path must agree exactly."""
+    from evaluator.recognition import estimator
+    from evaluator.recognition.estimator import cells_from_codes, encode
+
+    resp, _ = load("county_a")
+    args = encode(resp, rules)
+    packed = cells_from_codes(*args, rules, per_item=per_item)
+    monkeypatch.setattr(estimator, "PACK", 1.0)  # forces one bincount per sum
+    plain = cells_from_codes(*args, rules, per_item=per_item)
+    for name in ("n", "a", "v", "d", "t", "aa", "av", "vv"):
+        assert np.array_equal(getattr(packed, name), getattr(plain, name)), name
