@@ -16,8 +16,8 @@ import time
 
 import aiohttp
 
-TOKEN = re.compile(r'name="token" type="hidden" value="([^"]+)"')
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+TOKEN = re.compile(r'name="token"[^>]*value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 ITEM = re.compile(r'name="([a-z]\d\d)"')
 SCALE = ["满意", "比较满意", "基本满意", "不满意", "不了解"]
 

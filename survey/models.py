@@ -32,6 +32,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def round_state(opens_at: datetime | None, closes_at: datetime | None, closed_at: datetime | None,
+                now: datetime | None = None) -> str:
+    """'scheduled', 'open' or 'closed'."""
+    now = now or utcnow()
+    if closed_at is not None or (closes_at is not None and now >= closes_at):
+        return "closed"
+    if opens_at is not None and now < opens_at:
+        return "scheduled"
+    return "open"
+
+
 class UTCDateTime(db.TypeDecorator):
     """Timezone-aware UTC datetimes on every backend (SQLite drops the zone otherwise)."""
 
@@ -113,13 +124,7 @@ class SurveyRound(Base):
     links: Mapped[list[EntryLink]] = relationship(back_populates="round")
 
     def state(self, now: datetime | None = None) -> str:
-        """'scheduled', 'open' or 'closed'."""
-        now = now or utcnow()
-        if self.closed_at is not None or (self.closes_at is not None and now >= self.closes_at):
-            return "closed"
-        if self.opens_at is not None and now < self.opens_at:
-            return "scheduled"
-        return "open"
+        return round_state(self.opens_at, self.closes_at, self.closed_at, now)
 
 
 class School(Base):

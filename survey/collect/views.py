@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask import abort, make_response, redirect, render_template, request, url_for
-from sqlalchemy import select
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from evaluator.groups import GROUPS
 from survey import tokens
@@ -13,33 +12,43 @@ from survey.collect import bp
 from survey.collect.forms import form_class
 from survey.db import db
 from survey.instruments import catalogue
-from survey.models import EntryLink, SurveyRound, utcnow
+from survey.models import utcnow
 from survey.services.responses import (
+    Entry,
     RefusedResponse,
     already_answered,
     check_open,
     find_by_key,
     fingerprint,
+    load_entry,
     record_response,
 )
 
 _REFUSED_STATUS = {"scheduled": 403, "closed": 410, "full": 403, "answered": 409}
 
 
-def _link(code: str) -> EntryLink:
-    # One query for everything the page shows (round, county, school).
-    link = db.session.scalar(
-        select(EntryLink).where(EntryLink.code == code.lower())
-        .options(joinedload(EntryLink.round).joinedload(SurveyRound.county), joinedload(EntryLink.school))
-    )
-    if link is None:
+def _entry(code: str) -> Entry:
+    entry = load_entry(code)
+    if entry is None:
         abort(404)
-    return link
+    return entry
 
 
-def _refused(link: EntryLink, reason: str):
-    return render_template("collect/refused.html", link=link, reason=reason,
-                           group=GROUPS[link.group]), _REFUSED_STATUS[reason]
+_BLANK: dict[tuple[str, str], Markup] = {}
+
+
+def _blank_questions(q) -> Markup:
+    """The unanswered questions of a questionnaire, rendered once per process: they are the
+    same for every respondent, and rendering 50-odd radios is most of a page's cost."""
+    key = (q.key, q.sha256)
+    if key not in _BLANK:
+        _BLANK[key] = Markup(render_template("collect/_questions.html", q=q, form=None))
+    return _BLANK[key]
+
+
+def _refused(entry: Entry, reason: str):
+    return render_template("collect/refused.html", entry=entry, reason=reason,
+                           group=GROUPS[entry.group]), _REFUSED_STATUS[reason]
 
 
 def _browser() -> tuple[str, str | None]:
@@ -59,47 +68,53 @@ def _with_cookie(resp, cookie: str | None):
 
 @bp.route("/<code>", methods=["GET", "POST"])
 def answer(code: str):
-    link = _link(code)
-    q = catalogue().current_for(link.group)
+    entry = _entry(code)
+    q = catalogue().current_for(entry.group)
     bid, cookie = _browser()
-    fp = fingerprint(link.round, browser_id=bid, ip=request.remote_addr or "",
+    fp = fingerprint(entry.ip_salt, browser_id=bid, ip=request.remote_addr or "",
                      user_agent=request.user_agent.string)
     now = utcnow()
-    form = form_class(q)()
 
-    if request.method == "POST":
-        started = tokens.read_start_token(form.token.data, link.code)
-        if started is None:
-            form.token.data = tokens.new_start_token(link.code, now)
-            form.validate()
-            form.form_errors.append("expired")
-        elif form.validate():
-            try:
-                record_response(link=link, questionnaire=q, answers=form.data,
-                                idempotency_key=started[0], started_at=started[1], fp=fp, now=now)
-            except RefusedResponse as refused:
-                return _with_cookie(make_response(_refused(link, refused.reason)), cookie)
-            except IntegrityError:
-                db.session.rollback()
-                if find_by_key(started[0]):
-                    return redirect(url_for(".done", code=link.code), 303)
-                return _with_cookie(make_response(_refused(link, "answered")), cookie)
-            return _with_cookie(redirect(url_for(".done", code=link.code), 303), cookie)
-    else:
+    def page(form, status: int):
+        html = render_template("collect/form.html", entry=entry, q=q, form=form, group=GROUPS[entry.group],
+                               token=form.token.data if form else tokens.new_start_token(entry.code, now),
+                               questions_html=None if form else _blank_questions(q))
+        return _with_cookie(make_response(html, status), cookie)
+
+    def refused(reason: str):
+        return _with_cookie(make_response(_refused(entry, reason)), cookie)
+
+    if request.method == "GET":
         try:
-            check_open(link, now)
-        except RefusedResponse as refused:
-            return _with_cookie(make_response(_refused(link, refused.reason)), cookie)
-        if already_answered(link, fp):
-            return _with_cookie(make_response(_refused(link, "answered")), cookie)
-        form.token.data = tokens.new_start_token(link.code, now)
+            check_open(entry, now)
+        except RefusedResponse as exc:
+            return refused(exc.reason)
+        if already_answered(entry, fp):
+            return refused("answered")
+        return page(None, 200)  # the blank form: no WTForms object needed to show it
 
-    status = 422 if request.method == "POST" else 200
-    page = render_template("collect/form.html", link=link, q=q, form=form, group=GROUPS[link.group])
-    return _with_cookie(make_response(page, status), cookie)
+    form = form_class(q)()
+    started = tokens.read_start_token(form.token.data, entry.code)
+    if started is None:
+        form.token.data = tokens.new_start_token(entry.code, now)
+        form.validate()
+        form.form_errors.append("expired")
+        return page(form, 422)
+    if not form.validate():
+        return page(form, 422)
+    try:
+        record_response(entry=entry, questionnaire=q, answers=form.data, idempotency_key=started[0],
+                        started_at=started[1], fp=fp, now=now)
+    except RefusedResponse as exc:
+        return refused(exc.reason)
+    except IntegrityError:  # a retried POST (same key) or a second answer from this browser
+        db.session.rollback()
+        if find_by_key(started[0]) is None:
+            return refused("answered")
+    return _with_cookie(redirect(url_for(".done", code=entry.code), 303), cookie)
 
 
 @bp.get("/<code>/done")
 def done(code: str):
-    link = _link(code)
-    return render_template("collect/done.html", link=link, group=GROUPS[link.group])
+    entry = _entry(code)
+    return render_template("collect/done.html", entry=entry, group=GROUPS[entry.group])

@@ -19,7 +19,7 @@ FILL_SHARE = 0.7  # simulated answers fill about this share of each quota
 def _simulate(rnd, catalogue, rng: np.random.Generator) -> int:
     """Answers shaped like real rounds: mostly approving, some 不了解, a few speeders."""
     from survey.models import utcnow
-    from survey.services.responses import Fingerprint, RefusedResponse, record_response
+    from survey.services.responses import Fingerprint, RefusedResponse, load_entry, record_response
 
     now, stored = utcnow(), 0
     for ln in rnd.links:
@@ -41,7 +41,7 @@ def _simulate(rnd, catalogue, rng: np.random.Generator) -> int:
             fp = Fingerprint(secrets.token_hex(16), secrets.token_hex(16), str(rng.choice(["wechat-android", "wechat-ios", "browser-android"])))
             submitted = now - timedelta(minutes=float(rng.uniform(1, 60 * 24 * 5)))
             try:
-                record_response(link=ln, questionnaire=q, answers=answers, idempotency_key=secrets.token_hex(16),
+                record_response(entry=load_entry(ln.code), questionnaire=q, answers=answers, idempotency_key=secrets.token_hex(16),
                                 started_at=submitted - timedelta(seconds=duration), fp=fp, now=submitted)
             except RefusedResponse:
                 break

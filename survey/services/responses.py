@@ -1,4 +1,9 @@
-"""Storing one questionnaire answer: quota, idempotency and duplicate control in one transaction."""
+"""Storing one questionnaire answer: quota, idempotency and duplicate control in one transaction.
+
+This is the respondent hot path (a whole school may answer within minutes), so it reads
+what it needs about an entry link in one Core query (``load_entry``) and writes with Core
+statements, not ORM objects.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from evaluator.questionnaire import Questionnaire
 from survey.db import db
-from survey.models import EntryLink, Response, SurveyRound, utcnow
+from survey.models import County, EntryLink, Response, School, SurveyRound, round_state, utcnow
 
 
 class RefusedResponse(Exception):
@@ -19,6 +24,46 @@ class RefusedResponse(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the respondent pages need about an entry link and its round."""
+
+    link_id: int
+    code: str
+    group: str
+    quota: int
+    responses_count: int
+    round_id: int
+    school_id: int | None
+    school_name: str | None
+    county_name: str
+    opens_at: datetime | None
+    closes_at: datetime | None
+    closed_at: datetime | None
+    stop_when_full: bool
+    ip_salt: str
+
+    def state(self, now: datetime | None = None) -> str:
+        return round_state(self.opens_at, self.closes_at, self.closed_at, now)
+
+
+_ENTRY = (
+    select(
+        EntryLink.id, EntryLink.code, EntryLink.group, EntryLink.quota, EntryLink.responses_count,
+        EntryLink.round_id, EntryLink.school_id, School.name, County.name, SurveyRound.opens_at,
+        SurveyRound.closes_at, SurveyRound.closed_at, SurveyRound.stop_when_full, SurveyRound.ip_salt,
+    )
+    .join(SurveyRound, EntryLink.round_id == SurveyRound.id)
+    .join(County, SurveyRound.county_id == County.id)
+    .outerjoin(School, EntryLink.school_id == School.id)
+)
+
+
+def load_entry(code: str) -> Entry | None:
+    row = db.session.execute(_ENTRY.where(EntryLink.code == code.lower())).first()
+    return None if row is None else Entry(*row)
 
 
 @dataclass(frozen=True)
@@ -49,54 +94,55 @@ def ua_class(user_agent: str) -> str:
     return f"{app}-{os_}"
 
 
-def fingerprint(rnd: SurveyRound, *, browser_id: str, ip: str, user_agent: str) -> Fingerprint:
+def fingerprint(ip_salt: str, *, browser_id: str, ip: str, user_agent: str) -> Fingerprint:
+    """Per-round salted hashes: the same phone or address cannot be linked across rounds."""
     return Fingerprint(
-        salted_hash(rnd.ip_salt, "browser", browser_id),
-        salted_hash(rnd.ip_salt, "ip", ip or ""),
+        salted_hash(ip_salt, "browser", browser_id),
+        salted_hash(ip_salt, "ip", ip or ""),
         ua_class(user_agent),
     )
 
 
-def check_open(link: EntryLink, now: datetime | None = None) -> None:
-    state = link.round.state(now)
+def check_open(entry: Entry, now: datetime | None = None) -> None:
+    state = entry.state(now)
     if state != "open":
         raise RefusedResponse(state)
-    if link.round.stop_when_full and link.responses_count >= link.quota:
+    if entry.stop_when_full and entry.responses_count >= entry.quota:
         raise RefusedResponse("full")
 
 
-def already_answered(link: EntryLink, fp: Fingerprint) -> bool:
+def already_answered(entry: Entry, fp: Fingerprint) -> bool:
     return db.session.scalar(
-        select(Response.id).where(Response.link_id == link.id, Response.browser_hash == fp.browser_hash)
+        select(Response.id).where(Response.link_id == entry.link_id, Response.browser_hash == fp.browser_hash)
     ) is not None
 
 
-def find_by_key(key: str) -> Response | None:
-    return db.session.scalar(select(Response).where(Response.idempotency_key == key))
+def find_by_key(key: str) -> int | None:
+    return db.session.scalar(select(Response.id).where(Response.idempotency_key == key))
 
 
 def record_response(
     *,
-    link: EntryLink,
+    entry: Entry,
     questionnaire: Questionnaire,
     answers: dict[str, str],
     idempotency_key: str,
     started_at: datetime,
     fp: Fingerprint,
     now: datetime | None = None,
-) -> Response:
+) -> None:
     """Store one response, or raise ``RefusedResponse``.
 
     The quota counter is incremented by a conditional UPDATE in the same transaction as the
     INSERT: on PostgreSQL the row lock serialises concurrent submitters and the condition is
     re-checked after the lock, so a quota can never be overshot; on SQLite writers are
     serialised by the database lock. A duplicate idempotency key or browser raises
-    ``IntegrityError`` at flush; the caller rolls back and looks the original up.
+    ``IntegrityError``; the caller rolls back and looks the original up.
     """
     now = now or utcnow()
-    check_open(link, now)
-    cond = EntryLink.id == link.id
-    if link.round.stop_when_full:
+    check_open(entry, now)
+    cond = EntryLink.id == entry.link_id
+    if entry.stop_when_full:
         cond = cond & (EntryLink.responses_count < EntryLink.quota)
     taken = db.session.execute(
         update(EntryLink).where(cond).values(responses_count=EntryLink.responses_count + 1)
@@ -104,15 +150,12 @@ def record_response(
     ).rowcount
     if taken != 1:
         raise RefusedResponse("full")
-    resp = Response(
-        round_id=link.round_id, link_id=link.id, school_id=link.school_id, group=link.group,
+    db.session.execute(insert(Response).values(
+        round_id=entry.round_id, link_id=entry.link_id, school_id=entry.school_id, group=entry.group,
         instrument=questionnaire.id, instrument_version=questionnaire.version,
         answers={it.id: answers[it.id] for it in questionnaire.items if answers.get(it.id)},
         started_at=started_at, submitted_at=now,
         duration_seconds=max(0.0, (now - started_at.astimezone(UTC)).total_seconds()),
         idempotency_key=idempotency_key, browser_hash=fp.browser_hash, ip_hash=fp.ip_hash,
         ua_class=fp.ua_class,
-    )
-    db.session.add(resp)
-    db.session.flush()
-    return resp
+    ))

@@ -46,7 +46,7 @@ def login(client, username: str, password: str = PASSWORD):
 
 def answer_all(html: str, choice: str = "满意") -> dict[str, str]:
     """Form data answering every question of the page with ``choice``."""
-    data = {"csrf_token": csrf_from(html), "token": re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)}
+    data = {"csrf_token": csrf_from(html), "token": re.search(r'name="token"[^>]*value="([^"]+)"', html).group(1)}
     for item in sorted(set(re.findall(r'name="([a-z]\d\d)"', html))):
         data[item] = choice
     return data
@@ -59,12 +59,12 @@ def store_answers(link: EntryLink, choice: str | dict, duration: float = 120.0) 
     from datetime import timedelta
 
     from survey.models import utcnow
-    from survey.services.responses import Fingerprint, record_response
+    from survey.services.responses import Fingerprint, load_entry, record_response
 
     q = catalogue().current_for(link.group)
     answers = choice if isinstance(choice, dict) else {it.id: choice for it in q.items}
     now = utcnow()
-    record_response(link=link, questionnaire=q, answers=answers, idempotency_key=secrets.token_hex(16),
+    record_response(entry=load_entry(link.code), questionnaire=q, answers=answers, idempotency_key=secrets.token_hex(16),
                     started_at=now - timedelta(seconds=duration),
                     fp=Fingerprint(secrets.token_hex(8), "ip", "wechat-android"), now=now)
     db.session.commit()
