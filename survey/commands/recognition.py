@@ -19,6 +19,7 @@ import click
 
 from evaluator.errors import InputError
 from evaluator.groups import group_key
+from evaluator.recognition.rules import WEIGHT_TOLERANCE
 
 
 def parse_weights(text: str) -> dict[str, float]:
@@ -47,7 +48,7 @@ def parse_weights(text: str) -> dict[str, float]:
     if not out:
         raise InputError("没有给出任何组别权重", field="--weights")
     total = sum(out.values())
-    if abs(total - 1.0) > 1e-6:
+    if abs(total - 1.0) > WEIGHT_TOLERANCE:
         raise InputError(f"组别权重之和应为 1，实际为 {total:.6g}", field="--weights")
     return out
 
