@@ -19,13 +19,14 @@ import click
 
 from evaluator.errors import InputError
 from evaluator.groups import group_key
-from evaluator.recognition.rules import WEIGHT_TOLERANCE
 
 
 def parse_weights(text: str) -> dict[str, float]:
     """``parent=0.45,student=0.25,…`` (English keys or Chinese names) -> {group: weight}.
     Groups not named get weight 0; the named ones must be non-negative and sum to 1
     (checked by the estimator's validator)."""
+    from evaluator.recognition.rules import WEIGHT_TOLERANCE  # lazy: keeps other commands' start-up light
+
     out: dict[str, float] = {}
     for part in text.replace("，", ",").split(","):
         part = part.strip()
