@@ -25,7 +25,8 @@ def parse_weights(text: str) -> dict[str, float]:
     """``parent=0.45,student=0.25,…`` (English keys or Chinese names) -> {group: weight}.
     Groups not named get weight 0; the named ones must be non-negative and sum to 1
     (checked by the estimator's validator)."""
-    from evaluator.recognition.rules import WEIGHT_TOLERANCE  # lazy: keeps other commands' start-up light
+    # imported here: the estimator package would slow every other command's start-up
+    from evaluator.recognition.rules import WEIGHT_TOLERANCE
 
     out: dict[str, float] = {}
     for part in text.replace("，", ",").split(","):
