@@ -56,8 +56,9 @@ def template(out: Path) -> None:
 def _recognition(responses: Path | None, round_id: str | None, workbook: Any, rules: Any) -> tuple[
         dict[str, Any] | None, list[tuple[str, str]]]:
     if round_id is not None:
-        raise InputError("按调查轮次（--round）读取答卷的功能尚未接入；请先用 round export 导出答卷，再用 --responses 提供",
-                         field="--round")
+        if responses is not None:
+            raise InputError("--responses 与 --round 只能选一个", field="--round")
+        return _round_recognition(round_id, workbook, rules)
     if responses is None:
         return None, []
     if not responses.exists():
@@ -72,6 +73,33 @@ def _recognition(responses: Path | None, round_id: str | None, workbook: Any, ru
     result = recognize_file(responses, workbook.schools, rules)
     digest = hashlib.sha256(responses.read_bytes()).hexdigest()
     return result.to_dict(), [(responses.name, digest)]
+
+
+def _round_recognition(round_id: str, workbook: Any, rules: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Item 5 from a survey round in the database (DATABASE_URL), estimated with the
+    evaluation's rule-set on the round's own roster (its sampling frame)."""
+    from evaluator.recognition import RecognitionRules
+    from survey.commands._app import app_context
+    from survey.db import db
+    from survey.instruments import catalogue
+    from survey.models import SurveyRound
+    from survey.recognition import round_inputs, round_recognition
+
+    if not round_id.isdigit():
+        raise InputError(f"调查轮次编号应为数字，实际为“{round_id}”", field="--round")
+    with app_context():
+        rnd = db.session.get(SurveyRound, int(round_id))
+        if rnd is None:
+            raise InputError(f"调查轮次 {round_id} 不存在", field="--round")
+        county_code = str(workbook.county.get("county_code") or "")
+        if county_code and county_code != rnd.county.code:
+            raise InputError(f"调查轮次 {round_id} 属于县 {rnd.county.code}，与数据表的县代码 {county_code} 不一致",
+                             field="--round")
+        result = round_recognition(rnd, catalogue(), rules=RecognitionRules.from_ruleset(rules))
+        answers, _ = round_inputs(rnd, catalogue())
+        digest = hashlib.sha256(answers.to_csv(index=False).encode()).hexdigest()
+        label = f"调查轮次 {rnd.id}（{rnd.name}，{len(answers)} 份答卷）"
+    return result.to_dict(), [(label, digest)]
 
 
 def _write(report: dict[str, Any], out: Path) -> list[Path]:

@@ -94,3 +94,34 @@ def test_users_create_reads_password_from_stdin(app, database_url, tmp_path):
         user = db.session.scalars(select(User)).one()
         assert user.username == "zhang" and user.county.code == "330101"
         assert "s3cret-pass" not in user.password_hash
+
+
+def test_evaluate_with_round_fills_item_5_from_the_database(app, database_url, tmp_path):
+    import json
+
+    from evaluator.groups import GROUPS
+    from evaluator.workbook import demo_workbook
+    from tests.survey.helpers import link_for, make_round, store_answers
+
+    workbook = demo_workbook(tmp_path / "县数据.xlsx")
+    with app.app_context():
+        rnd = make_round("370300")  # the demo workbook's county
+        other = make_round("110101")
+        for g in GROUPS.values():
+            ln = link_for(rnd, g.key, "S01" if g.school_linked else None)
+            ln.quota = 10
+            db.session.commit()
+            store_answers(ln, "满意")
+            store_answers(ln, "不满意" if g.key == "parent" else "比较满意")
+        rid, other_id = rnd.id, other.id
+    res = run(database_url, "evaluate", "--data", str(workbook), "--round", str(rid), "--out", str(tmp_path / "out"))
+    assert res.returncode == 0, res.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    item5 = next(i for i in report["items"] if i["code"] == "5")
+    # hand check: parents 1/2 approve, every other group 2/2 → 0.40 × 0.5 + 0.60 × 1 = 0.80
+    assert abs(report["recognition"]["score"] - 0.80) < 1e-12
+    assert item5["status"] == "fail"
+    assert any(i["name"].startswith(f"调查轮次 {rid}") for i in report["provenance"]["inputs"])
+    wrong = run(database_url, "evaluate", "--data", str(workbook), "--round", str(other_id), "--out", str(tmp_path / "x"))
+    assert wrong.returncode == 2 and "与数据表的县代码 370300 不一致" in wrong.stderr
+    assert not (tmp_path / "x").exists()
