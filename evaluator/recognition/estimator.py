@@ -25,8 +25,9 @@ answers under ``as_no``), d_i = 不了解 answers, t_i = answered items.
    per-school SE reported is therefore the within-school one (respondents as units,
    strata = groups, without-replacement with fpc n_gs/N_gs when the frame is known;
    single-respondent cells contribute 0, like R's ``survey.lonely.psu = "certainty"``).
-7. Design effects (Kish decomposition): Var_srs(p_g) = S²/n_g with
-   S² = Σw(a − p_g·v)² / Σw / v̄², v̄ = Σw·v/Σw; deff_total = Var/Var_srs;
+7. Design effects (Kish decomposition): Var_srs(p_g) = S²/n_g, the with-replacement
+   simple-random-sampling variance, S² = n_g/(n_g − 1)·Σw(a − p_g·v)² / Σw / v̄²,
+   v̄ = Σw·v/Σw; deff_total = Var/Var_srs (R survey's svyratio(deff = "replace"));
    deff_kish = n·Σw²/(Σw)²; deff_cluster = deff_total / deff_kish. County figures use
    Var_srs(P) = Σ W_g²·Var_srs(p_g) and the Var_srs-weighted mean of deff_kish.
 8. Census variant (optional, labelled): every school surveyed, so schools are strata and
@@ -451,7 +452,7 @@ def estimate_from_cells(cells: CellTotals, frame: pd.DataFrame | None, rules: Re
     ssq = np.bincount(gi, weights=w * (cells.aa - 2 * pc * cells.av + pc * pc * cells.vv), minlength=_G)
     with np.errstate(invalid="ignore", divide="ignore"):
         vbar = g_ratio.den / sw
-        var_srs = ssq / sw / vbar ** 2 / n_g
+        var_srs = ssq / sw / vbar ** 2 / (n_g - 1)
         kish = n_g * sw2 / sw ** 2
         deff_g = g_ratio.var / var_srs
         srs_total = np.sum(W[active] ** 2 * var_srs[active])

@@ -92,6 +92,8 @@ for (county in names(weights)) {
   des <- svydesign(ids = ~cluster, strata = ~group, weights = ~w, data = d)
   df <- degf(des)
   cc <- county_contrast(des, W)
+  dg <- svyby(~a, ~group, des, svyratio, denominator = ~v, deff = "replace")
+  for (i in seq_len(nrow(dg))) put("group", as.character(dg$group[i]), "deff", dg$DEff[i])
   P <- cc$est$coef; se <- cc$est$se
   put("county", "", "score", P); put("county", "", "se", se); put("county", "", "df", df)
   ci <- logit_ci(P, se, df)

@@ -70,7 +70,7 @@ def test_agrees_with_r_survey(county, rules):
                     "dont_know_rate": out["dont_know_rate"], "speeder": out["dropped"]["speeder"],
                     "straightliner_fast": out["dropped"]["straightliner_fast"]}[row.stat]
         elif row.what == "group":
-            mine = out["groups"][row.key][row.stat]
+            mine = out["groups"][row.key]["deff"]["total"] if row.stat == "deff" else out["groups"][row.key][row.stat]
         elif row.what == "item":
             mine = out["items"][row.key][row.stat]
         elif row.what == "school":
