@@ -14,6 +14,7 @@ Column mapping (``mapping``; a dict, a YAML file path, or the preset name ``"wjx
     codes: true | {1: 满意, 2: 比较满意, …}   # numeric answer codes -> labels
                              # (true = the rule-set's ``codes``)
     groups: {<value in the file>: <group key>}   # extra group names
+    ignore: [<header>, …]    # platform columns that are not answers (IP, 来源, 总分 …)
 
 Chinese headers of the meta columns are always recognised (组别/调查对象/身份,
 学校代码, 作答时长/所用时间/答题时长, 提交时间/提交答卷时间, 序号/答卷编号).
@@ -46,8 +47,10 @@ META_HEADERS = {
     "response_id": "response_id", "序号": "response_id", "答卷编号": "response_id",
 }
 PRESETS: dict[str, dict[str, Any]] = {
-    # 问卷星 (wjx.cn) "按选项文本" or "按选项序号" exports: question-text headers, 所用时间 "125秒"
-    "wjx": {"match_item_text": True, "codes": True},
+    # 问卷星 (wjx.cn) "按选项文本" or "按选项序号" exports: question-text headers, 所用时间 "125秒",
+    # and platform columns that are not answers
+    "wjx": {"match_item_text": True, "codes": True,
+            "ignore": ["来源", "来源详情", "来自IP", "总分", "填写设备", "操作系统", "浏览器", "答题序号"]},
 }
 _NUMBERING = re.compile(r"^\s*(?:[Qq]?\d+(?:\.\d+)*\s*[、.．:：)）]\s*)")
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*(?:小时|时))?\s*(?:(\d+(?:\.\d+)?)\s*分(?:钟)?)?\s*"
@@ -140,12 +143,16 @@ def read_responses(path: str | Path, rules: RecognitionRules,
         if item_texts is None:
             item_texts = _item_texts(None)
         by_text = {_norm_text(t): i for i, t in item_texts.items()}
+    ignore = {_norm_text(h) for h in m.get("ignore") or ()}
+    meta = {_norm_text(k): v for k, v in META_HEADERS.items()}
     names: list[str] = []
     for j, h in enumerate(header):
         if h in explicit:
             name = explicit[h]
-        elif h in META_HEADERS:
-            name = META_HEADERS[h]
+        elif _norm_text(h) in ignore and h:
+            name = f"_ignored{j}"
+        elif h in META_HEADERS or _norm_text(h) in meta:
+            name = META_HEADERS.get(h) or meta[_norm_text(h)]
         elif _norm_text(h) in by_text:
             name = by_text[_norm_text(h)]
         elif not h:
@@ -168,7 +175,7 @@ def read_responses(path: str | Path, rules: RecognitionRules,
     data = [(list(r) + [None] * width)[:width] for r in rows if any(c not in (None, "") for c in r)]
     index = [i + 2 for i, r in enumerate(rows) if any(c not in (None, "") for c in r)]
     df = pd.DataFrame(data, columns=names, index=pd.Index(index, name="row"), dtype=object)
-    df = df[[c for c in names if not c.startswith("_blank")]]
+    df = df[[c for c in names if not c.startswith(("_blank", "_ignored"))]]
     df = df.map(lambda x: None if x is None or (isinstance(x, str) and not x.strip()) else x)
 
     extra_groups = {str(k).strip(): str(v) for k, v in (m.get("groups") or {}).items()}

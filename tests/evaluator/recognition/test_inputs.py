@@ -92,20 +92,20 @@ def test_bad_cells_name_row_and_column(tmp_path, rules, text, needle):
 
 def test_wjx_export_with_question_texts_and_codes(tmp_path, rules):
     """问卷星 "按选项序号" export: numbered question-text headers, codes 1–5, 所用时间 "…秒"."""
-    header = ["序号", "提交答卷时间", "所用时间", "您的身份", "学校代码",
+    header = ["序号", "提交答卷时间", "所用时间", "来源", "来自IP", "3、您的身份：", "学校代码",
               "1、您对县政府推进义务教育均衡发展、促进教育公平的工作是否满意？",
               "2、您对县里学校办学条件（校舍、运动场、教学设备等）的改善是否满意？"]
     wb = Workbook()
     ws = wb.active
     ws.title = "Sheet1"
     ws.append(header)
-    ws.append([1, "2026/11/1 10:00:00", "95秒", "家长", 370390001, 1, 4])
-    ws.append([2, "2026/11/1 10:01:00", "20秒", "家长", 370390001, 1, 1])
-    ws.append([3, "2026/11/1 10:02:00", "130秒", "社会人士", None, 5, 2])
+    ws.append([1, "2026/11/1 10:00:00", "95秒", "微信", "1.2.3.4(山东)", "家长", 370390001, 1, 4])
+    ws.append([2, "2026/11/1 10:01:00", "20秒", "微信", "1.2.3.5(山东)", "家长", 370390001, 1, 1])
+    ws.append([3, "2026/11/1 10:02:00", "130秒", "链接", "1.2.3.6(山东)", "社会人士", None, 5, 2])
     path = tmp_path / "wjx.xlsx"
     wb.save(path)
     df = read_responses(path, rules, "wjx")
-    assert list(df.columns[-2:]) == ["s01", "s02"]
+    assert list(df.columns[-2:]) == ["s01", "s02"] and "来源" not in df.columns and "来自IP" not in df.columns
     assert df["s01"].tolist() == ["满意", "满意", "不了解"] and df["s02"].tolist() == ["不满意", "满意", "比较满意"]
     assert df["school_code"].iloc[0] == "370390001"
     res = recognize_file(path, pd.DataFrame({"school_code": ["370390001"], "students": [500], "teachers": [40]}),
