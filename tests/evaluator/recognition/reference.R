@@ -105,6 +105,7 @@ for (county in names(weights)) {
   # 不了解 counted as not approving, and the weighted 不了解 rate
   asno <- county_contrast(des, W, ~a, ~t)
   put("county", "", "dont_know_as_no", asno$est$coef)
+  put("as_no_policy", "", "score", asno$est$coef); put("as_no_policy", "", "se", asno$est$se)
   dk <- county_contrast(des, W, ~dk, ~t)
   put("county", "", "dont_know_rate", dk$est$coef)
 

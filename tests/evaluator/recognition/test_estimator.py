@@ -60,8 +60,10 @@ def test_committed_data_is_the_generator_output(county):
 def test_agrees_with_r_survey(county, rules):
     resp, schools = load(county)
     out = recognize(resp, schools, rules, synth.WEIGHTS[county]).to_dict()
+    as_no_rules = dataclasses.replace(rules, dont_know_policy="as_no")
+    as_no = recognize(resp, schools, as_no_rules, synth.WEIGHTS[county]).to_dict()
     ref = r_reference(county)
-    checked = {"county": 0, "group": 0, "item": 0, "school": 0, "census": 0, "unfiltered": 0}
+    checked = {"county": 0, "group": 0, "item": 0, "school": 0, "census": 0, "unfiltered": 0, "as_no_policy": 0}
     for row in ref.itertuples():
         value = float(row.value)
         if row.what == "county":
@@ -82,6 +84,8 @@ def test_agrees_with_r_survey(county, rules):
             mine = out["schools"][row.key][row.stat]
         elif row.what == "census":
             mine = out["census"][row.stat]
+        elif row.what == "as_no_policy":  # the rule-set option dont_know_policy: as_no
+            mine = as_no[row.stat]
         else:  # unfiltered: the result keeps score, ci and n
             if row.stat == "se":
                 continue
