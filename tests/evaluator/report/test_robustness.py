@@ -26,8 +26,9 @@ REC = ["ci", "se", "df", "groups", "items", "schools", "deff", "unfiltered", "dr
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(top=st.sets(st.sampled_from(TOP)), item=st.sets(st.sampled_from(ITEM)),
-       school=st.sets(st.sampled_from(SCHOOL)), rec=st.sets(st.sampled_from(REC)))
-def test_any_keys_absent(tmp_path, top, item, school, rec):
+       school=st.sets(st.sampled_from(SCHOOL)), rec=st.sets(st.sampled_from(REC)),
+       rec_nulls=st.sets(st.sampled_from(REC)), top_nulls=st.sets(st.sampled_from(TOP)))
+def test_any_keys_absent_or_null(tmp_path, top, item, school, rec, rec_nulls, top_nulls):
     report = copy.deepcopy(_SAMPLE)
     for it in report["items"]:
         for key in item:
@@ -37,8 +38,12 @@ def test_any_keys_absent(tmp_path, top, item, school, rec):
             s.pop(key, None)
     for key in rec:
         report["recognition"].pop(key, None)
+    for key in rec_nulls:
+        report["recognition"][key] = None
     for key in top:
         report.pop(key, None)
+    for key in top_nulls:
+        report[key] = None
     html = render_html(report)
     assert "评估结论" in html
     Document(str(write_docx(report, tmp_path / "r.docx", charts_font=False)))
