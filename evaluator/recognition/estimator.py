@@ -115,7 +115,13 @@ class CellTotals:
         ``cells`` columns: group, school_code (empty/None for county-level groups), n, a, v,
         d, t, aa, av, vv — sums over kept respondents of 1, a_i, v_i, d_i, t_i, a_i², a_i·v_i,
         v_i². ``item_cells`` columns: group, school_code, item, n, a, v, d, t (per item each
-        respondent's a, v, d, t are 0 or 1)."""
+        respondent's a, v, d, t are 0 or 1). With one row per kept response holding a, v, d, t:
+
+            SELECT "group", school_code, COUNT(*) AS n, SUM(a) AS a, SUM(v) AS v, SUM(d) AS d,
+                   SUM(t) AS t, SUM(a*a) AS aa, SUM(a*v) AS av, SUM(v*v) AS vv
+            FROM kept_responses GROUP BY "group", school_code
+
+        and the same per answer row (response, item) for ``item_cells``."""
         need = ("group", "school_code", "n", "a", "v", "d", "t", "aa", "av", "vv")
         for col in need:
             if col not in cells.columns:
