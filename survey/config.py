@@ -17,6 +17,7 @@ class Config:
     AUTO_MIGRATE = True
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    WTF_I18N_ENABLED = False  # WTForms' own zh messages (survey.forms.Form), not English fallbacks
     WTF_CSRF_TIME_LIMIT = None  # valid for the session: a parent may leave the form open
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024  # roster and workbook uploads; larger bodies get 413
     MAX_FORM_BYTES = 64 * 1024  # respondent POSTs are tiny; refuse anything bigger

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
+from survey.forms import Form
 from survey.i18n import _l
 
 
-class RoundForm(FlaskForm):
+class RoundForm(Form):
     county_code = StringField(
         _l("县级行政区划代码（6 位）"),
         validators=[InputRequired(message=_l("请填写县代码")), Regexp(r"^\d{6}$", message=_l("县代码应为 6 位数字"))],
@@ -39,5 +39,5 @@ class RoundForm(FlaskForm):
     stop_when_full = BooleanField(_l("配额满后停止收集"), default=True)
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """CSRF-only form for buttons (close a round, save quotas)."""

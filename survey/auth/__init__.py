@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired
 
 from survey.db import db
 from survey.extensions import limiter, login_key, login_manager
+from survey.forms import Form
 from survey.i18n import _, _l
 from survey.models import User
 from survey.services.users import authenticate
@@ -25,7 +25,7 @@ def load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(_l("用户名"), validators=[InputRequired(message=_l("请填写用户名"))])
     password = PasswordField(_l("密码"), validators=[InputRequired(message=_l("请填写密码"))])
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
 from evaluator.questionnaire import Questionnaire
+from survey.forms import Form
 from survey.i18n import _l
 
 
@@ -19,17 +19,14 @@ class AnswerField(RadioField):
             raise ValidationError(_l("请从给出的选项中选择"))
 
 
-class _Base(FlaskForm):
+class _Base(Form):
     token = HiddenField()
 
-    class Meta:
-        locales = False
+
+_CLASSES: dict[tuple[str, str], type[Form]] = {}
 
 
-_CLASSES: dict[tuple[str, str], type[FlaskForm]] = {}
-
-
-def form_class(q: Questionnaire) -> type[FlaskForm]:
+def form_class(q: Questionnaire) -> type[Form]:
     """One form class per questionnaire version and file content, built once per process."""
     key = (q.key, q.sha256)
     if key not in _CLASSES:
@@ -37,7 +34,7 @@ def form_class(q: Questionnaire) -> type[FlaskForm]:
     return _CLASSES[key]
 
 
-def _build(q: Questionnaire) -> type[FlaskForm]:
+def _build(q: Questionnaire) -> type[Form]:
     fields = {
         it.id: AnswerField(
             it.text,

@@ -181,3 +181,14 @@ def test_oversize_upload_is_refused_with_413(app, client):
     resp = client.post(f"/admin/rounds/new?csrf_token={token}", input_stream=io.BytesIO(big),
                        content_type="multipart/form-data; boundary=zzz", headers={"Content-Length": str(len(big))})
     assert resp.status_code == 413 and "过大" in resp.get_data(as_text=True)
+
+
+def test_form_field_errors_are_chinese(app, client):
+    with app.app_context():
+        make_user("boss", "admin")
+    login(client, "boss")
+    resp = _create(client, roster_xlsx(ROSTER_ROWS), target_n="很多", opens="明天", ruleset="no-such-rules")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "不是有效的整数" in page and "不是有效的选择" in page and "不是有效的日期与时间值" in page
+    assert "Not a valid" not in page
