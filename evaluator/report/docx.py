@@ -13,6 +13,7 @@ cell by cell through python-docx's object API takes seconds.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Mapping
 from pathlib import Path
@@ -135,6 +136,20 @@ def _font_table(doc: Any) -> None:
     part._blob = part.blob.replace(b"</w:fonts>", entries.encode("utf-8") + b"</w:fonts>")
 
 
+def _properties(props: Any, view: ReportView, report: Mapping[str, Any]) -> None:
+    """Document properties: title, county, language; created = the evaluation's generation time."""
+    props.title, props.subject = view.title, view.subtitle
+    props.author = props.last_modified_by = "县域义务教育优质均衡发展督导评估工具"
+    props.comments = f"评估规则 {report.get('rules') or '未提供'}；由评估结果自动生成，可编辑。"
+    props.keywords = "优质均衡; 督导评估; 自评; 整改"
+    props.language = "zh-CN"
+    generated = (report.get("provenance") or {}).get("generated_at")
+    try:
+        props.created = props.modified = dt.datetime.fromisoformat(str(generated))
+    except ValueError:
+        props.created = props.modified = dt.datetime.now(dt.UTC)
+
+
 def _page(doc: Any) -> None:
     section = doc.sections[0]
     section.page_width, section.page_height = PAGE_W, PAGE_H
@@ -240,8 +255,7 @@ def write_docx(
     ids = _styles(doc)
     _font_table(doc)
     _page(doc)
-    doc.core_properties.title = view.title
-    doc.core_properties.subject = view.subtitle
+    _properties(doc.core_properties, view, report)
     doc.add_paragraph(view.title, style="Title")
     sub = doc.add_paragraph(view.subtitle)
     sub.alignment = WD_ALIGN_PARAGRAPH.CENTER

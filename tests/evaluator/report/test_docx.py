@@ -116,3 +116,10 @@ def test_chart_with_unrenderable_character_is_left_out(sample, tmp_path):
     doc = _open(sample, tmp_path)
     assert len(doc.inline_shapes) == 2  # the CV and recognition charts, not the matrix
     assert sum(p.text == NO_GLYPH_NOTE for p in doc.paragraphs) == 1
+
+
+def test_document_properties(sample, tmp_path):
+    props = _open(sample, tmp_path, charts_font=False).core_properties
+    assert props.title == "县域义务教育优质均衡发展督导评估报告" and props.language == "zh-CN"
+    assert props.author != "python-docx" and "national-2017" in props.comments
+    assert props.created.isoformat().startswith("2023-06-15T")
