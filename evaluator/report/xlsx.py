@@ -112,6 +112,9 @@ def write_xlsx(report: Mapping[str, Any], path: Path | str, view: ReportView | N
     view = view or build_view(report)
     path = Path(path)
     wb = Workbook()
+    wb.properties.title, wb.properties.subject = view.title, view.subtitle
+    wb.properties.creator = "县域义务教育优质均衡发展督导评估工具"
+    wb.properties.language = "zh-CN"
     ws = wb.active
     ws.title = "结论"
     _verdict_sheet(ws, view)

@@ -85,3 +85,8 @@ def test_thresholds_table_on_the_matrix_sheet(sample, tmp_path):
     row = next(r for r in ws.iter_rows() if r[0].value == "1.5")
     assert row[1].value == "生均体育运动场馆面积"
     assert (row[3].value, row[4].value) == (7.5, 10.2) and row[3].number_format == "0.0"
+
+
+def test_workbook_properties(sample, tmp_path):
+    props = _open(sample, tmp_path).properties
+    assert props.title == "县域义务教育优质均衡发展督导评估报告" and props.creator != "openpyxl"
