@@ -157,6 +157,13 @@ def run_evaluation(*, user: User, workbook_name: str, workbook_bytes: bytes, rul
     return evaluation
 
 
+def report_fingerprint(report: Mapping[str, Any]) -> str:
+    """sha256 of the report dict as canonical JSON (sorted keys, UTF-8): printed on the
+    signature sheet so a signed paper can be matched to the stored report."""
+    text = json.dumps(report, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return sha256(text.encode("utf-8"))
+
+
 def open_items(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """Items that need rectification: failing or pending."""
     return [it for it in report.get("items", []) if it.get("status") in OPEN_STATUSES]

@@ -26,6 +26,7 @@ from survey.services.evaluations import (
     compare_reports,
     open_items,
     rectification_of,
+    report_fingerprint,
     report_with_rectification,
     run_evaluation,
     save_rectification,
@@ -124,6 +125,20 @@ def report_page(evaluation_id: int):
     """The self-contained HTML report (printable), with the saved rectification."""
     ev = evaluation_or_404(evaluation_id)
     return Response(render_html(report_with_rectification(ev)), mimetype="text/html")
+
+
+@bp.get("/<int:evaluation_id>/sign")
+@roles_required(*READERS)
+def sign_sheet(evaluation_id: int):
+    """A one-page printable verdict with the inputs' fingerprints and signature lines."""
+    ev = evaluation_or_404(evaluation_id)
+    report = ev.report
+    counts: dict[str, int] = {}
+    for item in report.get("items", []):
+        counts[item.get("status")] = counts.get(item.get("status"), 0) + 1
+    inputs = (report.get("provenance") or {}).get("inputs") or []
+    return render_template("workspace/sign.html", ev=ev, report=report, counts=counts, verdicts=verdict_labels(),
+                           extra_inputs=inputs[1:], report_sha256=report_fingerprint(report))
 
 
 def _download_name(ev: Evaluation, ext: str) -> str:

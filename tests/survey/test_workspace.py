@@ -3,6 +3,7 @@ rectification and comparison (issue 4, items 5–6)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -107,6 +108,12 @@ def test_upload_run_view_and_download_every_format(app, client, workbook):
 
     xlsx = openpyxl.load_workbook(io.BytesIO(client.get(f"/evaluations/{eid}/report.xlsx").data))
     assert "结论" in xlsx.sheetnames and len(xlsx.sheetnames) > 2
+
+    sign = client.get(f"/evaluations/{eid}/sign").get_data(as_text=True)
+    assert "评估结论：未达到优质均衡发展要求" in sign and "评估组组长（签字）" in sign
+    assert hashlib.sha256(workbook.read_bytes()).hexdigest() in sign
+    canonical = json.dumps(stored, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    assert hashlib.sha256(canonical.encode("utf-8")).hexdigest() in sign
 
     # the exact input is kept for audit
     with app.app_context():

@@ -5,6 +5,7 @@ county fills rectification at a phone viewport and downloads the Word file, whic
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 from docx import Document
@@ -51,6 +52,14 @@ def test_upload_run_view_rectify_download_docx(app, live, browser, tmp_path):  #
     # the printable report: its own URL, printed to A4 PDF
     page.goto(evaluation_url + "/report")
     assert page.pdf(format="A4")[:4] == b"%PDF"
+    # the signature sheet prints on one A4 page
+    page.goto(evaluation_url + "/sign")
+    pdf = tmp_path / "sign.pdf"
+    pdf.write_bytes(page.pdf(format="A4"))
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"^Pages:\s+1$", info, re.M), info
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "评估组组长（签字）" in text and "未达到优质均衡发展要求" in text
 
     phone = browser.new_context(**PHONE, accept_downloads=True)
     p2 = phone.new_page()
