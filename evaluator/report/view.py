@@ -844,13 +844,18 @@ def build_view(report: Mapping[str, Any]) -> ReportView:
     else:
         prereq_par = f"前提条件（通过基本均衡认定满规定年限）：{NOT_GIVEN}。"
     rec = report.get("recognition")
+    borderline = (
+        (f"提示：社会认可度{pct(rec.get('score'))}的置信区间{_ci(rec.get('ci'))}包含{pct(rec.get('threshold', 0.85))}，"
+         "结论处于临界状态，建议扩大样本或复核。",)
+        if rec and rec.get("borderline") else ()
+    )
     per_school, totals = shortfall_tables(report)
     meta, inputs = provenance_tables(report)
     sections = [
         Section(
             "评估结论", 1,
             (f"评估对象：{county}。", f"评估规则：{report.get('rules') or NOT_GIVEN}。",
-             prereq_par, f"结论：{verdict_text}。", *reason_pars),
+             prereq_par, f"结论：{verdict_text}。", *reason_pars, *borderline),
             (key_figures_table(report),),
         ),
         Section(

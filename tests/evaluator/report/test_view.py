@@ -174,3 +174,10 @@ def test_number_formats():
     assert format_value(706.8, "num") == "706.8" and format_value(2, "num") == "2"
     assert format_value(0.51231, "cv") == "0.512" and format_value(0.8861, "pct") == "88.6%"
     assert format_value(None, "pct") == "—" and format_value(float("nan"), "dec2") == "—"
+
+
+def test_borderline_recognition_flagged_in_the_verdict_section(sample):
+    assert not any(p.startswith("提示：") for p in build_view(sample).sections[0].paragraphs)
+    sample["recognition"].update(borderline=True, ci=[0.84, 0.91])
+    assert build_view(sample).sections[0].paragraphs[-1].startswith(
+        "提示：社会认可度88.6%的置信区间84.0%～91.0%包含85.0%，结论处于临界状态")
