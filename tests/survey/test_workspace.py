@@ -313,7 +313,9 @@ def test_compare_two_years_item_by_item(app, client, workbook, tmp_path):
     assert "改善 1 项，退步 0 项" in page
     assert "（2024）" in page and "（2025）" in page
     training = re.search(r'<tr class="better" data-shortfall="3.4 教师培训经费">(.*?)</tr>', page, re.S)
-    assert training and "8,833" in training.group(1) and "-8,833" in training.group(1)
+    before = json.loads(client.get(f"/evaluations/{first}/report.json").data)["shortfall_totals"]
+    amount = next(t["amount"] for t in before if t["item"] == "3.4")
+    assert training and f"{amount:,.10g}" in training.group(1) and f"-{amount:,.10g}" in training.group(1)
     assert re.search(r'<tr class="same" data-shortfall="2.3 音乐专用教室">.*?不变', page, re.S)
     back = client.get(f"/evaluations/compare?a={second}&b={first}").get_data(as_text=True)
     assert re.search(r'<tr class="worse" data-code="3.4">.*?退步', back, re.S)
