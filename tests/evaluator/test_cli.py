@@ -63,12 +63,16 @@ def test_existing_out_dir_is_untouched_on_error(tmp_path: Path, capsys: pytest.C
     assert "不存在" in capsys.readouterr().err
 
 
-def test_unknown_rules_and_round_option_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_rules_and_round_option_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'survey.sqlite3'}")  # an empty survey database
     data = write(tmp_path, default_schools())
     assert main(["evaluate", "--data", str(data), "--rules", "nope", "--out", str(tmp_path / "o")]) == 2
     assert "找不到规则集“nope”" in capsys.readouterr().err
     assert main(["evaluate", "--data", str(data), "--round", "7", "--out", str(tmp_path / "o")]) == 2
-    assert "尚未接入" in capsys.readouterr().err
+    assert "调查轮次 7 不存在" in capsys.readouterr().err
+    assert main(["evaluate", "--data", str(data), "--round", "x", "--out", str(tmp_path / "o")]) == 2
+    assert "调查轮次编号应为数字" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
