@@ -312,9 +312,11 @@ def _deadline_key(deadline: str) -> tuple[int, int, str]:
 
 
 def rectification_table(report: Mapping[str, Any]) -> Table:
-    """The rectification tasks (items carrying ``rectification``) in order of their deadline."""
+    """The rectification tasks (items carrying ``rectification``) by deadline, grouped by year
+    like the year-by-year roadmap of seed 000 (时间表及路线图)."""
     tasks = [it for it in _sorted_items(report) if it.get("rectification")]
-    tasks.sort(key=lambda it: _deadline_key(str((it["rectification"] or {}).get("deadline") or "")))
+    keyed = sorted(((_deadline_key(str(it["rectification"].get("deadline") or "")), it) for it in tasks),
+                   key=lambda pair: pair[0])
     rows = [
         (
             _text(it["rectification"].get("deadline"), "未定"),
@@ -323,14 +325,17 @@ def rectification_table(report: Mapping[str, Any]) -> Table:
             _text(it["rectification"].get("measures")),
             _text(it["rectification"].get("department")),
         )
-        for it in tasks
+        for _, it in keyed
     ]
+    groups = [f"{key[0]}年" if key[0] < 9999 else "时限未定" for key, _ in keyed]
     return Table(
         sheet="整改计划",
         title="整改任务清单（按整改时限排列）",
         headers=("整改时限", "指标", "是否达标", "整改措施", "责任部门"),
         rows=rows,
         widths=(12, 28, 8, 40, 16),
+        groups=groups,
+        group_header="年度",
         note="" if rows else "评估结果中没有整改措施。",
     )
 

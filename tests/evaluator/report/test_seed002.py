@@ -72,5 +72,6 @@ def test_rectification_reaches_docx_and_plan(tmp_path):
     paths = write_reports(report, tmp_path / "out")
     doc = Document(str(paths[2]))
     plan = next(t for t in doc.tables if t.rows[0].cells[0].text == "整改时限")
-    assert [r.cells[0].text for r in plan.rows[1:]] == ["2023年12月", "2024年9月", "2025年9月"]
-    assert plan.rows[3].cells[1].text.startswith("2.5 ")
+    # a year row (seed 000's roadmap) above each year's tasks
+    assert [r.cells[0].text for r in plan.rows[1:]] == ["2023年", "2023年12月", "2024年", "2024年9月", "2025年", "2025年9月"]
+    assert plan.rows[6].cells[1].text.startswith("2.5 ")
