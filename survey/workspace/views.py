@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from evaluator.errors import InputError
 from evaluator.report import render_html, write_docx, write_xlsx
 from evaluator.rules import DEFAULT_RULESET, available_rulesets
+from evaluator.workbook import write_template
 from survey.access import can_see_county, roles_required
 from survey.admin.forms import ActionForm
 from survey.db import db
@@ -69,11 +70,14 @@ def index():
     county_id = request.args.get("county", type=int)
     if county_id is not None and not can_see_county(county_id):
         abort(404)
-    evaluations = visible_evaluations(current_user, county_id)
+    evaluations = visible_evaluations(current_user)
+    counties = sorted({ev.county for ev in evaluations}, key=lambda c: c.code)
     by_county: dict[County, list[Evaluation]] = {}
     for ev in evaluations:
-        by_county.setdefault(ev.county, []).append(ev)
-    return render_template("workspace/index.html", by_county=by_county, verdicts=verdict_labels())
+        if county_id is None or ev.county_id == county_id:
+            by_county.setdefault(ev.county, []).append(ev)
+    return render_template("workspace/index.html", by_county=by_county, verdicts=verdict_labels(),
+                           counties=counties, county_id=county_id)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -106,6 +110,16 @@ def new():
             return redirect(url_for(".detail", evaluation_id=evaluation.id))
     status = 422 if request.method == "POST" else 200
     return render_template("workspace/new.html", form=form, error=error), status
+
+
+@bp.get("/template.xlsx")
+@roles_required(*READERS)
+def template():
+    """The blank data workbook (sheets, field notes, one example row), as ``run.py template``."""
+    with tempfile.TemporaryDirectory(prefix="template-") as tmp:
+        data = write_template(Path(tmp) / "template.xlsx").read_bytes()
+    return send_file(io.BytesIO(data), mimetype=MIMETYPES["xlsx"], as_attachment=True,
+                     download_name="优质均衡评估数据表模板.xlsx")
 
 
 @bp.get("/<int:evaluation_id>")

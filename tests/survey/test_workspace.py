@@ -358,3 +358,31 @@ def test_oversize_upload_is_refused_and_nothing_stored(app, client, workbook):
     resp = upload(client, workbook)
     assert resp.status_code == 413 and "文件或内容过大" in resp.get_data(as_text=True)
     assert count(app) == 0
+
+
+def test_admin_lists_evaluations_per_county_filters_and_refuses_cross_county_compare(app, client, workbook, tmp_path):
+    def other_county(ws, h):
+        for row in ws.iter_rows(min_row=2):
+            if row[0].value == "county_code":
+                row[1].value = "110101"
+            elif row[0].value == "county_name":
+                row[1].value = "另一县"
+
+    other = set_cells(workbook, tmp_path / "另一县.xlsx", "county", other_county)
+    with app.app_context():
+        make_user("boss", "admin")
+    login(client, "boss")
+    a = evaluation_id(upload(client, workbook))
+    b = evaluation_id(upload(client, other))
+    page = client.get("/evaluations/").get_data(as_text=True)
+    assert "演示县（370300）" in page and "另一县（110101）" in page
+    with app.app_context():
+        other_id = db.session.scalar(select(County.id).where(County.code == "110101"))
+    filtered = client.get(f"/evaluations/?county={other_id}").get_data(as_text=True)
+    assert f'href="/evaluations/{b}"' in filtered and f'href="/evaluations/{a}"' not in filtered
+    resp = client.get(f"/evaluations/compare?a={a}&b={b}", follow_redirects=True)
+    assert "只能比较同一个县的两次评估" in resp.get_data(as_text=True)
+
+    template = client.get("/evaluations/template.xlsx")
+    assert "filename*=UTF-8''" in template.headers["Content-Disposition"]
+    assert {"schools", "county"} <= set(openpyxl.load_workbook(io.BytesIO(template.data)).sheetnames)
