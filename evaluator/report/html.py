@@ -79,7 +79,7 @@ def render_table(table: Table) -> str:
     """One table with a repeated header (thead) and area group rows."""
     parts = [f'<table class="{"compact" if table.compact else "std"}">',
              f"<caption>{escape(table.title)}</caption>", _colgroup(table), "<thead><tr>"]
-    parts.extend(f"<th>{_esc(h)}</th>" for h in table.headers)
+    parts.extend(f'<th scope="col">{_esc(h)}</th>' for h in table.headers)
     parts.append("</tr></thead><tbody>")
     current = None
     for i, row in enumerate(table.rows):
