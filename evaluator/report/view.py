@@ -223,6 +223,11 @@ def item_area(item: Mapping[str, Any]) -> str:
     return str(item.get("area") or _AREA_BY_PREFIX.get(str(item.get("code", "")).split(".")[0], ""))
 
 
+def item_heading(item: Mapping[str, Any]) -> str:
+    """"code title" as in the 指标 column, e.g. "2.3 所有小学、初中每12个班级配备…"."""
+    return f"{item.get('code', '')} {item.get('title', '')}".strip()
+
+
 def _text(value: Any, empty: str = "") -> Cell:
     return Cell(empty if value in (None, "") else str(value))
 
@@ -275,7 +280,7 @@ def items_table(report: Mapping[str, Any]) -> Table:
     groups: list[str] = []
     for item in _sorted_items(report):
         rect = item.get("rectification") or {}
-        title = f"{item.get('code', '')} {item.get('title', '')}".strip()
+        title = item_heading(item)
         rows.append(
             (
                 Cell(title),
@@ -320,7 +325,7 @@ def rectification_table(report: Mapping[str, Any]) -> Table:
     rows = [
         (
             _text(it["rectification"].get("deadline"), "未定"),
-            Cell(f"{it.get('code', '')} {it.get('title', '')}".strip()),
+            Cell(item_heading(it)),
             _status(it.get("status")),
             _text(it["rectification"].get("measures")),
             _text(it["rectification"].get("department")),
@@ -367,7 +372,7 @@ def key_figures_table(report: Mapping[str, Any]) -> Table:
     values = [(stage, v) for stage, _ in STAGES for v in (cv.get(stage) or {}).values()]
     over = sum(1 for stage, v in values if v is not None and limits[stage] is not None and v > limits[stage])
     null = sum(1 for _, v in values if v is None)
-    vetoes = [f"{it.get('code')} {it.get('title', '')}" for it in report.get("items") or []
+    vetoes = [item_heading(it) for it in report.get("items") or []
               if item_area(it) == "veto" and it.get("status") == "fail"]
     rec = report.get("recognition")
     rows = [
