@@ -311,8 +311,10 @@ def sampling_frame(schools: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _population(cells: CellTotals, frame: pd.DataFrame | None) -> np.ndarray:
-    """N_gs per cell (NaN for county-level cells and when there is no frame)."""
+def _population(cells: CellTotals, frame: pd.DataFrame | None, notes: list[str] | None = None) -> np.ndarray:
+    """N_gs per cell (NaN for county-level cells and when there is no frame). A frame column
+    that is empty for every school (e.g. a roster without teacher counts) leaves that group
+    equally weighted, with a note; empty or 0 for only some schools is an error."""
     out = np.full(len(cells.n), np.nan)
     if frame is None:
         return out
@@ -333,9 +335,13 @@ def _population(cells: CellTotals, frame: pd.DataFrame | None) -> np.ndarray:
         sel = (cells.group == gi) & (cells.school >= 0)
         vals = src[pop][cells.school[sel]]
         bad = ~(vals > 0)
+        what = "在校生数" if pop == "students" else "专任教师数"
+        if bad.any() and np.isnan(src[pop]).all():
+            if notes is not None:
+                notes.append(f"学校名册没有{what}：{GROUPS[g].label}在组内按等权处理（未按 N/n 加权）")
+            continue
         if bad.any():
             code = codes[cells.school[sel][bad][0]]
-            what = "在校生数" if pop == "students" else "专任教师数"
             raise InputError(f"学校 {code} 的{what}为空或为 0，但有{GROUPS[g].label}作答，无法计算权重 N/n",
                              column=pop)
         out[sel] = vals
@@ -410,7 +416,7 @@ def estimate_from_cells(cells: CellTotals, frame: pd.DataFrame | None, rules: Re
                                   file=rules.file if weights is None else None,
                                   field="recognition.group_weights" if weights is None else "--weights")
     W = _weights_vector(wmap)
-    pop = _population(cells, frame)
+    pop = _population(cells, frame, notes)
     if frame is None and (LINKED[cells.group]).any():
         notes.append("未提供学校名册：学校相关组别在组内按等权处理（未按 N/n 加权）")
     over = np.flatnonzero(np.isfinite(pop) & (cells.n > pop))

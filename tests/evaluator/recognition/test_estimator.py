@@ -315,3 +315,13 @@ def test_packed_and_plain_cell_sums_agree(rules, monkeypatch, per_item):
     plain = cells_from_codes(*args, rules, per_item=per_item)
     for name in ("n", "a", "v", "d", "t", "aa", "av", "vv"):
         assert np.array_equal(getattr(packed, name), getattr(plain, name)), name
+
+
+def test_roster_without_teacher_counts_weights_teachers_equally(rules):
+    resp = tiny([("teacher", "A", 100, ["满意", "满意"]), ("teacher", "B", 100, ["不满意", "满意"]),
+                 ("teacher", "B", 100, ["不满意", "不满意"])])
+    res = recognize(resp, FRAME.assign(teachers=np.nan), rules, {"teacher": 1.0})
+    assert res.score == pytest.approx(3 / 6)  # equal weights, not N/n
+    assert any("专任教师数" in w for w in res.warnings)
+    with pytest.raises(InputError, match="学校 B 的专任教师数"):
+        recognize(resp, FRAME.assign(teachers=[10, np.nan]), rules, {"teacher": 1.0})
