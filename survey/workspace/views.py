@@ -39,6 +39,7 @@ from survey.workspace.forms import EvaluationForm
 
 READERS = ("admin", "staff", "evaluator")
 WRITERS = ("admin", "staff")  # rectification is the county's own plan: evaluators read it
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 MIMETYPES = {
     "html": "text/html; charset=utf-8",
     "json": "application/json",
@@ -138,7 +139,10 @@ def detail(evaluation_id: int):
 def report_page(evaluation_id: int):
     """The self-contained HTML report (printable), with the saved rectification."""
     ev = evaluation_or_404(evaluation_id)
-    return Response(render_html(report_with_rectification(ev)), mimetype="text/html")
+    resp = Response(render_html(report_with_rectification(ev)), mimetype="text/html")
+    # the report carries uploaded text (school names, rectification): no scripts, framed only by us
+    resp.headers["Content-Security-Policy"] = REPORT_CSP
+    return resp
 
 
 @bp.get("/<int:evaluation_id>/sign")

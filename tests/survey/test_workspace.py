@@ -88,6 +88,8 @@ def test_upload_run_view_and_download_every_format(app, client, workbook):
     assert "演示县数据.xlsx" in page and f"/evaluations/{eid}/report" in page
     report_page = client.get(f"/evaluations/{eid}/report")
     assert report_page.status_code == 200 and report_page.mimetype == "text/html"
+    assert "script-src" not in report_page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in report_page.headers["Content-Security-Policy"]
     assert "<html" in report_page.get_data(as_text=True) and "演示县" in report_page.get_data(as_text=True)
 
     stored = json.loads(client.get(f"/evaluations/{eid}/report.json").get_data())
@@ -296,6 +298,12 @@ def test_rectification_saved_by_staff_appears_in_every_format_evaluator_gets_403
     assert too_long.status_code == 200 and "内容过长" in too_long.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Evaluation, eid).rectification["2.4"]["deadline"] == "2027年8月"
+    # typed text is text: escaped in the pages and the served report
+    client.post(f"/evaluations/{eid}/rectification", data={
+        "csrf_token": csrf_from(page), "measures-2.4": "<script>alert(1)</script>"})
+    for url in (f"/evaluations/{eid}/report", f"/evaluations/{eid}/rectification"):
+        text = client.get(url).get_data(as_text=True)
+        assert "<script>alert(1)</script>" not in text and "&lt;script&gt;alert(1)" in text, url
 
 
 def test_compare_two_years_item_by_item(app, client, workbook, tmp_path):
