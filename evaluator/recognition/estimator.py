@@ -144,7 +144,10 @@ class CellTotals:
         item_sums = np.zeros((4, 0, len(gi)))
         if item_cells is not None and len(item_cells):
             cell_of = {k: i for i, k in enumerate(zip(gi, sc, strict=True))}
-            ig = item_cells["group"].map(group_key).map({g: i for i, g in enumerate(GROUP_KEYS)})
+            ig = item_cells["group"].map(lambda x: group_key(x) if isinstance(x, str) else None)
+            if ig.isna().any():
+                raise InputError(f"题目汇总表中有未知的组别“{item_cells['group'][ig.isna()].iloc[0]}”", column="group")
+            ig = ig.map({g: i for i, g in enumerate(GROUP_KEYS)})
             isc = item_cells["school_code"].map(lambda x: "" if not isinstance(x, str) else x)
             isc = np.where(LINKED[ig.to_numpy(dtype=np.int64)], isc.to_numpy(dtype=object), "")
             i_cell = np.array([cell_of.get(k, -1) for k in zip(ig, isc, strict=True)], dtype=np.int64)
