@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from copy import copy
 from pathlib import Path
 from typing import Any
 
@@ -30,21 +31,44 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 
-def _put(ws: Any, row: int, col: int, cell: Cell) -> None:
+class _Styles:
+    """Per-workbook cache of cell style arrays keyed by (number format, band, wrap).
+
+    Assigning Border/Fill/Alignment objects cell by cell makes openpyxl hash them every time
+    (most of the XLSX time for a 200-school county); copying a finished style array is the
+    documented way to reuse a style (openpyxl docs, "Copying styles")."""
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple[str | None, str | None, bool], Any] = {}
+
+    def apply(self, target: Any, number_format: str | None, band: str | None, wrap: bool) -> None:
+        key = (number_format, band if band in FILLS else None, wrap)
+        cached = self.cache.get(key)
+        if cached is not None:
+            target._style = copy(cached)
+            return
+        if number_format:
+            target.number_format = number_format
+        if wrap:
+            target.alignment = WRAP
+        target.border = BORDER
+        if key[1]:
+            target.fill = FILLS[key[1]]
+        self.cache[key] = copy(target._style)
+
+
+def _put(ws: Any, row: int, col: int, cell: Cell, styles: _Styles) -> None:
     target = ws.cell(row=row, column=col)
     number = isinstance(cell.value, int | float) and not isinstance(cell.value, bool)
     if cell.fmt != "text" and number and math.isfinite(cell.value):
         target.value = cell.value
-        target.number_format = NUMBER_FORMATS.get(cell.fmt, "General")
+        styles.apply(target, NUMBER_FORMATS.get(cell.fmt, "General"), cell.band, wrap=False)
     else:
         target.value = None if cell.value is None or cell.text == "—" else cell.text
-        target.alignment = WRAP
-    target.border = BORDER
-    if cell.band in FILLS:
-        target.fill = FILLS[cell.band]
+        styles.apply(target, None, cell.band, wrap=True)
 
 
-def _write_table(ws: Any, table: Table, start: int) -> tuple[int, int, int]:
+def _write_table(ws: Any, table: Table, start: int, styles: _Styles) -> tuple[int, int, int]:
     """Write title, header and rows from row ``start``; return (header row, last row, n columns)."""
     offset = 1 if table.groups is not None else 0
     headers = ((table.group_header,) if offset else ()) + table.headers
@@ -60,17 +84,17 @@ def _write_table(ws: Any, table: Table, start: int) -> tuple[int, int, int]:
             c = ws.cell(row=r, column=1, value=table.groups[i])
             c.fill, c.border, c.alignment = GROUP_FILL, BORDER, WRAP
         for j, cell in enumerate(row, 1 + offset):
-            _put(ws, r, j, cell)
+            _put(ws, r, j, cell, styles)
     if table.note:
         ws.cell(row=r + 1, column=1, value=table.note).font = Font(name=FONT, italic=True, size=9)
     return head, r, len(headers)
 
 
-def _sheet(ws: Any, tables: list[Table]) -> None:
+def _sheet(ws: Any, tables: list[Table], styles: _Styles) -> None:
     row, frozen, best = 1, None, None
     widths: dict[int, float] = {}
     for table in tables:
-        head, last, ncols = _write_table(ws, table, row)
+        head, last, ncols = _write_table(ws, table, row, styles)
         if frozen is None:
             frozen = head
         if best is None or last - head > best[1] - best[0]:
@@ -118,6 +142,7 @@ def write_xlsx(report: Mapping[str, Any], path: Path | str, view: ReportView | N
     ws = wb.active
     ws.title = "结论"
     _verdict_sheet(ws, view)
+    styles = _Styles()
     sheets: dict[str, list[Table]] = {name: [] for name in SHEETS}
     for section in view.sections[1:]:
         for table in section.tables:
@@ -126,7 +151,7 @@ def write_xlsx(report: Mapping[str, Any], path: Path | str, view: ReportView | N
     for name, tables in sheets.items():
         ws = wb.create_sheet(name)
         if tables:
-            _sheet(ws, sorted(tables, key=lambda t: not t.primary))
+            _sheet(ws, sorted(tables, key=lambda t: not t.primary), styles)
         else:
             ws.cell(row=1, column=1, value=f"{name}：评估结果未提供。")
     tmp = path.with_name(path.name + ".part")
