@@ -39,7 +39,16 @@ def write_json(report: Mapping[str, Any], path: Path | str) -> Path:
 
     NaN or infinity raise ValueError: they are not JSON, and the contract writes missing as null.
     """
-    return _atomic_write_text(Path(path), json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False))
+    text = json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False, default=_plain)
+    return _atomic_write_text(Path(path), text)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays (``item``/``tolist``) as plain Python; anything else is an error."""
+    for attr in ("item", "tolist"):
+        if callable(getattr(value, attr, None)):
+            return getattr(value, attr)()
+    raise TypeError(f"报告中含有无法写入 JSON 的值：{type(value).__name__}")
 
 
 def write_html(report: Mapping[str, Any], path: Path | str) -> Path:

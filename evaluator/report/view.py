@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
+from numbers import Integral, Real
 from typing import Any
 
 from evaluator.groups import GROUPS
@@ -85,7 +86,7 @@ class Cell:
     @property
     def align(self) -> str | None:
         """Horizontal alignment: numbers right, short status marks (cells with a band) centred."""
-        if self.fmt != "text" and isinstance(self.value, int | float):
+        if self.fmt != "text" and isinstance(self.value, Real):
             return "right"
         return "center" if self.band is not None and len(self.text) <= 6 else None
 
@@ -173,10 +174,11 @@ def format_value(value: Any, fmt: str = "text") -> str:
         return "—"
     if isinstance(value, bool):
         return "是" if value else "否"
-    if fmt == "text" or not isinstance(value, int | float):
+    if fmt == "text" or not isinstance(value, Real):
         return clean(str(value))
     if not math.isfinite(value):
         return "—"
+    value = int(value) if isinstance(value, Integral) else float(value)  # numpy scalars too
     if fmt == "int":
         return f"{value:.0f}"
     if fmt == "dec1":
@@ -194,7 +196,7 @@ def format_value(value: Any, fmt: str = "text") -> str:
 
 def pct(value: Any) -> str:
     """A rate as a percentage with one decimal, or 未提供."""
-    return format_value(value, "pct") if isinstance(value, int | float) else NOT_GIVEN
+    return format_value(value, "pct") if isinstance(value, Real) else NOT_GIVEN
 
 
 def indicator_fmt(key: str) -> str:
@@ -633,7 +635,7 @@ _REC_STATUS = {"pass": "达到", "fail": "未达到", "pending": "暂无法判�
 
 def _ci_label(rec: Mapping[str, Any]) -> str:
     confidence = rec.get("confidence")
-    level = f"{confidence * 100:g}%" if isinstance(confidence, int | float) else "95%"
+    level = f"{confidence * 100:g}%" if isinstance(confidence, Real) else "95%"
     return f"{level}置信区间"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from copy import copy
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ class _Styles:
 
 def _put(ws: Any, row: int, col: int, cell: Cell, styles: _Styles) -> None:
     target = ws.cell(row=row, column=col)
-    number = isinstance(cell.value, int | float) and not isinstance(cell.value, bool)
+    number = isinstance(cell.value, Real) and not isinstance(cell.value, bool)
     if cell.fmt != "text" and number and math.isfinite(cell.value):
         target.value = cell.value
         styles.apply(target, NUMBER_FORMATS.get(cell.fmt, "General"), cell.band, wrap=False)

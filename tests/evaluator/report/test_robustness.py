@@ -63,3 +63,25 @@ def test_nan_is_shown_as_missing_and_refused_in_json(sample, tmp_path):
 def test_json_round_trip_keeps_unicode(sample, tmp_path):
     path = write_json(sample, tmp_path / "r.json")
     assert json.loads(path.read_text(encoding="utf-8")) == sample
+
+
+def test_numpy_scalars_are_written_as_numbers(sample, tmp_path):
+    import numpy as np
+
+    sample["schools"][0]["students"] = np.int64(1860)
+    sample["cv"]["primary"]["qualified_teachers"] = np.float64(0.0712)
+    path = write_json(sample, tmp_path / "r.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["schools"][0]["students"] == 1860 and data["cv"]["primary"]["qualified_teachers"] == 0.0712
+    with pytest.raises(TypeError, match="无法写入 JSON"):
+        write_json({"verdict": object()}, tmp_path / "bad.json")
+
+
+def test_numpy_scalars_render_as_numbers(sample, tmp_path):
+    import numpy as np
+
+    sample["schools"][0]["students"] = np.int64(1860)
+    sample["schools"][0]["indicators"]["teaching_area"]["value"] = np.float64(4.12)
+    assert ">1860<" in render_html(sample) and ">4.12<" in render_html(sample)
+    ws = openpyxl.load_workbook(write_xlsx(sample, tmp_path / "r.xlsx"))["学校指标"]
+    assert ws["C3"].value == 1860 and ws["G3"].value == 4.12 and ws["C3"].number_format == "0"
