@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import SelectField
 
+from survey.forms import Form
 from survey.i18n import _l
 
 
-class EvaluationForm(FlaskForm):
+class EvaluationForm(Form):
     workbook = FileField(
         _l("数据工作簿（.xlsx，或 CSV 文件夹的 .zip）"),
         validators=[FileRequired(message=_l("请选择数据工作簿")),

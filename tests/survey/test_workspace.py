@@ -394,3 +394,16 @@ def test_admin_lists_evaluations_per_county_filters_and_refuses_cross_county_com
     template = client.get("/evaluations/template.xlsx")
     assert "filename*=UTF-8''" in template.headers["Content-Disposition"]
     assert {"schools", "county"} <= set(openpyxl.load_workbook(io.BytesIO(template.data)).sheetnames)
+
+
+def test_form_errors_are_chinese(app, client, workbook):
+    with app.app_context():
+        make_user("staff", "staff", (DEMO,))
+    login(client, "staff")
+    page = upload(client, workbook, round_id=99999, ruleset="nope").get_data(as_text=True)
+    assert page.count("不是有效的选择") == 2 and "Not a valid choice" not in page
+    token = csrf_from(client.get("/evaluations/new").get_data(as_text=True))
+    resp = client.post("/evaluations/new", data={"csrf_token": token, "ruleset": "national-2017", "round": "0"},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 422 and "请选择数据工作簿" in resp.get_data(as_text=True)
+    assert count(app) == 0
