@@ -73,6 +73,25 @@ def serve(app_spec: str, env: dict, port: int, workers: int, threads: int) -> su
     return proc
 
 
+def server_cpu_seconds(proc: subprocess.Popen) -> float:
+    """User+system CPU of gunicorn's master and workers so far (from /proc): a figure that,
+    unlike throughput, does not depend on what else the shared machine is doing."""
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [proc.pid]
+    try:
+        pids += [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+    except OSError:
+        pass
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 def drive(base: str, codes: list[str], args) -> dict:
     out = subprocess.run(
         [PY, str(ROOT / "bench" / "submit_driver.py"), "--base", base, "--codes", ",".join(codes),
@@ -98,6 +117,7 @@ def summary(name: str, res: dict, stored: int, distinct: int) -> dict:
         "resp_p50": float(np.percentile(res["respondent_ms"], 50)) if res["respondent_ms"] else float("nan"),
         "resp_p99": float(np.percentile(res["respondent_ms"], 99)) if res["respondent_ms"] else float("nan"),
         "acknowledged": acked, "stored": stored, "distinct": distinct, "errors": res["errors"],
+        "cpu_ms": 1000 * res["server_cpu"] / max(1, acked),
     }
 
 
@@ -110,6 +130,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--schools", type=int, default=50)
     args = ap.parse_args()
+    load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     results = []
 
     with scratch_database("bench_survey") as url, tempfile.TemporaryDirectory() as tmp:
@@ -126,7 +147,9 @@ def main() -> int:
         port = free_port()
         proc = serve("survey:create_app()", env, port, args.workers, args.threads)
         try:
+            cpu0 = server_cpu_seconds(proc)
             res = drive(f"http://127.0.0.1:{port}/", codes, args)
+            res["server_cpu"] = server_cpu_seconds(proc) - cpu0
         finally:
             proc.terminate()
             proc.wait(10)
@@ -137,7 +160,9 @@ def main() -> int:
         port = free_port()
         proc = serve("bench.baseline_app:create_app()", env, port, args.workers, args.threads)
         try:
+            cpu0 = server_cpu_seconds(proc)
             res = drive(f"http://127.0.0.1:{port}/", ["x"], args)
+            res["server_cpu"] = server_cpu_seconds(proc) - cpu0
         finally:
             proc.terminate()
             proc.wait(10)
@@ -145,14 +170,17 @@ def main() -> int:
 
     print(f"bench/submit: {args.concurrency} concurrent respondents, {args.seconds:.0f} s, gunicorn "
           f"{args.workers} workers × {args.threads} threads, PostgreSQL, {os.cpu_count()} CPUs")
+    print(f"load average before the run: {load_before}")
     print(f"{'':10}{'stored/s':>10}{'POST p50':>10}{'POST p99':>10}{'resp p50':>10}{'resp p99':>10}"
-          f"{'acked':>8}{'stored':>8}{'distinct':>9}  errors")
+          f"{'CPU/resp':>10}{'acked':>8}{'stored':>8}{'distinct':>9}  errors")
     for r in results:
         print(f"{r['name']:10}{r['stored_per_s']:10.1f}{r['post_p50']:9.1f}ms{r['post_p99']:8.1f}ms"
-              f"{r['resp_p50']:8.1f}ms{r['resp_p99']:8.1f}ms{r['acknowledged']:8d}{r['stored']:8d}{r['distinct']:9d}  {r['errors'] or '-'}")
+              f"{r['resp_p50']:8.1f}ms{r['resp_p99']:8.1f}ms{r['cpu_ms']:8.2f}ms"
+              f"{r['acknowledged']:8d}{r['stored']:8d}{r['distinct']:9d}  {r['errors'] or '-'}")
     survey, base = results
     ratio = survey["stored_per_s"] / base["stored_per_s"]
-    print(f"ratio survey/baseline (stored/s): {ratio:.2f}")
+    print(f"ratio survey/baseline (stored/s): {ratio:.2f}; server CPU per stored response: "
+          f"{survey['cpu_ms']:.2f} ms vs {base['cpu_ms']:.2f} ms ({base['cpu_ms'] / survey['cpu_ms']:.2f}×)")
     checks = {
         "stored == acknowledged": survey["stored"] == survey["acknowledged"],
         "no duplicates": survey["stored"] == survey["distinct"],

@@ -54,6 +54,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(collect_bp)
+    limiter.exempt(collect_bp)  # respondents are never rate-limited (shared school Wi-Fi, carrier NAT)
     app.register_blueprint(workspace_bp)
     return app
 

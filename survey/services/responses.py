@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from evaluator.questionnaire import Questionnaire
 from survey.db import db
@@ -61,8 +61,24 @@ _ENTRY = (
 )
 
 
+# Statements built once: per request only parameters are bound, and they run on the
+# session's connection (Core), skipping the ORM's per-statement work.
+_ENTRY_BY_CODE = _ENTRY.where(EntryLink.code == bindparam("code"))
+_ANSWERED = select(Response.id).where(Response.link_id == bindparam("link_id"),
+                                      Response.browser_hash == bindparam("browser_hash")).limit(1)
+_BY_KEY = select(Response.id).where(Response.idempotency_key == bindparam("key"))
+_TAKE_PLACE = update(EntryLink).where(EntryLink.id == bindparam("link_id")).values(
+    responses_count=EntryLink.responses_count + 1)
+_TAKE_PLACE_IF_FREE = _TAKE_PLACE.where(EntryLink.responses_count < EntryLink.quota)
+_INSERT = insert(Response)
+
+
+def _run(statement, params: dict):
+    return db.session.connection().execute(statement, params)
+
+
 def load_entry(code: str) -> Entry | None:
-    row = db.session.execute(_ENTRY.where(EntryLink.code == code.lower())).first()
+    row = _run(_ENTRY_BY_CODE, {"code": code.lower()}).first()
     return None if row is None else Entry(*row)
 
 
@@ -112,13 +128,11 @@ def check_open(entry: Entry, now: datetime | None = None) -> None:
 
 
 def already_answered(entry: Entry, fp: Fingerprint) -> bool:
-    return db.session.scalar(
-        select(Response.id).where(Response.link_id == entry.link_id, Response.browser_hash == fp.browser_hash)
-    ) is not None
+    return _run(_ANSWERED, {"link_id": entry.link_id, "browser_hash": fp.browser_hash}).first() is not None
 
 
 def find_by_key(key: str) -> int | None:
-    return db.session.scalar(select(Response.id).where(Response.idempotency_key == key))
+    return _run(_BY_KEY, {"key": key}).scalar()
 
 
 def record_response(
@@ -141,16 +155,10 @@ def record_response(
     """
     now = now or utcnow()
     check_open(entry, now)
-    cond = EntryLink.id == entry.link_id
-    if entry.stop_when_full:
-        cond = cond & (EntryLink.responses_count < EntryLink.quota)
-    taken = db.session.execute(
-        update(EntryLink).where(cond).values(responses_count=EntryLink.responses_count + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken != 1:
+    take = _TAKE_PLACE_IF_FREE if entry.stop_when_full else _TAKE_PLACE
+    if _run(take, {"link_id": entry.link_id}).rowcount != 1:
         raise RefusedResponse("full")
-    db.session.execute(insert(Response).values(
+    _run(_INSERT, dict(
         round_id=entry.round_id, link_id=entry.link_id, school_id=entry.school_id, group=entry.group,
         instrument=questionnaire.id, instrument_version=questionnaire.version,
         answers={it.id: answers[it.id] for it in questionnaire.items if answers.get(it.id)},
