@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, make_response, redirect, render_template, request, url_for
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
@@ -46,6 +47,25 @@ def _blank_questions(q) -> Markup:
     return _BLANK[key]
 
 
+_CSRF_SLOT, _TOKEN_SLOT = "__csrf_slot__", "__token_slot__"
+_PAGES: dict[tuple, str] = {}
+_MAX_PAGES = 4096  # ≈ 100 MB at worst; a county round has a few hundred links
+
+
+def _blank_page(entry: Entry, q) -> str:
+    """The unanswered page of an entry link, rendered once per process. Everything shown is
+    part of the key, so a renamed school or county is never served stale."""
+    key = (entry.code, entry.county_name, entry.school_name, entry.group, q.key, q.sha256)
+    page = _PAGES.get(key)
+    if page is None:
+        if len(_PAGES) >= _MAX_PAGES:
+            _PAGES.clear()
+        page = _PAGES[key] = render_template(
+            "collect/form.html", entry=entry, q=q, form=None, group=GROUPS[entry.group], token=_TOKEN_SLOT,
+            csrf=_CSRF_SLOT, questions_html=_blank_questions(q))
+    return page
+
+
 def _refused(entry: Entry, reason: str):
     return render_template("collect/refused.html", entry=entry, reason=reason,
                            group=GROUPS[entry.group]), _REFUSED_STATUS[reason]
@@ -76,9 +96,12 @@ def answer(code: str):
     now = utcnow()
 
     def page(form, status: int):
-        html = render_template("collect/form.html", entry=entry, q=q, form=form, group=GROUPS[entry.group],
-                               token=form.token.data if form else tokens.new_start_token(entry.code, now),
-                               questions_html=None if form else _blank_questions(q))
+        if form is None:  # the blank form: a cached page with this request's two tokens filled in
+            html = (_blank_page(entry, q).replace(_CSRF_SLOT, generate_csrf())
+                    .replace(_TOKEN_SLOT, tokens.new_start_token(entry.code, now)))
+        else:
+            html = render_template("collect/form.html", entry=entry, q=q, form=form, group=GROUPS[entry.group],
+                                   token=form.token.data, csrf=None, questions_html=None)
         return _with_cookie(make_response(html, status), cookie)
 
     def refused(reason: str):
