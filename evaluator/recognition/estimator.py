@@ -284,8 +284,12 @@ def cells_from_codes(group: np.ndarray, school: np.ndarray, schools: Sequence[st
         item_sums = np.stack([counts[np.flatnonzero(lut)].sum(axis=0) for lut in (lut_a, lut_v, lut_d, lut_t)])
         first = dict(zip(("a", "v", "d", "t"), item_sums.sum(axis=1), strict=True))
     else:  # county and group figures only: the per-respondent sums suffice
-        sums = {"a": af, "v": vf, "t": per["t"].astype(np.float64), "d": per["d"].astype(np.float64), **sums}
+        sums = {"a": af, "v": vf, "t": per["t"].astype(np.float64), **sums}
+        if rules.dont_know_policy != "exclude":  # otherwise d = t − v per cell
+            sums["d"] = per["d"].astype(np.float64)
     first |= _cell_sums(rid, ncell, sums, max(k, 1) ** 2, int(n[used].max()) if ncell else 0)
+    if "d" not in first:
+        first["d"] = first["t"] - first["v"]
     cgroup = used // (n_s + 1)
     cschool = used % (n_s + 1)
     cschool = np.where(cschool == n_s, -1, cschool)
