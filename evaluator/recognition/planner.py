@@ -233,6 +233,10 @@ def plan_sample(
         split = apportion(n_free, np.array([s_free[g] for g in free_keys]), capped=False)
         per_group.update({g: int(k) for g, k in zip(free_keys, split, strict=True)})
 
+    min_schools = _rules(rules).planning.min_schools
+    if school_groups and len(frame) < min_schools:
+        notes.append(f"学校只有 {len(frame)} 所，少于建议的 {min_schools} 所：学校间差异对估计的影响较大，"
+                     "实际设计效应可能高于假定值")
     rows: list[pd.DataFrame] = []
     codes = frame["school_code"].astype(str).to_numpy()
     for g in weights:

@@ -31,6 +31,7 @@ class PlanningRules:
     per_mille: float
     minimum_n: int
     min_parent_share: float
+    min_schools: int
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class RecognitionRules:
             per_mille=p.number("per_mille", default=1.5),
             minimum_n=int(p.number("minimum_n", default=600)),
             min_parent_share=p.fraction("min_parent_share", default=0.5),
+            min_schools=int(p.number("min_schools", default=20)),
         )
         return cls(
             threshold=r.fraction("threshold"),

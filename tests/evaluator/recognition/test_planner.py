@@ -101,3 +101,9 @@ def test_defaults_come_from_the_rule_set():
     custom = dataclasses.replace(rules, planning=dataclasses.replace(rules.planning, deff=2.0, per_mille=2.0))
     assert plan_sample(frame(), group_weights={"parent": 1.0}, rules=custom).total_n == 1089
     assert population_total_n(1_000_000, rules=custom) == 2000
+
+
+def test_few_schools_noted():
+    plan = plan_sample(frame(k=5), group_weights={"parent": 1.0})
+    assert "少于建议的 20 所" in plan.assumptions["说明"]
+    assert "说明" not in plan_sample(frame(k=25), group_weights={"parent": 1.0}).assumptions
