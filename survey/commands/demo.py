@@ -12,6 +12,7 @@ from sqlalchemy import select
 from survey.commands._app import app_context
 
 DEMO_USER, DEMO_PASSWORD = "demo", "demo-2026"
+DEMO_ACCOUNTS = ((DEMO_USER, "admin"), ("demo_staff", "staff"), ("demo_eval", "evaluator"))
 DEMO_ROUND = "演示：2026年社会认可度调查"
 FILL_SHARE = 0.7  # simulated answers fill about this share of each quota
 
@@ -60,6 +61,7 @@ def demo(seed: int) -> None:
     from survey.db import cli_transaction, db
     from survey.instruments import catalogue
     from survey.models import SurveyRound, User
+    from survey.services.evaluations import run_evaluation
     from survey.services.rounds import get_or_create_county, open_round, recognition_rules
     from survey.services.users import create_user
 
@@ -69,11 +71,14 @@ def demo(seed: int) -> None:
     workbook = demo_workbook(folder / "演示县数据.xlsx", seed=seed)
     with app_context(), cli_transaction():
         county = get_or_create_county(str(county_info["county_code"]), str(county_info["county_name"]))
-        user = db.session.scalar(select(User).where(User.username == DEMO_USER))
-        if user is None:
-            create_user(DEMO_USER, DEMO_PASSWORD, "admin", [])
-        else:
-            user.password_hash, user.active, user.role = generate_password_hash(DEMO_PASSWORD), True, "admin"
+        accounts = {}
+        for username, role in DEMO_ACCOUNTS:
+            user = db.session.scalar(select(User).where(User.username == username))
+            if user is None:
+                user = create_user(username, DEMO_PASSWORD, role, [] if role == "admin" else [county])
+            else:  # a demo: put the known password back
+                user.password_hash, user.active = generate_password_hash(DEMO_PASSWORD), True
+            accounts[role] = user
         rnd = db.session.scalar(select(SurveyRound).where(SurveyRound.county_id == county.id,
                                                           SurveyRound.name == DEMO_ROUND))
         stored = 0
@@ -81,11 +86,15 @@ def demo(seed: int) -> None:
             rnd = open_round(county=county, name=DEMO_ROUND, roster=read_roster(workbook), catalogue=catalogue(),
                              rules=recognition_rules("national-2017"), stop_when_full=True)
             stored = _simulate(rnd, catalogue(), np.random.default_rng(seed))
+            db.session.flush()
+            run_evaluation(user=accounts["admin"], workbook_name=workbook.name, workbook_bytes=workbook.read_bytes(),
+                           ruleset="national-2017", round=rnd, catalogue=catalogue())
         summary = f"演示县：{county.name}（{county.code}），{len(rnd.schools)} 所学校；调查轮次 {rnd.id}"
     click.echo(summary + (f"，已模拟 {stored} 份回答" if stored else "（已存在，未重复创建）"))
     click.echo(f"演示数据表：{workbook}")
     click.echo("启动服务：python run.py serve，然后打开 http://127.0.0.1:5000/login")
-    click.echo(f"登录：用户名 {DEMO_USER}，密码 {DEMO_PASSWORD}")
+    click.echo(f"登录：用户名 {DEMO_USER}（管理员），密码 {DEMO_PASSWORD}；"
+               f"同一密码的演示账号：demo_staff（本县工作人员）、demo_eval（评估人员）")
 
 
 commands = [demo]

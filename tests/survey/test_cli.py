@@ -125,3 +125,23 @@ def test_evaluate_with_round_fills_item_5_from_the_database(app, database_url, t
     wrong = run(database_url, "evaluate", "--data", str(workbook), "--round", str(other_id), "--out", str(tmp_path / "x"))
     assert wrong.returncode == 2 and "与数据表的县代码 370300 不一致" in wrong.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_demo_loads_a_county_round_answers_and_evaluation_and_is_safe_twice(app, database_url):
+    from survey.models import Evaluation, Response
+
+    first = run(database_url, "demo")
+    assert first.returncode == 0, first.stderr
+    assert "已模拟" in first.stdout and "demo-2026" in first.stdout
+    with app.app_context():
+        counts = [db.session.scalar(select(func.count()).select_from(m)) for m in (SurveyRound, Response, Evaluation, User)]
+        rnd = db.session.scalars(select(SurveyRound)).one()
+        assert len(rnd.schools) >= 30
+        assert {"九年一贯制", "完全中学"} <= {s.school_type for s in rnd.schools}
+        assert counts[1] > 300 and counts[2] == 1 and counts[3] == 3
+    second = run(database_url, "demo")
+    assert second.returncode == 0, second.stderr
+    assert "已存在" in second.stdout
+    with app.app_context():
+        assert [db.session.scalar(select(func.count()).select_from(m))
+                for m in (SurveyRound, Response, Evaluation, User)] == counts
