@@ -59,14 +59,12 @@ def _from_round(round_id: int, rules: str | None) -> tuple[Any, Any, str]:
     """Responses and the roster's N_gs frame of a survey round in the database."""
     from survey.commands._app import app_context
     from survey.commands.rounds import _round
-    from survey.exports import responses_frame
     from survey.instruments import catalogue
-    from survey.services.rounds import sampling_frame
+    from survey.recognition import round_inputs
 
     with app_context():
         rnd = _round(round_id)
-        data = responses_frame(rnd, catalogue(), flags=False)
-        frame = sampling_frame(rnd.schools)
+        data, frame = round_inputs(rnd, catalogue())
         return data, frame, rules or rnd.ruleset
 
 
