@@ -5,9 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pandas as pd
+from sqlalchemy import bindparam, text
 
 from evaluator.questionnaire import Catalogue
-from evaluator.recognition import RecognitionResult, RecognitionRules, recognize
+from evaluator.recognition import (
+    CellTotals,
+    RecognitionResult,
+    RecognitionRules,
+    estimate_from_cells,
+    recognize,
+)
+from survey.db import db
 from survey.exports import responses_frame
 from survey.models import SurveyRound
 from survey.services.rounds import recognition_rules, sampling_frame
@@ -30,3 +38,91 @@ def round_recognition(rnd: SurveyRound, catalogue: Catalogue, weights: Mapping[s
     answers, frame = round_inputs(rnd, catalogue)
     texts = {it.id: it.text for q in catalogue.questionnaires for it in q.items}
     return recognize(answers, frame, rules or recognition_rules(rnd.ruleset), weights, texts)
+
+
+# --------------------------------------------------------------------------- SQL cells
+# The estimator needs only sums per (group, school) cell and per (group, school, item) cell
+# (evaluator.recognition.CellTotals.from_frames). The database computes them from the stored
+# answers, so the live page never loads responses row by row. The JSON answers are unnested
+# with the dialect's table function; everything else is portable SQL.
+_UNNEST = {
+    "sqlite": "JOIN json_each(r.answers) AS e",
+    "postgresql": "CROSS JOIN LATERAL json_each_text(r.answers) AS e(key, value)",
+}
+
+_CELLS_SQL = """
+WITH ans AS (
+  SELECT r.id AS rid, r."group" AS grp, COALESCE(s.code, '') AS school_code,
+         r.duration_seconds AS dur, e.key AS item, e.value AS label
+  FROM responses r LEFT JOIN schools s ON s.id = r.school_id {unnest}
+  WHERE r.round_id = :round_id
+), per AS (
+  SELECT rid, grp, school_code, dur,
+         SUM(CASE WHEN label IN :approve THEN 1 ELSE 0 END) AS a,
+         SUM(CASE WHEN label IN :dont_know THEN 1 ELSE 0 END) AS d,
+         COUNT(*) AS t, COUNT(DISTINCT label) AS k
+  FROM ans GROUP BY rid, grp, school_code, dur
+), flagged AS (
+  SELECT rid, grp, school_code, a, d, t, t - d * :exclude_dk AS v,
+         CASE WHEN dur < :speeder THEN 'speeder'
+              WHEN dur < :fast AND t >= :min_items AND k = 1 THEN 'straightliner_fast' END AS dropped
+  FROM per
+)
+"""
+_CELL_SUMS = """
+SELECT grp AS "group", school_code, COUNT(*) AS n, SUM(a) AS a, SUM(v) AS v, SUM(d) AS d, SUM(t) AS t,
+       SUM(a * a) AS aa, SUM(a * v) AS av, SUM(v * v) AS vv
+FROM flagged {where} GROUP BY grp, school_code
+"""
+_ITEM_SUMS = """
+SELECT f.grp AS "group", f.school_code, ans.item, COUNT(*) AS n,
+       SUM(CASE WHEN ans.label IN :approve THEN 1 ELSE 0 END) AS a,
+       SUM(CASE WHEN ans.label IN :dont_know THEN 0 ELSE 1 END) + SUM(CASE WHEN ans.label IN :dont_know THEN :as_no ELSE 0 END) AS v,
+       SUM(CASE WHEN ans.label IN :dont_know THEN 1 ELSE 0 END) AS d, COUNT(*) AS t
+FROM flagged f JOIN ans ON ans.rid = f.rid
+WHERE f.dropped IS NULL GROUP BY f.grp, f.school_code, ans.item
+"""
+_DROPPED = """
+SELECT dropped, COUNT(*) AS n FROM flagged WHERE dropped IS NOT NULL GROUP BY dropped
+UNION ALL
+SELECT 'empty', (SELECT COUNT(*) FROM responses WHERE round_id = :round_id) - (SELECT COUNT(*) FROM per)
+"""
+
+
+def round_cells(rnd: SurveyRound, rules: RecognitionRules) -> tuple[CellTotals, CellTotals]:
+    """(kept cells with item cells, unfiltered cells) of a round, summed in the database."""
+    conn = db.session.connection()
+    dialect = conn.dialect.name
+    if dialect not in _UNNEST:
+        raise NotImplementedError(f"SQL cells are written for SQLite and PostgreSQL, not {dialect}")
+    head = _CELLS_SQL.format(unnest=_UNNEST[dialect])
+    params = {
+        "round_id": rnd.id, "approve": list(rules.approve), "dont_know": list(rules.dont_know),
+        "exclude_dk": 0 if rules.dont_know_policy == "as_no" else 1,
+        "as_no": 1 if rules.dont_know_policy == "as_no" else 0,
+        "speeder": rules.speeder_seconds, "fast": rules.straightline_fast_seconds,
+        "min_items": rules.straightline_min_items,
+    }
+
+    def frame(sql: str) -> pd.DataFrame:
+        stmt = text(head + sql).bindparams(bindparam("approve", expanding=True),
+                                           bindparam("dont_know", expanding=True))
+        result = conn.execute(stmt, params)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    kept = frame(_CELL_SUMS.format(where="WHERE dropped IS NULL"))
+    dropped = {row.dropped: int(row.n) for row in frame(_DROPPED).itertuples()}
+    cells = CellTotals.from_frames(kept, frame(_ITEM_SUMS),
+                                   dropped={k: dropped.get(k, 0) for k in ("speeder", "straightliner_fast", "empty")})
+    return cells, CellTotals.from_frames(frame(_CELL_SUMS.format(where="")))
+
+
+def round_recognition_sql(rnd: SurveyRound, catalogue: Catalogue, weights: Mapping[str, float] | None = None,
+                          rules: RecognitionRules | None = None) -> RecognitionResult:
+    """``round_recognition`` computed from cell sums aggregated in SQL (DOMAIN.md §6; the same
+    estimator, ``estimate_from_cells``): what the live results page uses."""
+    rules = rules or recognition_rules(rnd.ruleset)
+    cells, unfiltered = round_cells(rnd, rules)
+    texts = {it.id: it.text for q in catalogue.questionnaires for it in q.items}
+    return estimate_from_cells(cells, sampling_frame(rnd.schools), rules, weights, item_texts=texts,
+                               unfiltered=unfiltered)

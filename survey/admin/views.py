@@ -37,7 +37,7 @@ from survey.exports import link_url, links_table, progress, responses_frame
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.models import EntryLink
-from survey.recognition import round_recognition
+from survey.recognition import round_recognition_sql
 from survey.services import ServiceError
 from survey.services.rounds import (
     close_round,
@@ -267,7 +267,7 @@ def round_results(round_id: int):
     rnd = round_or_404(round_id)
     cat = catalogue()
     try:
-        result = round_recognition(rnd, cat).to_dict()
+        result = round_recognition_sql(rnd, cat).to_dict()  # cell sums aggregated in SQL
         problem = None
     except InputError as exc:  # e.g. a configured group has no valid answers yet
         result, problem = None, str(exc)
