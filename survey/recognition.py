@@ -89,8 +89,14 @@ SELECT 'empty', (SELECT COUNT(*) FROM responses WHERE round_id = :round_id) - (S
 """
 
 
-def round_cells(rnd: SurveyRound, rules: RecognitionRules) -> tuple[CellTotals, CellTotals]:
-    """(kept cells with item cells, unfiltered cells) of a round, summed in the database."""
+_DROPPED_ROWS = """
+SELECT f.rid AS response_id, f.grp AS "group", f.school_code, p.dur AS duration_seconds, f.dropped AS reason
+FROM flagged f JOIN per p ON p.rid = f.rid WHERE f.dropped IS NOT NULL ORDER BY f.rid LIMIT :limit
+"""
+
+
+def _cells_query(rnd: SurveyRound, rules: RecognitionRules):
+    """A runner of SQL appended to the shared CTEs (answers → per respondent → flagged)."""
     conn = db.session.connection()
     dialect = conn.dialect.name
     if dialect not in _UNNEST:
@@ -104,12 +110,23 @@ def round_cells(rnd: SurveyRound, rules: RecognitionRules) -> tuple[CellTotals, 
         "min_items": rules.straightline_min_items,
     }
 
-    def frame(sql: str) -> pd.DataFrame:
+    def frame(sql: str, **extra) -> pd.DataFrame:
         stmt = text(head + sql).bindparams(bindparam("approve", expanding=True),
                                            bindparam("dont_know", expanding=True))
-        result = conn.execute(stmt, params)
+        result = conn.execute(stmt, params | extra)
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
+    return frame
+
+
+def dropped_responses(rnd: SurveyRound, rules: RecognitionRules, limit: int = 500) -> pd.DataFrame:
+    """The responses the quality filters drop, with the reason ('speeder' or 'straightliner_fast')."""
+    return _cells_query(rnd, rules)(_DROPPED_ROWS, limit=limit)
+
+
+def round_cells(rnd: SurveyRound, rules: RecognitionRules) -> tuple[CellTotals, CellTotals]:
+    """(kept cells with item cells, unfiltered cells) of a round, summed in the database."""
+    frame = _cells_query(rnd, rules)
     kept = frame(_CELL_SUMS.format(where="WHERE dropped IS NULL"))
     dropped = {row.dropped: int(row.n) for row in frame(_DROPPED).itertuples()}
     cells = CellTotals.from_frames(kept, frame(_ITEM_SUMS),

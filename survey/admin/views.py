@@ -37,7 +37,7 @@ from survey.exports import link_url, links_table, progress, responses_frame
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.models import EntryLink
-from survey.recognition import round_recognition_sql
+from survey.recognition import dropped_responses, round_recognition_sql
 from survey.services import ServiceError
 from survey.services.rounds import (
     close_round,
@@ -271,9 +271,9 @@ def round_results(round_id: int):
         problem = None
     except InputError as exc:  # e.g. a configured group has no valid answers yet
         result, problem = None, str(exc)
-    frame = responses_frame(rnd, cat)
-    dropped = frame[frame["flag_speeder"] | frame["flag_straightline_fast"]]
+    dropped = dropped_responses(rnd, recognition_rules(rnd.ruleset))
     names = {s.code: s.name for s in rnd.schools}
     return render_template("admin/results.html", rnd=rnd, r=result, problem=problem, groups=GROUPS,
-                           dropped=dropped.to_dict("records"), school_names=names, n_total=len(frame),
+                           dropped=dropped.to_dict("records"), school_names=names,
+                           n_total=(result["n_kept"] + result["n_dropped"]) if result else None,
                            refresh=current_app.config["PROGRESS_REFRESH_SECONDS"] * 3)
