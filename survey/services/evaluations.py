@@ -31,6 +31,7 @@ from survey.db import db
 from survey.models import County, Evaluation, SurveyRound, User, utcnow
 from survey.recognition import round_inputs, round_recognition
 from survey.services import ServiceError
+from survey.services.rounds import get_or_create_county
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".zip")
 RESPONSES_SUFFIXES = (".csv", ".xlsx")
@@ -89,10 +90,7 @@ def _county_for(user: User, code: str, name: str) -> County:
     if county is None:
         if user.role != "admin":
             raise ServiceError(f"数据表中的县 {name}（{code}）尚未在系统中登记，请联系管理员")
-        county = County(code=code, name=name or code)
-        db.session.add(county)
-        db.session.flush()
-        return county
+        return get_or_create_county(code, name or code)
     allowed = user.county_ids()
     if allowed is not None and county.id not in allowed:
         raise ServiceError(f"您无权评估 {county.name}（{code}）；数据表 county 工作表的 county_code 应为您负责的县")

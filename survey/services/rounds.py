@@ -10,6 +10,8 @@ from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from evaluator.errors import InputError
 from evaluator.groups import GROUPS
@@ -33,6 +35,8 @@ def new_link_code() -> str:
 
 
 def get_or_create_county(code: str, name: str | None) -> County:
+    """The county with this 6-digit code, registered with ``name`` if new. Two requests
+    registering the same new county at once both get it (INSERT … ON CONFLICT DO NOTHING)."""
     code = (code or "").strip()
     if not _COUNTY_CODE.match(code):
         raise InputError("县级行政区划代码应为 6 位数字", field="county")
@@ -40,9 +44,10 @@ def get_or_create_county(code: str, name: str | None) -> County:
     if county is None:
         if not (name or "").strip():
             raise InputError(f"县 {code} 尚未登记，请同时填写县名称", field="county_name")
-        county = County(code=code, name=name.strip())
-        db.session.add(county)
-        db.session.flush()
+        dialect_insert = pg_insert if db.session.connection().dialect.name == "postgresql" else sqlite_insert
+        db.session.execute(dialect_insert(County).values(code=code, name=name.strip())
+                           .on_conflict_do_nothing(index_elements=["code"]))
+        county = db.session.scalar(select(County).where(County.code == code))
     return county
 
 

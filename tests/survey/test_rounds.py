@@ -192,3 +192,29 @@ def test_form_field_errors_are_chinese(app, client):
     assert resp.status_code == 422
     assert "不是有效的整数" in page and "不是有效的选择" in page and "不是有效的日期与时间值" in page
     assert "Not a valid" not in page
+
+
+def test_registering_the_same_new_county_concurrently_gives_one_county(app):
+    import threading
+
+    from survey.services.rounds import get_or_create_county
+
+    barrier, ids, errors = threading.Barrier(6), [], []
+
+    def register() -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                ids.append(get_or_create_county("430101", "并发县").id)
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - the test reports any failure
+                errors.append(exc)
+
+    threads = [threading.Thread(target=register) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors and len(set(ids)) == 1 and len(ids) == 6
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(County)) == 1
