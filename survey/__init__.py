@@ -26,6 +26,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = config_mod.default_database_uri()
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_mod.instance_secret_key()
+    if str(app.config.get("PUBLIC_BASE_URL") or "").startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True  # served over HTTPS: cookies never travel in clear
     if app.config["PROXY_FIX_X_FOR"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
 
