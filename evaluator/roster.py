@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -44,6 +45,8 @@ STAGES_OF_TYPE = {
     "十二年一贯制": ("students_primary", "students_junior"),
     "完全中学": ("students_junior",),
 }
+MAX_COUNT = 100_000  # no school part has more students or teachers; guards against typos and overflow
+_CONTROL = {chr(c) for c in range(32)} - {"\t"}
 _NUMERIC = ("students_primary", "students_junior", "students_senior", "teachers_primary", "teachers_junior")
 
 
@@ -75,7 +78,10 @@ def _header_map(headers: list[str], file: str, sheet: str | None) -> dict[str, i
     found: dict[str, int] = {}
     for idx, h in enumerate(headers):
         key = lookup.get(_norm(str(h or "")))
-        if key and key not in found:
+        if key and key in found:
+            raise InputError(f"第 1 行（表头）中“{COLUMNS[key][0]}（{key}）”出现了两次（第 {found[key] + 1} 列和第 {idx + 1} 列）",
+                             file=file, sheet=sheet, row=1)
+        if key:
             found[key] = idx
     missing = [k for k in REQUIRED if k not in found]
     if missing:
@@ -125,9 +131,21 @@ def _cell_int(value: object, *, file: str, sheet: str | None, row: int, column: 
             number = float(str(value).strip().replace(",", ""))
         except ValueError:
             raise InputError(f"应为非负整数，实际为“{value}”", file=file, sheet=sheet, row=row, column=column) from None
-    if number < 0 or number != int(number):
+    if not math.isfinite(number) or number < 0 or number != int(number):
         raise InputError(f"应为非负整数，实际为“{value}”", file=file, sheet=sheet, row=row, column=column)
+    if number > MAX_COUNT:
+        raise InputError(f"数值 {value} 超出合理范围（每所学校每学段不超过 {MAX_COUNT} 人）", file=file, sheet=sheet,
+                         row=row, column=column)
     return int(number)
+
+
+def _text(value: object, *, file: str, sheet: str | None, row: int, column: str, limit: int) -> str:
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value or "").strip()
+    if any(ch in _CONTROL for ch in text):
+        raise InputError("含有不可见的控制字符，请删除后重新保存", file=file, sheet=sheet, row=row, column=column)
+    if len(text) > limit:
+        raise InputError(f"过长（最多 {limit} 个字符）", file=file, sheet=sheet, row=row, column=column)
+    return text
 
 
 def read_roster(source: str | Path | BinaryIO, filename: str | None = None) -> list[RosterSchool]:
@@ -164,16 +182,13 @@ def read_roster(source: str | Path | BinaryIO, filename: str | None = None) -> l
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in raw):
             continue
         where = {"file": file, "sheet": sheet, "row": offset}
-        code_v = cell("school_code")
-        code = str(int(code_v)) if isinstance(code_v, float) and code_v.is_integer() else str(code_v or "").strip()
+        code = _text(cell("school_code"), column=label["school_code"], limit=40, **where)
         if not code:
             raise InputError("学校代码不能为空", column=label["school_code"], **where)
-        if len(code) > 40:
-            raise InputError("学校代码过长（最多 40 个字符）", column=label["school_code"], **where)
         if code in seen:
             raise InputError(f"学校代码“{code}”与第 {seen[code]} 行重复", column=label["school_code"], **where)
         seen[code] = offset
-        name = str(cell("school_name") or "").strip()
+        name = _text(cell("school_name"), column=label["school_name"], limit=200, **where)
         if not name:
             raise InputError("学校名称不能为空", column=label["school_name"], **where)
         stype = str(cell("school_type") or "").strip()

@@ -497,8 +497,12 @@ def _check_schools(s: pd.DataFrame, file: str, sheet: str) -> None:
         row = int(s["_row"].iloc[i])
         rd = r._asdict()
         stype = rd["school_type"]
-        if stype is None:
-            raise InputError("学校类型不能为空", file=file, sheet=sheet, row=row, column=_label(s, "school_type"))
+        if not isinstance(stype, str):  # empty, or a formula cell without a cached value
+            raise InputError("学校类型不能为空（公式单元格请先在 Excel 中计算并保存）", file=file, sheet=sheet, row=row,
+                             column=_label(s, "school_type"))
+        if stype not in TYPE_STAGES:
+            raise InputError(f"学校类型“{stype}”无效，应为：{'、'.join(TYPE_STAGES)}", file=file, sheet=sheet, row=row,
+                             column=_label(s, "school_type"))
         allowed = TYPE_STAGES[stype]
         for stage, zh in (("primary", "小学"), ("junior", "初中"), ("senior", "高中")):
             stems = ("students", "classes", "teachers") if stage != "senior" else ("students",)
@@ -535,6 +539,9 @@ def _check_children(df: pd.DataFrame, schools: pd.DataFrame, file: str, sheet: s
     if stage_col:
         types = dict(zip(schools["school_code"], schools["school_type"], strict=True))
         for i, (code, stage_name) in enumerate(zip(codes, df["stage"].tolist(), strict=True)):
+            if stage_name not in STAGE_NAMES:  # empty, or a formula cell without a cached value
+                raise InputError("学段不能为空，应为 小学 或 初中（公式单元格请先在 Excel 中计算并保存）", file=file,
+                                 sheet=sheet, row=int(rows[i]), column=_label(df, "stage"))
             if STAGE_NAMES[stage_name] not in TYPE_STAGES[types[code]]:
                 raise InputError(f"该校类型为{types[code]}，不应有{stage_name}班级", file=file, sheet=sheet,
                                  row=int(rows[i]), column=_label(df, "stage"))

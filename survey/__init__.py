@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from survey import config as config_mod
 from survey.config import ROOT, Config
@@ -31,12 +32,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if app.config["PROXY_FIX_X_FOR"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
 
+    app.url_map.converters["int"] = BoundedInt  # ids beyond the database's integers are simply not found
     from survey import db, errors, i18n, instruments
     from survey.extensions import compress, csrf, limiter, login_manager
 
     db.init_app(app)
     i18n.init_app(app)
     app.before_request(_refuse_oversize_answers)  # before CSRF: a huge body gets 413, not 400
+    app.before_request(_refuse_bad_forms)
     csrf.init_app(app)
     compress.init_app(app)
     limiter.init_app(app)
@@ -59,6 +62,23 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     limiter.exempt(collect_bp)  # respondents are never rate-limited (shared school Wi-Fi, carrier NAT)
     app.register_blueprint(workspace_bp)
     return app
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` limited to the 32-bit range of the id columns (larger ids: 404, not 500)."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def _refuse_bad_forms() -> None:
+    """Refuse NUL characters in any submitted field: no database stores them faithfully."""
+    from flask import abort, request
+
+    if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if any("\x00" in v for vs in request.form.listvalues() for v in vs):
+            abort(400)
 
 
 def _refuse_oversize_answers() -> None:

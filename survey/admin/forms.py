@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from survey.forms import Form
 from survey.i18n import _l
@@ -37,6 +37,14 @@ class RoundForm(Form):
         validators=[Optional(), NumberRange(min=1, max=100_000_000, message=_l("应为正整数"))],
     )
     stop_when_full = BooleanField(_l("配额满后停止收集"), default=True)
+
+
+    def _year_ok(self, field) -> None:
+        if field.data is not None and not 2000 <= field.data.year <= 2100:
+            raise ValidationError(_l("时间应在 2000 年至 2100 年之间"))
+
+    validate_opens = _year_ok
+    validate_closes = _year_ok
 
 
 class ActionForm(Form):

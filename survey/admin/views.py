@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -135,8 +136,8 @@ def round_quotas(round_id: int):
         except ValueError:
             abort(400)
         text = value.strip()
-        if not text.isdigit():
-            flash(_("%(where)s：配额应为非负整数，您填写的是“%(v)s”，未保存任何修改。",
+        if not re.fullmatch(r"[0-9]{1,7}", text):
+            flash(_("%(where)s：配额应为 0–9999999 的整数，您填写的是“%(v)s”，未保存任何修改。",
                     where=names.get(link_id, key), v=text), "error")
             return redirect(url_for(".round_detail", round_id=rnd.id))
         quotas[link_id] = int(text)

@@ -25,6 +25,8 @@ def _when(value: str | None, option: str) -> datetime | None:
     except ValueError:
         raise InputError(f"“{value}”不是 ISO 8601 时间（例如 2026-12-01T08:00 或 2026-12-01T08:00+08:00）",
                          field=option) from None
+    if not 2000 <= dt.year <= 2100:
+        raise InputError(f"“{value}”不在 2000 年至 2100 年之间", field=option)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
     return dt.astimezone(ZoneInfo("UTC"))
@@ -34,7 +36,7 @@ def _round(round_id: int):
     from survey.db import db
     from survey.models import SurveyRound
 
-    rnd = db.session.get(SurveyRound, round_id)
+    rnd = db.session.get(SurveyRound, round_id) if 0 < round_id < 2**31 else None
     if rnd is None:
         raise InputError(f"调查轮次 {round_id} 不存在", field="ROUND_ID")
     return rnd

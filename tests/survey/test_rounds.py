@@ -107,7 +107,7 @@ def test_quotas_are_editable_and_bad_input_changes_nothing(app, client):
     client.post(f"/admin/rounds/{rid}/quotas", data={"csrf_token": token, f"quota-{lid}": "123"})
     page = client.post(f"/admin/rounds/{rid}/quotas", follow_redirects=True,
                        data={"csrf_token": token, f"quota-{oid}": "7", f"quota-{lid}": "-3"}).get_data(as_text=True)
-    assert "城关第一小学·家长：配额应为非负整数，您填写的是“-3”，未保存任何修改" in page
+    assert "城关第一小学·家长：配额应为 0–9999999 的整数，您填写的是“-3”，未保存任何修改" in page
     with app.app_context():
         assert db.session.get(EntryLink, lid).quota == 123
         assert db.session.get(EntryLink, oid).quota == before
