@@ -109,6 +109,8 @@ def apportion(n: int, sizes: np.ndarray, *, capped: bool = True) -> np.ndarray:
 
     Requires #(sizes > 0) ≤ n (≤ Σ floor(sizes) when capped); callers clamp n first."""
     sizes = np.asarray(sizes, dtype=float)
+    if not np.isfinite(sizes).all() or (sizes > 1e9).any():
+        raise InputError(f"无法把 {n} 份配额按学校人数分配：学校人数超出范围", field="quotas")
     pos = sizes > 0
     ideal = np.zeros_like(sizes)
     ideal[pos] = n * sizes[pos] / sizes[pos].sum()
@@ -129,6 +131,8 @@ def apportion(n: int, sizes: np.ndarray, *, capped: bool = True) -> np.ndarray:
             order = np.argsort(np.where(room, remainder, np.inf), kind="stable")
             take = order[: min(-diff, int(room.sum()))]
             q[take] -= 1
+        if len(take) == 0:  # no school can move: the inputs are infeasible (or overflowed); never loop
+            raise InputError(f"无法把 {n} 份配额按学校人数分配（学校人数超出范围或样本量不可行）", field="quotas")
 
 
 def _population(frame: pd.DataFrame, group: str, notes: list[str]) -> tuple[np.ndarray, bool]:
