@@ -1,4 +1,4 @@
-"""Seed 002 (淄博高新区 2023 自评表, /work/shared/seeds/002_*.txt, 附件 创建工作分工) reproduced.
+"""Seed 002 (淄博高新区 2023 自评表, ../shared/seeds/002_*.txt, 附件 创建工作分工) reproduced.
 
 The dataset (data/seed002, made by data/seed002/make.py) mirrors these table rows:
 - 1.4 否: 第一小学、华侨城小学、第二小学和第一中学 生均教学及辅助用房面积达不到标准要求

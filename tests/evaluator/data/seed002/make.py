@@ -1,5 +1,5 @@
 """Builds the CSV folder beside this script: a county shaped after seed 002 (淄博高新区 2023
-self-check table, /work/shared/seeds/002_*.txt, 附件 全国义务教育优质均衡发展区创建工作分工).
+self-check table, ../shared/seeds/002_*.txt, 附件 全国义务教育优质均衡发展区创建工作分工).
 
 Run: .venv/bin/python tests/evaluator/data/seed002/make.py   (the CSVs are committed).
 Figures are chosen by hand to mirror the table rows; see test_seed002.py for the mapping.
