@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
 from evaluator.groups import GROUPS
@@ -35,18 +34,6 @@ def _entry(code: str) -> Entry:
     return entry
 
 
-_BLANK: dict[tuple[str, str], Markup] = {}
-
-
-def _blank_questions(q) -> Markup:
-    """The unanswered questions of a questionnaire, rendered once per process: they are the
-    same for every respondent, and rendering 50-odd radios is most of a page's cost."""
-    key = (q.key, q.sha256)
-    if key not in _BLANK:
-        _BLANK[key] = Markup(render_template("collect/_questions.html", q=q, form=None))
-    return _BLANK[key]
-
-
 _CSRF_SLOT, _TOKEN_SLOT = "__csrf_slot__", "__token_slot__"
 _PAGES: dict[tuple, str] = {}
 _MAX_PAGES = 4096  # ≈ 100 MB at worst; a county round has a few hundred links
@@ -62,7 +49,7 @@ def _blank_page(entry: Entry, q) -> str:
             _PAGES.clear()
         page = _PAGES[key] = render_template(
             "collect/form.html", entry=entry, q=q, form=None, group=GROUPS[entry.group], token=_TOKEN_SLOT,
-            csrf=_CSRF_SLOT, questions_html=_blank_questions(q))
+            csrf=_CSRF_SLOT)
     return page
 
 
@@ -101,7 +88,7 @@ def answer(code: str):
                     .replace(_TOKEN_SLOT, tokens.new_start_token(entry.code, now)))
         else:
             html = render_template("collect/form.html", entry=entry, q=q, form=form, group=GROUPS[entry.group],
-                                   token=form.token.data, csrf=None, questions_html=None)
+                                   token=form.token.data, csrf=None)
         return _with_cookie(make_response(html, status), cookie)
 
     def refused(reason: str):
