@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluator.fields import field_zh, school_field
 from evaluator.outcome import (
     FAIL,
     NA,
@@ -32,7 +33,6 @@ from evaluator.outcome import (
     missing_item,
     pct,
 )
-from evaluator.fields import field_zh, school_field
 from evaluator.rules import ROOM_TYPES, RuleSet, matching_relaxation
 from evaluator.workbook import STAGE_NAMES, TYPE_STAGES
 

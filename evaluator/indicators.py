@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from evaluator.fields import field_zh, school_field
 from evaluator.outcome import (
     FAIL,
     NA,
@@ -35,7 +36,6 @@ from evaluator.outcome import (
     name_list,
     round_up,
 )
-from evaluator.fields import field_zh, school_field
 from evaluator.rules import STAGE_LABELS, STAGES, IndicatorRule, RuleSet
 
 WHOLE_SCHOOL = ("teaching_area", "sports_area", "equipment_value", "multimedia_rooms")

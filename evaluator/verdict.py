@@ -18,8 +18,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from evaluator.assurance import evaluate_assurance
-from evaluator.indicators import ResourceResult, evaluate_resources
 from evaluator.fields import field_zh
+from evaluator.indicators import ResourceResult, evaluate_resources
 from evaluator.outcome import FAIL, NA, PASS, PENDING, ItemResult, Shortfall, fmt, meets
 from evaluator.quality import evaluate_quality
 from evaluator.rules import INDICATOR_KEYS, ITEM_CODES, STAGES, RuleSet

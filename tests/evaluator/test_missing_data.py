@@ -31,7 +31,7 @@ def nine(code: str = "N", name: str = "九年校") -> dict[str, Any]:
     row = primary(code, name, 600)
     row.update({"school_type": "九年一贯制", "students_junior": 400, "classes_junior": 8, "teachers_junior": 32,
                 "qualified_teachers_junior": 24, "backbone_teachers_junior": 5, "pe_art_teachers_junior": 4,
-                "teaching_area": 3000 + 2800, "sports_area": 4800 + 4500, "equipment_value": 1_500_000 + 1_200_000,
+                "teaching_area": 3000 + 2800, "sports_area": 10_000, "equipment_value": 1_500_000 + 1_200_000,
                 "multimedia_rooms": 15 + 12, "public_funds": 720 * 600 + 940 * 400,
                 "public_funds_budget": 720 * 600 + 940 * 400, "training_funds": 0.06 * (720 * 600 + 940 * 400)})
     return row
