@@ -493,7 +493,7 @@ def school_issue_table(report: Mapping[str, Any]) -> Table:
             continue
         reason = str(school.get("reason") or "")
         missing = missing_text(school.get("missing") or [])
-        if missing:
+        if missing and "缺少数据" not in reason:  # the engine's reason already names them in Chinese
             reason = (reason + "；" if reason else "") + missing
         rows.append(
             (
