@@ -158,7 +158,10 @@ def recognition_item(recognition: Mapping[str, Any] | None, rules: RuleSet) -> I
     given = recognition.get("threshold")
     if isinstance(given, int | float) and not isinstance(given, bool):
         threshold = float(given)
-    if status in (PASS, FAIL) and isinstance(score, int | float) and threshold is not None:
+    if status in (PASS, FAIL) and (not isinstance(score, int | float) or isinstance(score, bool)):
+        return ItemResult("5", title, "recognition", PENDING, "社会认可度结果没有认可度得分（score），不能判定", "",
+                          ("社会认可度得分",))
+    if status in (PASS, FAIL) and threshold is not None:
         status = PASS if meets(float(score), threshold, "at_least") else FAIL  # the engine's one comparison
     standard = f"（标准≥{fmt(threshold * 100)}%）" if threshold is not None else ""
     detail = f"社会认可度{fmt(score * 100 if score is not None else None)}%{standard}"

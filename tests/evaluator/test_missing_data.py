@@ -299,3 +299,16 @@ def test_relaxation_condition_on_missing_classes_does_not_hold() -> None:
     assert [r.note for r in matching_relaxation(rel, school)] == []
     school["classes_primary"] = 6.0
     assert len(matching_relaxation(rel, school)) == 1
+
+
+# --- item 5 from a recognition object -------------------------------------------------------
+def test_item_5_judges_the_score_with_the_one_comparison(tmp_path: Path) -> None:
+    rec = {**RECOGNITION_PASS, "score": 0.8499999999999999, "status": "fail"}  # an old, float-trapped result
+    report = run(tmp_path, recognition=rec)
+    assert report.item("5").status == "pass" and report.verdict == "recognized"
+
+
+def test_item_5_without_a_score_is_pending(tmp_path: Path) -> None:
+    rec = {k: v for k, v in RECOGNITION_PASS.items() if k != "score"}
+    item = run(tmp_path, recognition=rec).item("5")
+    assert item.status == "pending" and item.missing == ("社会认可度得分",)
