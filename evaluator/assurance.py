@@ -167,13 +167,17 @@ def room_item(schools: pd.DataFrame, rooms: pd.DataFrame | None, rules: RuleSet)
     by_school: dict[str, dict[str, list[float]]] = {}
     unknown_type: dict[str, int] = {}
     rows_of: dict[str, list[int]] = {}
+    unknown_rows: dict[tuple[str, str], list[int]] = {}  # (school, 音乐/美术/"") → rows of unknown area/type
     for rec in rooms.to_dict("records"):
         code = str(rec["school_code"])
         rows_of.setdefault(code, []).append(int(rec.get("_row", 0)))
         if rec["room_type"] not in ROOM_TYPES:
             unknown_type[code] = unknown_type.get(code, 0) + 1
+            unknown_rows.setdefault((code, ""), []).append(int(rec.get("_row", 0)))
             continue
         area = _f(rec["area"])
+        if area is None:
+            unknown_rows.setdefault((code, str(rec["room_type"])), []).append(int(rec.get("_row", 0)))
         by_school.setdefault(code, {}).setdefault(str(rec["room_type"]), []).append(math.nan if area is None else area)
     shortfalls: list[Shortfall] = []
     short_by_type: dict[str, list[tuple[str, float]]] = {t: [] for t in ROOM_TYPES}
@@ -210,10 +214,11 @@ def room_item(schools: pd.DataFrame, rooms: pd.DataFrame | None, rules: RuleSet)
             if gap > 0:
                 short_by_type[rtype].append((str(name), gap))
                 shortfalls.append(Shortfall(code, str(name), "2.3", f"{rtype}专用教室", float(gap), "间"))
-            elif required - ok_rooms > 0:
-                what = (f"{rtype}专用教室面积" if sum(1 for a in areas if a != a)
-                        else "专用教室类型")
-                missing.append(f"{name}：{what}（rooms 第{'、'.join(map(str, rows_of.get(code, [])))}行中未填写）")
+            elif required - ok_rooms > 0:  # short unless the unknown rooms count
+                for key, what in ((rtype, f"{rtype}专用教室使用面积"), ("", "专用教室类型")):
+                    rows = unknown_rows.get((code, key))
+                    if rows:
+                        missing.append(f"{name}：{what}（rooms 第{'、'.join(map(str, rows))}行未填写）")
     problems = []
     details = [f"核查学校{judged}所，每{fmt(ar.classes_per_room)}个班配备1间，面积音乐≥{fmt(ar.room_min_area['音乐'])}、"
                f"美术≥{fmt(ar.room_min_area['美术'])}平方米"]
