@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from evaluator.fields import field_zh, school_field
 from evaluator.outcome import (
     FAIL,
     NA,
@@ -31,6 +32,7 @@ from evaluator.outcome import (
     at_most,
     combine,
     fmt,
+    meets,
     name_list,
     round_up,
 )
@@ -186,11 +188,11 @@ def _judge(school: Mapping[str, object], stage: str, students: float | None, rul
             values[ind.key] = IndicatorValue(ind.key, None, thr, None, None, "missing", n, tuple(dict.fromkeys(miss)))
             continue
         value = ind.per_students * n / students
-        met = at_least(value, thr) if rr.inclusive else value > thr
+        met = meets(value, thr, "at_least" if rr.inclusive else "above")
         ratio = value / thr if thr else math.inf
         band = "pass" if met else ("near" if at_least(ratio, rr.min_ratio) else "fail")
         values[ind.key] = IndicatorValue(ind.key, value, thr, met, ratio, band, n, ())
-    excluded = stype == "教学点" and students is not None and students < rr.teaching_point_cutoff
+    excluded = stype == "教学点" and students is not None and meets(students, rr.teaching_point_cutoff, "below")
     known = [v for v in values.values() if v.met is not None]
     met_count = sum(1 for v in known if v.met)
     misses = [v for v in known if not v.met]
@@ -209,7 +211,7 @@ def _judge(school: Mapping[str, object], stage: str, students: float | None, rul
         reason = f"仅{met_count}项达标，少于{rr.min_met}项"
     elif len(known) < len(values):
         status = PENDING
-        reason = "缺少数据：" + "、".join(f for v in values.values() for f in v.missing)
+        reason = "缺少数据：" + "、".join(dict.fromkeys(field_zh(f) for v in values.values() for f in v.missing))
     else:
         status = PASS
         reason = ""
@@ -265,9 +267,9 @@ def _indicator_item(ind: IndicatorRule, judged: list[SchoolPart], rules: RuleSet
         detail += f"（是否认定按1.8：至少{rules.resources.min_met}项达标、其余不低于{fmt(rules.resources.min_ratio * 100)}%）"
     missing_fields: list[str] = []
     if absent:
-        detail += "；缺少数据：" + "、".join(p.label for p, _ in absent)
-        for _, v in absent:
-            missing_fields.extend(v.missing)
+        for p, v in absent:
+            missing_fields.extend(school_field(p.label, f) for f in v.missing)
+        detail += "；缺少数据：" + "、".join(dict.fromkeys(missing_fields))
     problem = ""
     if failing:
         problem = f"{name_list([p.label for p, _ in failing], 12)}{ind.title}达不到标准要求。"
@@ -304,7 +306,8 @@ def _school_rule_item(judged: list[SchoolPart], parts: list[SchoolPart], rules: 
     problem = problem + "。" if problem else ""
     if failing:
         detail += "；" + "；".join(f"{p.label}：{p.reason}" for p in failing)
-    missing = tuple(dict.fromkeys(f for p in pending for f in p.missing)) if status == PENDING else ()
+    missing = tuple(dict.fromkeys(school_field(p.label, f) for p in pending for f in p.missing)) \
+        if status == PENDING else ()
     return ItemResult(code, title, "resources", status, detail, problem, missing,
                       {"judged": len(judged), "failing": len(failing), "pending": len(pending),
                        "excluded": len(excluded)})
@@ -316,6 +319,10 @@ def _cv(judged: list[SchoolPart], rules: RuleSet) -> tuple[dict[str, dict[str, f
     """1.9: one enrolment-weighted CV per indicator and 学段 (``weighted_cv``); in
     ``composite`` mode the per-学段 mean of the seven CVs (2012 综合差异系数) is judged."""
     rr = rules.resources
+    pol = rules.policy
+    # Why a CV is null and what the rule-set makes of it: PENDING for missing data; for
+    # too few schools or a zero mean the rule-set's ``cv.too_few_schools`` / ``cv.zero_mean``.
+    undecided: dict[tuple[str, str], Status] = {}
     cv: dict[str, dict[str, float | None]] = {}
     notes: dict[str, dict[str, str]] = {}
     composite: dict[str, float | None] = {}
@@ -335,22 +342,29 @@ def _cv(judged: list[SchoolPart], rules: RuleSet) -> tuple[dict[str, dict[str, f
                 notes[stage][ind.key] = f"县域内没有参评的{STAGE_LABELS[stage]}学校"
             elif absent:
                 cv[stage][ind.key] = None
-                notes[stage][ind.key] = "缺少数据：" + "、".join(p.label for p in absent)
-                missing.extend(f for p in absent for f in p.indicators[ind.key].missing)
+                fields = [school_field(p.label, f) for p in absent for f in p.indicators[ind.key].missing]
+                notes[stage][ind.key] = "缺少数据：" + "、".join(dict.fromkeys(fields))
+                missing.extend(fields)
+                undecided[(stage, ind.key)] = PENDING
             elif len(ps) < rr.cv_min_schools:
                 cv[stage][ind.key] = None
                 notes[stage][ind.key] = (f"{STAGE_LABELS[stage]}仅{len(ps)}所参评学校，少于{rr.cv_min_schools}所，"
                                          "无法计算校际差异系数")
+                undecided[(stage, ind.key)] = pol.cv_too_few_schools  # type: ignore[assignment]
             else:
                 value = weighted_cv([v.value for v in vals], [p.students for p in ps])  # type: ignore[misc]
                 if math.isnan(value):
                     cv[stage][ind.key] = None
                     notes[stage][ind.key] = "平均值为0，无法计算差异系数"
+                    undecided[(stage, ind.key)] = pol.cv_zero_mean  # type: ignore[assignment]
                 else:
                     cv[stage][ind.key] = value
         stage_cvs = cv[stage]
         known = {k: v for k, v in stage_cvs.items() if v is not None}
-        pending_here = any(n.startswith("缺少数据") for n in notes[stage].values())
+        here = [undecided[(stage, k)] for k in stage_cvs if (stage, k) in undecided]
+        for k in stage_cvs:
+            if undecided.get((stage, k)) == FAIL:
+                problems.append(f"{STAGE_LABELS[stage]}{_short(rr.indicator(k).title)}：{notes[stage][k]}")
         if rr.cv_mode == "composite":
             limit = rr.cv_composite_limits[stage]
             comp = float(np.mean(list(known.values()))) if known and len(known) == len(stage_cvs) else None
@@ -362,12 +376,12 @@ def _cv(judged: list[SchoolPart], rules: RuleSet) -> tuple[dict[str, dict[str, f
                 if not ok:
                     problems.append(f"{STAGE_LABELS[stage]}综合差异系数{comp:.3f}，超过{fmt(limit)}")
             else:
-                statuses.append(PENDING if pending_here else NA)
+                statuses.append(combine(here) if here else NA)
             continue
         for ind in rr.indicators:
             v = stage_cvs[ind.key]
             if v is None:
-                statuses.append(PENDING if notes[stage][ind.key].startswith("缺少数据") else NA)
+                statuses.append(undecided.get((stage, ind.key), NA))
                 continue
             ok = at_most(v, limit)
             statuses.append(PASS if ok else FAIL)
@@ -379,6 +393,11 @@ def _cv(judged: list[SchoolPart], rules: RuleSet) -> tuple[dict[str, dict[str, f
     for stage in STAGES:
         for k, note in notes[stage].items():
             details.append(f"{STAGE_LABELS[stage]}{_short(rr.indicator(k).title)}：{note}")
+    for (stage, k), st in undecided.items():
+        note = notes[stage][k]
+        if st == PENDING and not note.startswith("缺少数据"):  # data present but not decisive
+            missing.append(note if note.startswith(STAGE_LABELS[stage]) else
+                           f"{STAGE_LABELS[stage]}{_short(rr.indicator(k).title)}：{note}")
     status = combine(statuses)
     item = ItemResult("1.9", rules.item_titles["1.9"], "resources", status, "；".join(details),
                       "；".join(problems) + ("。" if problems else ""),

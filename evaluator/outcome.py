@@ -54,6 +54,28 @@ def at_most(value: float, limit: float) -> bool:
     return value <= limit + TOLERANCE * max(1.0, abs(limit))
 
 
+Comparison = Literal["at_least", "at_most", "above", "below"]
+
+
+def meets(value: float, threshold: float, how: Comparison) -> bool:
+    """The one threshold comparison of the engine (items, relaxations, the recognition
+    estimator): ≥, ≤, > or < with the relative tolerance TOLERANCE, so a value equal to the
+    threshold on paper is equal in the comparison too. "above"/"below" are the strict forms:
+    a value within the tolerance of the threshold is neither above nor below it. NaN never
+    meets anything (callers treat missing data before comparing)."""
+    if value != value or threshold != threshold:
+        return False
+    if how == "at_least":
+        return at_least(value, threshold)
+    if how == "at_most":
+        return at_most(value, threshold)
+    if how == "above":
+        return not at_most(value, threshold)
+    if how == "below":
+        return not at_least(value, threshold)
+    raise ValueError(how)
+
+
 def combine(statuses: Iterable[Status]) -> Status:
     """Fail beats pending beats pass; only n/a everywhere gives n/a."""
     seen = set(statuses)

@@ -21,6 +21,8 @@ from typing import Any
 import yaml
 
 from evaluator.errors import InstrumentError
+from evaluator.outcome import meets
+from evaluator.policy import Policy, load_policy
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "instruments" / "rules"
 DEFAULT_RULESET = "national-2017"
@@ -159,6 +161,7 @@ class RuleSet:
     veto: tuple[VetoRule, ...]
     item_titles: Mapping[str, str]
     raw: Mapping[str, Any]
+    policy: Policy  # partial-data and scope choices (evaluator.policy)
 
     def section(self, name: str) -> Mapping[str, Any]:
         """The merged raw mapping of a top-level section (e.g. ``recognition``)."""
@@ -411,6 +414,7 @@ def load_ruleset(name_or_path: str | Path = DEFAULT_RULESET) -> RuleSet:
         prerequisite_years=r.get("prerequisite.basic_balanced_min_years", "int"),
         resources=resources, assurance=assurance, quality=quality, veto=tuple(veto),
         item_titles=_freeze({c: str(titles[c]) for c in ITEM_CODES}), raw=_freeze(data),
+        policy=load_policy(data, path.name),
     )
 
 
@@ -444,21 +448,38 @@ def _num(value: Any) -> float | None:
     return None if f != f else f
 
 
+def _stage_sum(s: Mapping[str, Any], stem: str) -> float | None:
+    """Sum of ``stem``_primary/_junior over the school's compulsory stages; None when one is missing."""
+    from evaluator.workbook import TYPE_STAGES  # the workbook module imports this one
+
+    total = 0.0
+    for stage in TYPE_STAGES.get(str(s.get("school_type")), ("primary", "junior")):
+        if stage == "senior":
+            continue
+        v = _num(s.get(f"{stem}_{stage}"))
+        if v is None:
+            return None
+        total += v
+    return total
+
+
 def _condition(cond: str, arg: Any, s: Mapping[str, Any]) -> bool:
-    students = (_num(s.get("students_primary")) or 0.0) + (_num(s.get("students_junior")) or 0.0)
+    """One relaxation condition; a condition on a missing value does not hold."""
     if cond == "founded_before":
         year = _num(s.get("founded_year"))
-        return year is not None and year < float(arg)
+        return year is not None and meets(year, float(arg), "below")
     if cond == "locality":
         return s.get("locality") in tuple(arg)
     if cond == "types":
         return s.get("school_type") in tuple(arg)
+    students = _stage_sum(s, "students")
     if cond == "max_students":
-        return students <= float(arg)
+        return students is not None and meets(students, float(arg), "at_most")
     if cond == "max_classes":
-        classes = (_num(s.get("classes_primary")) or 0.0) + (_num(s.get("classes_junior")) or 0.0)
-        return classes <= float(arg)
+        classes = _stage_sum(s, "classes")
+        return classes is not None and meets(classes, float(arg), "at_most")
     if cond == "migrant_share_above":
         migrants = _num(s.get("migrant_students"))
-        return migrants is not None and students > 0 and migrants / students > float(arg)
+        return (migrants is not None and students is not None and students > 0
+                and meets(migrants / students, float(arg), "above"))
     return False

@@ -18,8 +18,9 @@ from typing import Any, Literal
 import pandas as pd
 
 from evaluator.assurance import evaluate_assurance
+from evaluator.fields import field_zh
 from evaluator.indicators import ResourceResult, evaluate_resources
-from evaluator.outcome import FAIL, NA, PASS, PENDING, ItemResult, Shortfall, fmt
+from evaluator.outcome import FAIL, NA, PASS, PENDING, ItemResult, Shortfall, fmt, meets
 from evaluator.quality import evaluate_quality
 from evaluator.rules import INDICATOR_KEYS, ITEM_CODES, STAGES, RuleSet
 from evaluator.veto import evaluate_veto
@@ -140,23 +141,32 @@ def _jsonable(value: Any) -> Any:
 
 def recognition_item(recognition: Mapping[str, Any] | None, rules: RuleSet) -> ItemResult:
     """Item 5 from the social-recognition result (the ``recognition`` object of report.json);
-    PENDING when none is supplied. Its own status (score ≥ threshold) is taken as given."""
+    PENDING when none is supplied. PASS iff score ≥ threshold (``outcome.meets``, the
+    result's own threshold when it carries one); a pending result stays pending."""
     title = rules.item_titles["5"]
     raw_threshold = rules.section("recognition").get("threshold")
     threshold = float(raw_threshold) if isinstance(raw_threshold, int | float) else None
     if recognition is None:
         return ItemResult("5", title, "recognition", PENDING, "未提供社会认可度调查结果（--responses 或 --round）",
-                          "", ("responses",))
+                          "", (field_zh("responses"),))
     status = recognition.get("status")
     if status not in (PASS, FAIL, PENDING):
         return ItemResult("5", title, "recognition", PENDING, f"社会认可度结果状态无法识别：{status!r}", "",
-                          ("recognition.status",))
+                          ("社会认可度结果状态",))
     score = recognition.get("score")
     ci = recognition.get("ci")
+    given = recognition.get("threshold")
+    if isinstance(given, int | float) and not isinstance(given, bool):
+        threshold = float(given)
+    if status in (PASS, FAIL) and (not isinstance(score, int | float) or isinstance(score, bool)):
+        return ItemResult("5", title, "recognition", PENDING, "社会认可度结果没有认可度得分（score），不能判定", "",
+                          ("社会认可度得分",))
+    if status in (PASS, FAIL) and threshold is not None:
+        status = PASS if meets(float(score), threshold, "at_least") else FAIL  # the engine's one comparison
     standard = f"（标准≥{fmt(threshold * 100)}%）" if threshold is not None else ""
     detail = f"社会认可度{fmt(score * 100 if score is not None else None)}%{standard}"
     if ci:
-        detail += f"，95%置信区间{fmt(ci[0] * 100)}%–{fmt(ci[1] * 100)}%"
+        detail += f"，{_confidence_label(recognition, rules)}置信区间{fmt(ci[0] * 100)}%–{fmt(ci[1] * 100)}%"
     if recognition.get("borderline"):
         detail += "，置信区间包含标准值（临界）"
     if recognition.get("n_kept") is not None:
@@ -165,7 +175,17 @@ def recognition_item(recognition: Mapping[str, Any] | None, rules: RuleSet) -> I
     if status == FAIL:
         problem = f"社会认可度为{fmt(score * 100 if score is not None else None)}%，未达到标准{standard}。"
     return ItemResult("5", title, "recognition", status, detail, problem,
-                      ("responses",) if status == PENDING else (), {"score": score})
+                      (field_zh("responses"),) if status == PENDING else (), {"score": score})
+
+
+def _confidence_label(recognition: Mapping[str, Any], rules: RuleSet) -> str:
+    """"95%" — the level the result was computed with, else the rule-set's ``recognition.confidence``."""
+    level = recognition.get("confidence")
+    if not isinstance(level, int | float) or isinstance(level, bool):
+        level = rules.section("recognition").get("confidence")
+    if not isinstance(level, int | float) or isinstance(level, bool):
+        return ""
+    return f"{fmt(float(level) * 100, 4)}%"
 
 
 def prerequisite_item(county: Mapping[str, Any], rules: RuleSet) -> ItemResult:
@@ -173,11 +193,11 @@ def prerequisite_item(county: Mapping[str, Any], rules: RuleSet) -> ItemResult:
     years = rules.prerequisite_years
     a, b = county.get("assessment_year"), county.get("basic_balanced_year")
     title = f"通过基本均衡认定满{years}年"
-    missing = tuple(k for k, v in (("basic_balanced_year", b), ("assessment_year", a)) if v is None)
+    missing = tuple(field_zh(k) for k, v in (("basic_balanced_year", b), ("assessment_year", a)) if v is None)
     if missing:
         return ItemResult("0", title, "prerequisite", PENDING, "缺少数据：" + "、".join(missing), "", missing)
     gap = int(a) - int(b)
-    ok = gap >= years
+    ok = meets(gap, years, "at_least")
     detail = f"{int(b)}年通过基本均衡认定，{int(a)}年评估，相隔{gap}年（要求≥{years}年）"
     return ItemResult("0", title, "prerequisite", PASS if ok else FAIL, detail,
                       "" if ok else f"通过基本均衡认定不满{years}年。")
@@ -212,7 +232,7 @@ def verdict_of(items: Sequence[ItemResult], prerequisite: ItemResult) -> tuple[V
 
 
 def _short_title(title: str) -> str:
-    return title.split("，")[0].split("（")[0]
+    return title.split("，")[0].split("；")[0].split("：")[0].split("（")[0]
 
 
 def evaluate(schools: pd.DataFrame, county: Mapping[str, Any], rules: RuleSet, *,

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from evaluator.assurance import AreaResult
+from evaluator.fields import field_zh
 from evaluator.outcome import FAIL, PASS, ItemResult, missing_item
 from evaluator.rules import RuleSet
 
@@ -24,11 +25,11 @@ def evaluate_veto(county: Mapping[str, Any], rules: RuleSet) -> AreaResult:
         title = rules.item_titles[v.code]
         present = county.get(v.key)
         if present is None:
-            items.append(missing_item(v.code, title, AREA, [v.key], "是否存在该情形"))
+            items.append(missing_item(v.code, title, AREA, [field_zh(v.key)], "是否存在该情形"))
         elif present is True:
-            items.append(ItemResult(v.code, title, AREA, FAIL, f"存在：{v.title}（{v.key}=是），一票否决",
+            items.append(ItemResult(v.code, title, AREA, FAIL, f"存在：{v.title}（填报为“是”），一票否决",
                                     f"存在{v.title}的情况。", (), {"present": True}))
         else:
-            items.append(ItemResult(v.code, title, AREA, PASS, f"不存在{v.title}（{v.key}=否）", "", (),
+            items.append(ItemResult(v.code, title, AREA, PASS, f"不存在{v.title}（填报为“否”）", "", (),
                                     {"present": False}))
     return AreaResult(tuple(items))

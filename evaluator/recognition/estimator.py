@@ -51,6 +51,7 @@ from scipy import stats
 
 from evaluator.errors import InputError
 from evaluator.groups import GROUPS, group_key
+from evaluator.outcome import meets
 from evaluator.recognition.filters import quality_flags
 from evaluator.recognition.result import (
     CountyEstimate,
@@ -505,12 +506,15 @@ def estimate_from_cells(cells: CellTotals, frame: pd.DataFrame | None, rules: Re
             notes.append("普查口径需要学校名册（N_gs），未计算")
         else:
             cen = _census(cells, w, W, pop, g_ratio.p, g_ratio.den, score, rules.confidence)
-    status = "pass" if score >= rules.threshold else "fail"
+    # the engine's one threshold comparison (outcome.meets): 17/20 in every group is 0.85,
+    # whatever the binary sum Σ W_g·p_g comes to
+    status = "pass" if meets(score, rules.threshold, "at_least") else "fail"
     return RecognitionResult(
         score=score, se=se, df=df, ci=ci, n_kept=n_kept, n_dropped=n_dropped, status=status,
-        borderline=ci is not None and ci[0] <= rules.threshold <= ci[1],
+        borderline=ci is not None and meets(ci[0], rules.threshold, "at_most") and meets(ci[1], rules.threshold,
+                                                                                        "at_least"),
         threshold=rules.threshold, confidence=rules.confidence, groups=tuple(groups),
-        dont_know_as_no=as_no, dont_know_as_no_status="pass" if as_no >= rules.threshold else "fail",
+        dont_know_as_no=as_no, dont_know_as_no_status="pass" if meets(as_no, rules.threshold, "at_least") else "fail",
         dont_know_rate=dk, dont_know_policy=rules.dont_know_policy, deff=deff,
         dropped=dict(cells.dropped), duration_unknown=cells.duration_unknown, unfiltered=unf,
         items=items, school_table=schools,

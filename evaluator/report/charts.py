@@ -16,9 +16,11 @@ from functools import cache
 from html import escape
 from typing import Any
 
+from evaluator.outcome import at_least
 from evaluator.report.view import (
     INDICATORS,
     STAGES,
+    _ci_label,
     cv_limits,
     group_label,
     indicator_band,
@@ -74,7 +76,7 @@ class Matrix:
 
 @dataclass(frozen=True)
 class Interval:
-    """A recognition estimate with its 95% CI (None when not given)."""
+    """A recognition estimate with its CI (None when not given)."""
 
     label: str
     score: float | None
@@ -227,7 +229,8 @@ def svg_matrix(report: Mapping[str, Any]) -> str:
 
 
 def svg_recognition(report: Mapping[str, Any]) -> str:
-    """Dot-and-whisker chart of the county and group scores with 95% CIs and the threshold."""
+    """Dot-and-whisker chart of the county and group scores with their CIs (level of the
+    result's ``confidence``) and the threshold."""
     rows, threshold = recognition_intervals(report)
     left, width, row_h = 90, 600, 24
     plot_w = width - left - 70
@@ -254,13 +257,13 @@ def svg_recognition(report: Mapping[str, Any]) -> str:
         if r.lo is not None and r.hi is not None:
             body.append(f'<line x1="{x_of(r.lo):.1f}" y1="{y:.1f}" x2="{x_of(r.hi):.1f}" y2="{y:.1f}" '
                         'stroke="#333" stroke-width="1.5"/>')
-        colour = "#2f5597" if r.score >= threshold else "#c00000"
+        colour = "#2f5597" if at_least(r.score, threshold) else "#c00000"
         body.append(f'<circle cx="{x_of(r.score):.1f}" cy="{y:.1f}" r="4.5" fill="{colour}"/>')
         body.append(_text(x_of(max(r.score, r.hi or r.score)) + 6, y + 4, f"{r.score * 100:.1f}%", size=10))
     tx = x_of(threshold)
     body.append(f'<line x1="{tx:.1f}" y1="10" x2="{tx:.1f}" y2="{bottom}" stroke="#c00000" stroke-dasharray="5 3"/>')
     body.append(_text(tx, bottom + 28, f"标准 {threshold * 100:.0f}%", "middle", 11, "#c00000"))
-    return _svg(width, height, body, "社会认可度（分群体，95%置信区间）")
+    return _svg(width, height, body, f"社会认可度（分群体，{_ci_label(report.get('recognition') or {})}）")
 
 
 SVG_CHARTS = {"cv": svg_cv, "matrix": svg_matrix, "recognition": svg_recognition}
@@ -356,7 +359,7 @@ def png_recognition(report: Mapping[str, Any], font: str) -> bytes:
             continue
         if r.lo is not None and r.hi is not None:
             ax.plot([r.lo, r.hi], [i, i], color="#333333", linewidth=1.2)
-        ax.plot([r.score], [i], "o", color="#2f5597" if r.score >= threshold else "#c00000")
+        ax.plot([r.score], [i], "o", color="#2f5597" if at_least(r.score, threshold) else "#c00000")
         ax.text(max(r.score, r.hi or r.score) + 0.005, i, f"{r.score * 100:.1f}%", va="center",
                 fontproperties=fp)
     ax.axvline(threshold, color="#c00000", linestyle="--", linewidth=1)

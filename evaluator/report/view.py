@@ -19,6 +19,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from evaluator.groups import GROUPS
+from evaluator.outcome import at_most
 
 NOT_GIVEN = "未提供"
 
@@ -372,7 +373,8 @@ def key_figures_table(report: Mapping[str, Any]) -> Table:
     pending = sum(1 for s in schools if s.get("pass") is None)
     cv, limits = report.get("cv") or {}, cv_limits(report)
     values = [(stage, v) for stage, _ in STAGES for v in (cv.get(stage) or {}).values()]
-    over = sum(1 for stage, v in values if v is not None and limits[stage] is not None and v > limits[stage])
+    over = sum(1 for stage, v in values if v is not None and limits[stage] is not None
+               and not at_most(v, limits[stage]))
     null = sum(1 for _, v in values if v is None)
     vetoes = [item_heading(it) for it in report.get("items") or []
               if item_area(it) == "veto" and it.get("status") == "fail"]
@@ -384,7 +386,7 @@ def key_figures_table(report: Mapping[str, Any]) -> Table:
         (Cell("差异系数超过限值"), Cell(f"{over}项（共{len(values)}项，{null}项无法计算）",
                                       band="fail" if over else "pass")),
         (Cell("存在的否决性情形"), Cell("；".join(vetoes) or "无", band="fail" if vetoes else "pass")),
-        (Cell("社会认可度"), Cell(f"{pct(rec.get('score'))}（95%置信区间{_ci(rec.get('ci'))}）" if rec else NOT_GIVEN)),
+        (Cell("社会认可度"), Cell(f"{pct(rec.get('score'))}（{_ci_label(rec)}{_ci(rec.get('ci'))}）" if rec else NOT_GIVEN)),
     ]
     return Table("指标汇总", "主要数据", ("项目", "数值"), rows, (30, 50))
 
@@ -491,7 +493,7 @@ def school_issue_table(report: Mapping[str, Any]) -> Table:
             continue
         reason = str(school.get("reason") or "")
         missing = missing_text(school.get("missing") or [])
-        if missing:
+        if missing and "缺少数据" not in reason:  # the engine's reason already names them in Chinese
             reason = (reason + "；" if reason else "") + missing
         rows.append(
             (
@@ -635,7 +637,9 @@ _REC_STATUS = {"pass": "达到", "fail": "未达到", "pending": "暂无法判�
 
 def _ci_label(rec: Mapping[str, Any]) -> str:
     confidence = rec.get("confidence")
-    level = f"{confidence * 100:g}%" if isinstance(confidence, Real) else "95%"
+    # the level the estimate was computed with (rule-set recognition.confidence); a dict
+    # that does not say prints no level rather than a guessed "95%"
+    level = f"{confidence * 100:g}%" if isinstance(confidence, Real) and not isinstance(confidence, bool) else ""
     return f"{level}置信区间"
 
 

@@ -78,7 +78,7 @@ def test_real_class_sizes_not_averages(tmp_path: Path) -> None:
 
 def test_missing_sheets_make_items_pending(tmp_path: Path) -> None:
     report = run(tmp_path, with_classes=False, with_rooms=False)
-    assert report.item("2.3").status == "pending" and report.item("2.3").missing == ("rooms 工作表",)
+    assert report.item("2.3").status == "pending" and report.item("2.3").missing == ("音乐、美术专用教室明细（rooms 工作表）",)
     assert report.item("2.5").status == "pending" and report.verdict == "incomplete"
 
 

@@ -131,7 +131,7 @@ def test_missing_value_is_pending_never_zero(tmp_path: Path) -> None:
     part = next(p for p in report.resources.parts if p.school_code == "X")
     assert part.indicators["sports_area"].value is None and part.indicators["sports_area"].band == "missing"
     assert part.status == "pending" and part.missing == ("sports_area",)
-    assert report.item("1.5").status == "pending" and report.item("1.5").missing == ("sports_area",)
+    assert report.item("1.5").status == "pending" and report.item("1.5").missing == ("缺数小学：体育运动场馆面积",)
     assert report.item("1.8").status == "pending"
     assert report.resources.cv["primary"]["sports_area"] is None
     assert "缺数小学" in report.resources.cv_notes["primary"]["sports_area"]
@@ -150,7 +150,8 @@ def test_single_school_stage_gives_null_cv_with_a_reason(tmp_path: Path) -> None
     report = run(tmp_path, default_schools()[:4])  # one junior school
     assert all(v is None for v in report.resources.cv["junior"].values())
     assert "仅1所" in report.resources.cv_notes["junior"]["sports_area"]
-    assert report.item("1.9").status == "pass"
+    # national-2017 resources.cv.too_few_schools: pending (was n/a, which never blocked)
+    assert report.item("1.9").status == "pending" and "初中仅1所参评学校" in report.item("1.9").missing[0]
 
 
 def test_composite_mode_judges_the_mean_of_the_cvs(tmp_path: Path) -> None:

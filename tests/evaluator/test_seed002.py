@@ -86,5 +86,5 @@ def test_report_dict_carries_the_seed_columns() -> None:
     d = _report().to_dict()
     item = next(i for i in d["items"] if i["code"] == "2.4")
     assert item["status"] == "fail" and item["problem"].startswith("第二小学现有2484人")
-    assert next(i for i in d["items"] if i["code"] == "3.9")["missing"] == ["monitoring_status"]
+    assert next(i for i in d["items"] if i["code"] == "3.9")["missing"] == ["国家义务教育质量监测：未抽测"]
     assert d["rules"] == "wusi-2017" and d["county"]["name"] == "淄博高新区"
