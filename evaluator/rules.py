@@ -159,6 +159,7 @@ class RuleSet:
     veto: tuple[VetoRule, ...]
     item_titles: Mapping[str, str]
     raw: Mapping[str, Any]
+    local_items: tuple[Any, ...] = ()  # evaluator.local_items.LocalItem, codes L1, L2, …
 
     def section(self, name: str) -> Mapping[str, Any]:
         """The merged raw mapping of a top-level section (e.g. ``recognition``)."""
@@ -411,7 +412,15 @@ def load_ruleset(name_or_path: str | Path = DEFAULT_RULESET) -> RuleSet:
         prerequisite_years=r.get("prerequisite.basic_balanced_min_years", "int"),
         resources=resources, assurance=assurance, quality=quality, veto=tuple(veto),
         item_titles=_freeze({c: str(titles[c]) for c in ITEM_CODES}), raw=_freeze(data),
+        local_items=_local_items(data, path.name),
     )
+
+
+def _local_items(data: Mapping[str, Any], file: str) -> tuple[Any, ...]:
+    """The rule-set's own items (``local_items``), validated by evaluator.local_items."""
+    from evaluator.local_items import parse_local_items
+
+    return parse_local_items(data, file)
 
 
 def available_rulesets(directory: Path = RULES_DIR) -> list[str]:
