@@ -398,6 +398,7 @@ def county_item(item: LocalItem, county: Mapping[str, Any]) -> ItemResult:
         if not ok:
             problems.append(f"{r.label}为{r.show(value)}，未达到{r.standard('county')}的标准")
     status = combine(statuses)
+    missing = list(dict.fromkeys(missing))  # ratios may share a denominator
     detail = "；".join(details)
     if status == PENDING and missing:
         detail = (detail + "；" if detail else "") + "缺少数据：" + "、".join(missing)
