@@ -179,7 +179,9 @@ def rules_check(ruleset: str | None) -> None:
     names = [ruleset] if ruleset else available_rulesets()
     for name in names:
         rs = load_ruleset(name)
-        click.echo(f"规则集 {rs.id} v{rs.version}：通过（{'、'.join(p.name for p in rs.sources)}；sha256 {rs.sha256[:12]}）")
+        local = f"；地方指标 {'、'.join(i.code for i in rs.local_items)}" if rs.local_items else ""
+        click.echo(f"规则集 {rs.id} v{rs.version}：通过（{'、'.join(p.name for p in rs.sources)}；sha256 {rs.sha256[:12]}"
+                   f"{local}）")
     catalogue = load_catalogue()
     click.echo(f"问卷：{len(catalogue.questionnaires)} 份，通过")
 

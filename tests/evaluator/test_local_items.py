@@ -268,6 +268,8 @@ def test_a_good_declaration_loads_and_rules_check_reports_a_bad_one(tmp_path: Pa
     assert main(["rules", "check", str(bad)]) == 2
     assert "文件 local-test.yaml，字段 local_items.L1.section" in capsys.readouterr().err
     assert main(["rules", "check", "dalian-2019"]) == 0
+    assert "规则集 dalian-2019 v1：通过（national-2017.yaml、dalian-2019.yaml；sha256 " in (out := capsys.readouterr().out)
+    assert "；地方指标 L1、L2）\n" in out
 
 
 # --------------------------------------------------------------------------- template and reader
