@@ -13,6 +13,7 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
+from docx import Document
 
 from evaluator.errors import InputError, InstrumentError
 from evaluator.report.view import build_view
@@ -348,7 +349,8 @@ def test_cli_evaluate_with_dalian_rules_end_to_end(tmp_path: Path, capsys: pytes
     schools = dalian_schools()
     schools[2]["evaluation_good_primary"] = 1000  # P3: 1000 / 1200 = 83.33% < 90%
     frames = {"schools": pd.DataFrame(schools), "county": county(),
-              "classes": pd.DataFrame(classes_for(schools)), "rooms": pd.DataFrame(rooms_for(schools))}
+              "classes": pd.DataFrame(classes_for(schools)), "rooms": pd.DataFrame(rooms_for(schools)),
+              "rectification": [["L2", "完善综合素质评价，开展学生发展指导", "2026年9月", "教育局"]]}
     data = write_workbook(tmp_path / "data.xlsx", frames, rules=load_ruleset("dalian-2019"))
     out = tmp_path / "out"
     assert main(["evaluate", "--data", str(data), "--rules", "dalian-2019", "--out", str(out)]) == 0
@@ -360,6 +362,8 @@ def test_cli_evaluate_with_dalian_rules_end_to_end(tmp_path: Path, capsys: pytes
     l2 = report["items"][-1]
     assert {k: l2[k] for k in ("code", "status", "area")} == {"code": "L2", "status": "fail", "area": "quality"}
     assert set(l2) >= {"code", "title", "status", "detail"}
+    assert l2["rectification"] == {"measures": "完善综合素质评价，开展学生发展指导", "deadline": "2026年9月",
+                                   "department": "教育局"}  # the rectification sheet takes local codes too
     assert {"school_code": "P3", "what": "综合素质评价优良率（小学）：综合素质评价优良学生数", "amount": 80.0, "unit": "人",
             "school_name": "三小", "item": "L2"} in report["shortfalls"]  # 0.9 × 1200 − 1000 = 80
     assert report["provenance"]["ruleset_sources"] == ["national-2017.yaml", "dalian-2019.yaml"]
@@ -367,6 +371,9 @@ def test_cli_evaluate_with_dalian_rules_end_to_end(tmp_path: Path, capsys: pytes
     assert "地方指标" in html and "L2 综合素质评价优良率达到90%以上" in html and "大高管办发〔2019〕21号" in html
     sheets = openpyxl.load_workbook(out / "report.xlsx").sheetnames
     assert "地方指标" in sheets
+    doc = Document(str(out / "report.docx"))
+    assert "地方指标" in [p.text.lstrip("一二三四五六七八九十、") for p in doc.paragraphs]
+    assert "三小" in {c.text.strip() for t in doc.tables for r in t.rows for c in r.cells}
     # the same workbook without --rules: the local columns are refused, nothing written
     assert main(["evaluate", "--data", str(data), "--out", str(tmp_path / "o2")]) == 2
     assert "地方指标的字段须选择定义它的规则集" in capsys.readouterr().err and not (tmp_path / "o2").exists()
