@@ -220,26 +220,24 @@ def _ratio(node: Mapping[str, Any], file: str, prefix: str, kind: str, default_l
     return LocalRatio(label, num, den, per, MappingProxyType(thresholds), direction, unit)
 
 
-def parse_local_items(data: Mapping[str, Any], file: str, *, builtin_county: Mapping[str, str] | None = None,
-                      reserved_columns: frozenset[str] = frozenset()) -> tuple[LocalItem, ...]:
-    """Validate the ``local_items`` section of a merged rule-set mapping.
+def parse_local_items(data: Mapping[str, Any], file: str) -> tuple[LocalItem, ...]:
+    """Validate the ``local_items`` section of a merged rule-set mapping into LocalItems
+    (sorted by code). Declared fields must not clash with the national workbook's columns
+    and county keys; numeric national county keys (e.g. full_time_teachers) and the
+    per-stage stems of BUILTIN_SCHOOL_STEMS may be used undeclared. Errors name the file
+    and the dotted field."""
+    from evaluator.workbook import COUNTY_KEYS, SCHOOL_COLUMNS
 
-    ``builtin_county`` maps the numeric county keys of the national sheet (usable undeclared
-    in county ratios) to their Chinese names; ``reserved_columns`` are the national
-    schools-sheet columns a declared stem must not produce. Errors name the file and field."""
-    if builtin_county is None or not reserved_columns:
-        from evaluator.workbook import COUNTY_KEYS, SCHOOL_COLUMNS
-
-        builtin_county = {k.key: k.zh for k in COUNTY_KEYS if k.kind in ("number", "count")}
-        reserved_columns = frozenset(c.key for c in SCHOOL_COLUMNS) | frozenset(k.key for k in COUNTY_KEYS)
+    builtin_county = {k.key for k in COUNTY_KEYS if k.kind in ("number", "count")}
+    reserved_columns = frozenset(c.key for c in SCHOOL_COLUMNS) | frozenset(k.key for k in COUNTY_KEYS)
     section = data.get("local_items")
     if section is None:
         return ()
     if not isinstance(section, Mapping):
         raise _err("应为键值映射（地方指标编号 → 定义）", file, "local_items")
     items: list[LocalItem] = []
-    county_fields: dict[str, str] = {}
-    school_fields: dict[str, str] = {}
+    county_owner: dict[str, str] = {}  # declared field → code of the item declaring it
+    school_owner: dict[str, str] = {}
     for code, node in section.items():
         prefix = f"local_items.{code}"
         if not isinstance(code, str) or not CODE_PATTERN.match(code):
@@ -266,19 +264,18 @@ def parse_local_items(data: Mapping[str, Any], file: str, *, builtin_county: Map
                 rp = prefix if rn is node else f"{prefix}.ratios[{i}]"
                 if not isinstance(rn, Mapping):
                     raise _err("应为键值映射", file, rp)
-                ratios.append(_ratio(rn, file, rp, "county", title.split("，")[0], node.get("unit", "")
-                                     if isinstance(node.get("unit", ""), str) else ""))
+                ratios.append(_ratio(rn, file, rp, "county", title.split("，")[0], ""))
             for f in fields:
                 if f.key in reserved_columns:
                     raise _err(f"字段键“{f.key}”与国家数据表的字段重名", file, f"{prefix}.fields.{f.key}")
-                if school_fields.get(f.key):
-                    raise _err(f"字段键“{f.key}”已被 {school_fields[f.key]} 用作学校字段", file, f"{prefix}.fields.{f.key}")
-                county_fields.setdefault(f.key, code)
+                if school_owner.get(f.key):
+                    raise _err(f"字段键“{f.key}”已被 {school_owner[f.key]} 用作学校字段", file, f"{prefix}.fields.{f.key}")
+                county_owner.setdefault(f.key, code)
             for i, r in enumerate(ratios):
                 rp = prefix if len(ratios) == 1 and "ratios" not in node else f"{prefix}.ratios[{i}]"
                 for part in ("numerator", "denominator"):
                     key = getattr(r, part)
-                    if key not in declared and key not in builtin_county and key not in county_fields:
+                    if key not in declared and key not in builtin_county and key not in county_owner:
                         raise _err(f"“{key}”既未在 fields 中声明，也不是县级数据表的数值字段", file, f"{rp}.{part}")
             applies: tuple[str, ...] = ()
         else:
@@ -289,12 +286,12 @@ def parse_local_items(data: Mapping[str, Any], file: str, *, builtin_county: Map
                     col = f"{f.key}_{st}"
                     if col in reserved_columns or f.key in BUILTIN_SCHOOL_STEMS:
                         raise _err(f"字段“{f.key}”生成的列 {col} 与国家数据表的列重名", file, f"{prefix}.fields.{f.key}")
-                if county_fields.get(f.key):
-                    raise _err(f"字段键“{f.key}”已被 {county_fields[f.key]} 用作县级字段", file, f"{prefix}.fields.{f.key}")
-                school_fields.setdefault(f.key, code)
+                if county_owner.get(f.key):
+                    raise _err(f"字段键“{f.key}”已被 {county_owner[f.key]} 用作县级字段", file, f"{prefix}.fields.{f.key}")
+                school_owner.setdefault(f.key, code)
             for part in ("numerator", "denominator"):
                 key = getattr(ratio, part)
-                if key not in declared and key not in BUILTIN_SCHOOL_STEMS and key not in school_fields:
+                if key not in declared and key not in BUILTIN_SCHOOL_STEMS and key not in school_owner:
                     raise _err(f"“{key}”既未在 fields 中声明，也不是学校数据表的分学段字段"
                                f"（{'、'.join(BUILTIN_SCHOOL_STEMS)}）", file, f"{prefix}.{part}")
             raw_types = node.get("applies_to", list(_SCHOOL_TYPES))

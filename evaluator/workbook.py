@@ -584,6 +584,10 @@ def _county(rows: list[tuple[Any, ...]], file: str, sheet: str,
             continue
         kind = spec.kind if spec else ("diff" if m and m["what"] == "diff" else "level")
         values[key] = _county_value(v, kind, file, sheet, n)
+    cohort = values.get("retention_cohort_years")
+    if cohort is not None and cohort not in (3, 4):
+        raise InputError(f"初中学制年数应为 3 或 4（五四制），实际为 {cohort}", file=file, sheet=sheet,
+                         row=where["retention_cohort_years"], column="value")
     for part, whole in _COUNTY_PARTS:
         a, b = values.get(part), values.get(whole)
         if a is not None and b is not None and a > b:

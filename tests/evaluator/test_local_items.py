@@ -411,6 +411,11 @@ def test_cohort_years_change_what_3_1_checks(tmp_path: Path) -> None:
     national_four = item(run(tmp_path / "d", "national-2017", default_schools(), county(retention_cohort_years=4)),
                          "3.1")
     assert national_four["status"] == "pending"
+    bad = write_workbook(tmp_path / "e", {"schools": pd.DataFrame(default_schools()),
+                                          "county": county(retention_cohort_years=5)})
+    with pytest.raises(InputError) as exc:
+        read_workbook(bad)
+    assert exc.value.file == "county.csv" and exc.value.column == "value" and "应为 3 或 4" in exc.value.reason
     path = write_template(tmp_path / "w.xlsx", load_ruleset("wusi-2017"))
     assert _county_rows(path)["retention_entry"].startswith("3.1 该届初一入学人数（巩固率分母）；示例：3000（3.1 该届学生4年前")
 
