@@ -28,7 +28,15 @@ pending [D]), so the choice is stated in the rule-set. Shortfalls (for ``at_leas
 school indicators) are the numerator units missing to reach the threshold.
 
 Variants inherit ``local_items`` through ``extends`` and deep merge (a mapping keyed by
-code), so a variant may add items or override one field of an inherited item.
+code), so a variant may add items or override one field of an inherited item. Unknown
+keys are errors (a misspelt optional key never falls back to a default silently); items
+may share a field only with an identical declaration. Complete examples:
+instruments/rules/dalian-2019.yaml (school indicators) and luoding-2019.yaml (county ratios
+and a school indicator over the national ``teachers`` columns).
+
+In report.json a local item is an ordinary ``items[]`` entry (code, title, status, detail,
+area = its section, problem, missing) placed after the national codes; its ``figures``
+carry ``local: true`` and the rows judged (see evaluator/report/REPORT_SCHEMA.md).
 """
 
 from __future__ import annotations
@@ -74,6 +82,11 @@ _SCHOOL_TYPES = ("小学", "初中", "九年一贯制", "十二年一贯制", "�
 _TYPE_STAGES = {"小学": ("primary",), "教学点": ("primary",), "初中": ("junior",),
                 "九年一贯制": ("primary", "junior"), "十二年一贯制": ("primary", "junior"), "完全中学": ("junior",)}
 _SPLIT = ("九年一贯制", "十二年一贯制", "完全中学")
+_COMMON_KEYS = {"kind", "title", "source", "section", "on_zero_denominator", "fields", "label", "unit"}
+_RATIO_KEYS = {"label", "numerator", "denominator", "per", "threshold", "direction", "unit"}
+ALLOWED_KEYS = {"county": _COMMON_KEYS | _RATIO_KEYS | {"ratios"},
+                "school": _COMMON_KEYS | (_RATIO_KEYS - {"threshold"}) | {"thresholds", "applies_to"}}
+_FIELD_KEYS = {"zh", "type", "unit", "note", "example"}
 
 
 @dataclass(frozen=True)
@@ -178,6 +191,7 @@ def _fields(node: Any, file: str, prefix: str) -> tuple[LocalField, ...]:
             raise _err("字段键应为小写英文字母、数字和下划线，以字母开头", file, fld)
         if not isinstance(spec, Mapping):
             raise _err("应为键值映射（zh、type、unit）", file, fld)
+        _known(spec, _FIELD_KEYS, file, fld)
         kind = _choice(spec, "type", FIELD_TYPES, file, fld)
         unit = spec.get("unit", "")
         if not isinstance(unit, str):
@@ -193,6 +207,13 @@ def _fields(node: Any, file: str, prefix: str) -> tuple[LocalField, ...]:
                 raise _err(f"计数字段的示例应为整数，实际为 {example!r}", file, f"{fld}.example")
         out.append(LocalField(key, zh, kind, unit, note, example))
     return tuple(out)
+
+
+def _known(node: Mapping[str, Any], allowed: set[str], file: str, prefix: str) -> None:
+    """Unknown keys are errors: a misspelt optional key must not fall back to a default silently."""
+    for key in node:
+        if key not in allowed:
+            raise _err(f"未知的键“{key}”，可用：{'、'.join(sorted(allowed))}", file, f"{prefix}.{key}")
 
 
 def _ratio(node: Mapping[str, Any], file: str, prefix: str, kind: str, default_label: str,
@@ -238,6 +259,7 @@ def parse_local_items(data: Mapping[str, Any], file: str) -> tuple[LocalItem, ..
     items: list[LocalItem] = []
     county_owner: dict[str, str] = {}  # declared field → code of the item declaring it
     school_owner: dict[str, str] = {}
+    all_fields: dict[str, tuple[LocalField, str]] = {}
     for code, node in section.items():
         prefix = f"local_items.{code}"
         if not isinstance(code, str) or not CODE_PATTERN.match(code):
@@ -245,12 +267,19 @@ def parse_local_items(data: Mapping[str, Any], file: str) -> tuple[LocalItem, ..
         if not isinstance(node, Mapping):
             raise _err("应为键值映射", file, prefix)
         kind = _choice(node, "kind", KINDS, file, prefix)
+        _known(node, ALLOWED_KEYS[kind], file, prefix)
         title = _text(node, "title", file, prefix)
         source = _text(node, "source", file, prefix)
         sec = _choice(node, "section", SECTIONS, file, prefix)
         zero = _choice(node, "on_zero_denominator", ZERO_POLICIES, file, prefix, "pending")
         fields = _fields(node.get("fields"), file, f"{prefix}.fields")
         declared = {f.key: f for f in fields}
+        for f in fields:
+            first = all_fields.get(f.key)
+            if first is not None and first[0] != f:
+                raise _err(f"字段“{f.key}”已在 {first[1]} 中以不同的定义声明；共用字段的定义应完全相同", file,
+                           f"{prefix}.fields.{f.key}")
+            all_fields.setdefault(f.key, (f, code))
         if kind == "county":
             raw_ratios = node.get("ratios")
             if raw_ratios is None:
@@ -264,6 +293,8 @@ def parse_local_items(data: Mapping[str, Any], file: str) -> tuple[LocalItem, ..
                 rp = prefix if rn is node else f"{prefix}.ratios[{i}]"
                 if not isinstance(rn, Mapping):
                     raise _err("应为键值映射", file, rp)
+                if rn is not node:
+                    _known(rn, _RATIO_KEYS, file, rp)
                 ratios.append(_ratio(rn, file, rp, "county", title.split("，")[0], ""))
             for f in fields:
                 if f.key in reserved_columns:
@@ -337,6 +368,7 @@ def _f(value: Any) -> float | None:
 
 
 def _field_zh(item: LocalItem, key: str, builtin: Mapping[str, str]) -> str:
+    """Chinese name of a field: declared by this item, else by another item or the national sheet."""
     f = item.field(key)
     return f.zh if f is not None else builtin.get(key, key)
 
@@ -358,11 +390,12 @@ def _zero(item: LocalItem, what: str) -> tuple[Status, str]:
     return PENDING, f"{what}为0，无法计算，待核实"
 
 
-def county_item(item: LocalItem, county: Mapping[str, Any]) -> ItemResult:
-    """A county local item: every ratio per × county[num] / county[den] meets its threshold."""
+def county_item(item: LocalItem, county: Mapping[str, Any], names: Mapping[str, str] | None = None) -> ItemResult:
+    """A county local item: every ratio per × county[num] / county[den] meets its threshold.
+    ``names``: Chinese names of fields declared by the rule-set's other local items."""
     from evaluator.workbook import COUNTY_BY_KEY
 
-    builtin = {k: v.zh for k, v in COUNTY_BY_KEY.items()}
+    builtin = {**{k: v.zh for k, v in COUNTY_BY_KEY.items()}, **dict(names or {})}
     statuses: list[Status] = []
     details, problems, missing = [], [], []
     rows = []
@@ -409,11 +442,12 @@ def _part_label(name: str, school_type: str, stage: str) -> str:
     return f"{name}（{LOCAL_STAGES[stage]}部）" if school_type in _SPLIT else name
 
 
-def school_item(item: LocalItem, schools: pd.DataFrame) -> tuple[ItemResult, list[Shortfall]]:
+def school_item(item: LocalItem, schools: pd.DataFrame,
+                names: Mapping[str, str] | None = None) -> tuple[ItemResult, list[Shortfall]]:
     """A per-school local item: for every school of ``applies_to`` and every 学段 it has
     (students > 0) with a threshold, per × num_<stage> / den_<stage> meets thresholds[stage]."""
     r = item.ratios[0]
-    builtin = dict(BUILTIN_SCHOOL_STEMS)
+    builtin = {**BUILTIN_SCHOOL_STEMS, **dict(names or {})}
     statuses: list[Status] = []
     rows, bad, missing, zero_notes, shortfalls = [], [], [], [], []
     judged = 0
@@ -502,11 +536,12 @@ def evaluate_local_items(schools: pd.DataFrame, county: Mapping[str, Any],
     """Every local item of a rule-set, in code order (L1, L2, …)."""
     out: list[ItemResult] = []
     shortfalls: list[Shortfall] = []
+    names = {f.key: f.zh for it in items for f in it.fields}
     for it in items:
         if it.kind == "county":
-            out.append(county_item(it, county))
+            out.append(county_item(it, county, names))
         else:
-            res, sf = school_item(it, schools)
+            res, sf = school_item(it, schools, names)
             out.append(res)
             shortfalls.extend(sf)
     return LocalResult(tuple(out), tuple(shortfalls))

@@ -249,6 +249,11 @@ GOOD_COUNTY = ("    kind: county\n    title: 测试\n    source: 测试文件\n 
     ("  L1:\n    kind: school\n    title: 测试\n    source: 测试\n    section: quality\n    numerator: x_ok\n"
      "    denominator: students\n    thresholds: {primary: 0.9}\n    direction: at_least\n    applies_to: [高中]\n"
      "    fields:\n      x_ok: {zh: 合格数, type: count}\n", "local_items.L1.applies_to[0]", "未知学校类型"),
+    ("  L1:\n" + GOOD_COUNTY.replace("direction: at_least", "direction: at_least\n    on_zero_denominater: fail"),
+     "local_items.L1.on_zero_denominater", "未知的键"),
+    ("  L1:\n" + GOOD_COUNTY + "  L2:\n" + GOOD_COUNTY.replace("a_all: {zh: 总数, type: count}",
+                                                             "a_all: {zh: 总人数, type: count}"),
+     "local_items.L2.fields.a_all", "已在 L1 中以不同的定义声明"),
     ("  L1:\n" + GOOD_COUNTY.replace("    on_zero", "").replace("direction: at_least",
                                                              "direction: at_least\n    on_zero_denominator: pass"),
      "local_items.L1.on_zero_denominator", "pending/fail/n/a"),
