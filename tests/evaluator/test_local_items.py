@@ -437,3 +437,33 @@ def test_junior_school_only_judges_its_junior_stage(tmp_path: Path) -> None:
     assert item(report, "L1")["status"] == "pass" and item(report, "L2")["status"] == "pass"
     assert [(r["school_code"], r["stage"]) for r in item(report, "L1")["figures"]["schools"]] == [
         ("P1", "primary"), ("J1", "junior")]
+
+
+def test_a_new_provincial_variant_needs_no_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A rule-set file written by a province (at_most direction), used by path from the command line."""
+    rules_file = tmp_path / "test-province-2024.yaml"
+    rules_file.write_text(
+        "extends: national-2017\nid: test-province-2024\nversion: 1\ntitle: 测试省口径\nsource: 测试省实施办法\n"
+        "local_items:\n  L1:\n    kind: school\n    title: 学生近视率小学不高于50%、初中不高于60%\n"
+        "    source: 测试省实施办法第五条\n    section: quality\n    label: 近视率\n    numerator: myopic\n"
+        "    denominator: students\n    unit: \"%\"\n    thresholds: {primary: 0.5, junior: 0.6}\n"
+        "    direction: at_most\n    on_zero_denominator: fail\n"
+        "    fields:\n      myopic: {zh: 近视学生数, type: count, unit: 人, note: 视力筛查近视学生数}\n",
+        encoding="utf-8")
+    assert main(["template", "--out", str(tmp_path / "t.xlsx"), "--rules", str(rules_file)]) == 0
+    assert "近视学生数（初中）" in _sheet_headers(tmp_path / "t.xlsx", "schools")
+    schools = default_schools()
+    for s in schools:
+        s["myopic_primary"] = s["students_primary"] // 2 if s["students_primary"] else None  # 50% exactly: passes
+        s["myopic_junior"] = s["students_junior"] // 2 if s["students_junior"] else None
+    schools[3]["myopic_junior"] = 500  # 一中 500 / 800 = 62.5% > 60%
+    frames = {"schools": pd.DataFrame(schools), "county": county()}
+    data = write_workbook(tmp_path / "d.xlsx", frames, rules=load_ruleset(rules_file))
+    out = tmp_path / "out"
+    assert main(["evaluate", "--data", str(data), "--rules", str(rules_file), "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    l1 = next(i for i in report["items"] if i["code"] == "L1")
+    assert l1["status"] == "fail" and l1["problem"] == "一中62.5%，近视率未达到标准（小学≤50%、初中≤60%）。"
+    assert [r["met"] for r in l1["figures"]["schools"]] == [True, True, True, False, True]
+    assert not [s for s in report["shortfalls"] if s["item"] == "L1"]  # no shortfall for an upper limit
+    assert report["verdict"] == "not_recognized" and "L1（未达标）" in capsys.readouterr().out
