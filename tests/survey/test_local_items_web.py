@@ -13,6 +13,7 @@ from evaluator.rules import load_ruleset
 from evaluator.workbook import write_workbook
 from tests.evaluator.builders import classes_for, county, rooms_for
 from tests.evaluator.test_local_items import dalian_schools
+from tests.survey.conftest import csrf_from
 from tests.survey.helpers import login, make_user
 from tests.survey.test_workspace import count, evaluation_id, upload
 
@@ -49,3 +50,11 @@ def test_upload_with_dalian_rules_judges_local_items_and_national_rules_refuse_t
     assert report["verdict"] == "not_recognized" and report["rules"] == "dalian-2019"
     page = client.get(f"/evaluations/{eid}/report").get_data(as_text=True)
     assert "L1 学生学业合格率达到95%以上" in page
+    # staff enter a rectification for the local item like for any failing item
+    form = client.get(f"/evaluations/{eid}/rectification").get_data(as_text=True)
+    assert 'data-code="L1"' in form and 'data-code="L2"' not in form  # L2 passes
+    resp = client.post(f"/evaluations/{eid}/rectification", data={
+        "csrf_token": csrf_from(form), "measures-L1": "开展学业质量提升行动", "deadline-L1": "2026年7月",
+        "department-L1": "区教育文体局"})
+    assert resp.status_code == 302
+    assert "开展学业质量提升行动" in client.get(f"/evaluations/{eid}/report.html").get_data(as_text=True)
