@@ -467,3 +467,41 @@ def test_a_new_provincial_variant_needs_no_code(tmp_path: Path, capsys: pytest.C
     assert [r["met"] for r in l1["figures"]["schools"]] == [True, True, True, False, True]
     assert not [s for s in report["shortfalls"] if s["item"] == "L1"]  # no shortfall for an upper limit
     assert report["verdict"] == "not_recognized" and "L1（未达标）" in capsys.readouterr().out
+
+
+def test_blanking_any_single_local_cell_never_passes_the_item_or_recognizes(tmp_path: Path) -> None:
+    """Missing is missing: every local cell a judged school part needs, blanked alone, makes its item
+    pending (never pass) and the county incomplete (never recognized); luoding's county keys too."""
+    from evaluator.verdict import evaluate
+
+    for name, schools, county_values, stems in (
+            ("dalian-2019", dalian_schools(), county(),
+             ("academic_passed", "academic_assessed", "evaluation_good", "evaluation_assessed")),
+            ("luoding-2019", luoding_schools(), luoding_county(), ("teachers_72h", "teachers"))):
+        rules = load_ruleset(name)
+        frames = {"schools": pd.DataFrame(schools), "county": county_values,
+                  "classes": pd.DataFrame(classes_for(schools)), "rooms": pd.DataFrame(rooms_for(schools))}
+        wb = read_workbook(write_workbook(tmp_path / name, frames, rules=rules), rules)
+
+        def run_with(school_frame: pd.DataFrame, county_map: dict[str, Any], wb: Any = wb, rules: Any = rules) -> Any:
+            return evaluate(school_frame, county_map, rules, classes=wb.classes, rooms=wb.rooms,
+                            recognition=RECOGNITION_PASS)
+
+        assert run_with(wb.schools, dict(wb.county)).verdict == "recognized"
+        blanked = 0
+        for i, s in wb.schools.iterrows():
+            for stem in stems:
+                stage = "primary" if s["students_primary"] > 0 else "junior"
+                frame = wb.schools.copy()
+                frame.loc[i, f"{stem}_{stage}"] = float("nan")
+                report = run_with(frame, dict(wb.county))
+                local = [it for it in report.items if it.code.startswith("L") and it.status != "pass"]
+                assert [it.status for it in local] == ["pending"], (name, s["school_code"], stem)
+                assert s["school_name"] in local[0].missing[0] and f"{stem}_{stage}" in local[0].missing[0]
+                assert report.verdict == "incomplete"
+                blanked += 1
+        for key in (f.key for it in rules.local_items if it.kind == "county" for f in it.fields):
+            report = run_with(wb.schools, {**wb.county, key: None})
+            assert report.item("L1").status == "pending" and report.verdict == "incomplete", key
+            blanked += 1
+        assert blanked == {"dalian-2019": 20, "luoding-2019": 13}[name]
