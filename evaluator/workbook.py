@@ -347,6 +347,9 @@ def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
 
 
+_LOCAL_HINT = "；地方指标的字段须选择定义它的规则集（--rules）"  # schools sheet: a local column read without its rules
+
+
 def _frame(rows: list[tuple[Any, ...]], columns: tuple[Column, ...], file: str, sheet: str,
            must: frozenset[str]) -> pd.DataFrame:
     """Map headers to keys, drop empty and example rows, return raw object columns + _row.
@@ -366,7 +369,7 @@ def _frame(rows: list[tuple[Any, ...]], columns: tuple[Column, ...], file: str, 
         key = by_name.get(_norm_header(h))
         if key is None:
             raise InputError(f"未知的列“{h}”；可用列名：{'、'.join(c.key for c in columns)}（或对应中文名）"
-                             + ("；地方指标的字段须选择定义它的规则集（--rules）" if columns and columns[0].key == "school_code" and columns[2].key == "school_type" else ""),
+                             + (_LOCAL_HINT if any(c.key == "school_type" for c in columns) else ""),
                              file=file, sheet=sheet, row=1, column=str(h))
         if key in positions:
             raise InputError(f"列“{h}”重复", file=file, sheet=sheet, row=1, column=str(h))
