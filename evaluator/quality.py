@@ -150,8 +150,7 @@ def evaluate_quality(schools: pd.DataFrame, county: Mapping[str, Any], rules: Ru
     acceptable = set(q.moral_acceptable)
     zd = rules.policy.zero_denominator
     items = [
-        rate_item("3.1", t["3.1"], AREA, county, [("retention_final", "retention_entry", q.retention_min,
-                                                   f"初中{q.retention_years}年巩固率")], zero_denominators=zd),
+        retention_item(county, rules),
         rate_item("3.2", t["3.2"], AREA, county, [("disabled_enrolled", "disabled_school_age", q.disabled_min,
                                                    "残疾儿童少年入学率")], zero_denominators=zd),
         school_flag_item("3.3", t["3.3"], schools, "has_charter_and_ict", lambda v: v is True,
@@ -167,3 +166,21 @@ def evaluate_quality(schools: pd.DataFrame, county: Mapping[str, Any], rules: Ru
     items.append(yes_no_item("3.8", t["3.8"], AREA, county, [("no_excess_burden", "存在过重课业负担")]))
     items.append(monitoring_item(county, rules))
     return AreaResult(tuple(items), tuple(shortfalls))
+
+
+def retention_item(county: Mapping[str, Any], rules: RuleSet) -> ItemResult:
+    """3.1: retention_final / retention_entry ≥ min_rate for the cohort of
+    ``quality.retention.cohort_years`` years (3; 4 in 五四制 areas). When the county sheet
+    states the cohort it measured (retention_cohort_years) and it is not the rule-set's,
+    the figures answer another question: PENDING, never judged."""
+    q = rules.quality
+    title = rules.item_titles["3.1"]
+    declared = _f(county.get("retention_cohort_years"))
+    if declared is not None and declared != q.retention_years:
+        return ItemResult("3.1", title, AREA, PENDING,
+                          f"数据按{fmt(declared)}年届别统计（{field_zh('retention_cohort_years')}），本规则集（{rules.id}）要求"
+                          f"初中{q.retention_years}年巩固率，请按{q.retention_years}年届别填写",
+                          "", ("retention_cohort_years",), {"declared_years": declared})
+    return rate_item("3.1", title, AREA, county, [("retention_final", "retention_entry", q.retention_min,
+                                                   f"初中{q.retention_years}年巩固率")],
+                     zero_denominators=rules.policy.zero_denominator)

@@ -162,6 +162,7 @@ class RuleSet:
     item_titles: Mapping[str, str]
     raw: Mapping[str, Any]
     policy: Policy  # partial-data and scope choices (evaluator.policy)
+    local_items: tuple[Any, ...] = ()  # evaluator.local_items.LocalItem, codes L1, L2, …
 
     def section(self, name: str) -> Mapping[str, Any]:
         """The merged raw mapping of a top-level section (e.g. ``recognition``)."""
@@ -415,7 +416,15 @@ def load_ruleset(name_or_path: str | Path = DEFAULT_RULESET) -> RuleSet:
         resources=resources, assurance=assurance, quality=quality, veto=tuple(veto),
         item_titles=_freeze({c: str(titles[c]) for c in ITEM_CODES}), raw=_freeze(data),
         policy=load_policy(data, path.name),
+        local_items=_local_items(data, path.name),
     )
+
+
+def _local_items(data: Mapping[str, Any], file: str) -> tuple[Any, ...]:
+    """The rule-set's own items (``local_items``), validated by evaluator.local_items."""
+    from evaluator.local_items import parse_local_items
+
+    return parse_local_items(data, file)
 
 
 def available_rulesets(directory: Path = RULES_DIR) -> list[str]:

@@ -20,6 +20,7 @@ import pandas as pd
 from evaluator.assurance import evaluate_assurance
 from evaluator.fields import field_zh
 from evaluator.indicators import ResourceResult, evaluate_resources
+from evaluator.local_items import evaluate_local_items
 from evaluator.outcome import FAIL, NA, PASS, PENDING, ItemResult, Shortfall, fmt, meets
 from evaluator.quality import evaluate_quality
 from evaluator.rules import INDICATOR_KEYS, ITEM_CODES, STAGES, RuleSet
@@ -254,9 +255,11 @@ def evaluate(schools: pd.DataFrame, county: Mapping[str, Any], rules: RuleSet, *
     veto = evaluate_veto(county, rules)
     items = resources.items + assurance.items + quality.items + veto.items + (recognition_item(recognition, rules),)
     assert tuple(i.code for i in items) == ITEM_CODES, [i.code for i in items]
+    local = evaluate_local_items(schools, county, rules.local_items)  # L1, L2, … after the national table
+    items = items + local.items
     prereq = prerequisite_item(county, rules)
     verdict, reasons = verdict_of(items, prereq)
-    shortfalls = resources.shortfalls + assurance.shortfalls + quality.shortfalls
+    shortfalls = resources.shortfalls + assurance.shortfalls + quality.shortfalls + local.shortfalls
     county_info = {"code": county.get("county_code"), "name": county.get("county_name"),
                    "province": county.get("province"), "assessment_year": county.get("assessment_year"),
                    "basic_balanced_year": county.get("basic_balanced_year")}

@@ -15,7 +15,7 @@ import io
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +156,8 @@ COUNTY_KEYS: tuple[CountyKey, ...] = (
     _ck("migrant_eligible", "2.15 符合条件的随迁子女总数", "count", 1000),
     _ck("retention_final", "3.1 初中毕业年级在校生数（巩固率分子）", "count", 2900),
     _ck("retention_entry", "3.1 该届初一入学人数（巩固率分母）", "count", 3000),
+    _ck("retention_cohort_years", "3.1 巩固率统计届别的初中学制年数", "count", 3,
+        "可选；填3（三年制）或4（五四制）；与规则集要求的届别不一致时3.1待补充"),
     _ck("disabled_enrolled", "3.2 入学的适龄残疾儿童少年数", "count", 190),
     _ck("disabled_school_age", "3.2 适龄残疾儿童少年总数", "count", 195),
     _ck("ict_teaching_ok", "3.5 教师熟练运用信息化手段组织教学", "yesno", "是"),
@@ -345,6 +347,9 @@ def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
 
 
+_LOCAL_HINT = "；地方指标的字段须选择定义它的规则集（--rules）"  # schools sheet: a local column read without its rules
+
+
 def _frame(rows: list[tuple[Any, ...]], columns: tuple[Column, ...], file: str, sheet: str,
            must: frozenset[str]) -> pd.DataFrame:
     """Map headers to keys, drop empty and example rows, return raw object columns + _row.
@@ -363,7 +368,8 @@ def _frame(rows: list[tuple[Any, ...]], columns: tuple[Column, ...], file: str, 
             continue
         key = by_name.get(_norm_header(h))
         if key is None:
-            raise InputError(f"未知的列“{h}”；可用列名：{'、'.join(c.key for c in columns)}（或对应中文名）",
+            raise InputError(f"未知的列“{h}”；可用列名：{'、'.join(c.key for c in columns)}（或对应中文名）"
+                             + (_LOCAL_HINT if any(c.key == "school_type" for c in columns) else ""),
                              file=file, sheet=sheet, row=1, column=str(h))
         if key in positions:
             raise InputError(f"列“{h}”重复", file=file, sheet=sheet, row=1, column=str(h))
@@ -547,7 +553,8 @@ def _check_children(df: pd.DataFrame, schools: pd.DataFrame, file: str, sheet: s
                                  row=int(rows[i]), column=_label(df, "stage"))
 
 
-def _county(rows: list[tuple[Any, ...]], file: str, sheet: str) -> tuple[dict[str, Any], dict[str, int]]:
+def _county(rows: list[tuple[Any, ...]], file: str, sheet: str,
+            extra: tuple[CountyKey, ...] = ()) -> tuple[dict[str, Any], dict[str, int]]:
     if not rows:
         raise InputError("工作表为空，第 1 行应为表头 key,value,note", file=file, sheet=sheet)
     head = [_norm_header(h) for h in rows[0]]
@@ -558,17 +565,19 @@ def _county(rows: list[tuple[Any, ...]], file: str, sheet: str) -> tuple[dict[st
         raise InputError("表头应为 key,value（可加 note）", file=file, sheet=sheet, row=1) from None
     values: dict[str, Any] = {}
     where: dict[str, int] = {}
-    zh_to_key = {_norm_header(k.zh): k.key for k in COUNTY_KEYS}
+    by_key = {**COUNTY_BY_KEY, **{k.key: k for k in extra}}  # extra: the rule-set's local items
+    zh_to_key = {_norm_header(k.zh): k.key for k in (*COUNTY_KEYS, *extra)}
     for n, r in enumerate(rows[1:], start=2):
         key_raw = r[ki] if ki < len(r) else None
         if _blank(key_raw):
             continue
         key = str(key_raw).strip()
         key = zh_to_key.get(_norm_header(key), key)
-        spec = COUNTY_BY_KEY.get(key)
+        spec = by_key.get(key)
         m = _MONITOR.match(key)
         if spec is None and m is None:
-            raise InputError(f"未知的县级指标键“{key}”", file=file, sheet=sheet, row=n, column="key")
+            raise InputError(f"未知的县级指标键“{key}”（地方指标的字段须选择定义它的规则集，--rules）", file=file,
+                             sheet=sheet, row=n, column="key")
         if key in where:
             raise InputError(f"键“{key}”重复（第 {where[key]} 行已填写）", file=file, sheet=sheet, row=n, column="key")
         where[key] = n
@@ -578,6 +587,10 @@ def _county(rows: list[tuple[Any, ...]], file: str, sheet: str) -> tuple[dict[st
             continue
         kind = spec.kind if spec else ("diff" if m and m["what"] == "diff" else "level")
         values[key] = _county_value(v, kind, file, sheet, n)
+    cohort = values.get("retention_cohort_years")
+    if cohort is not None and cohort not in (3, 4):
+        raise InputError(f"初中学制年数应为 3 或 4（五四制），实际为 {cohort}", file=file, sheet=sheet,
+                         row=where["retention_cohort_years"], column="value")
     for part, whole in _COUNTY_PARTS:
         a, b = values.get(part), values.get(whole)
         if a is not None and b is not None and a > b:
@@ -624,9 +637,12 @@ def _county_value(v: Any, kind: str, file: str, sheet: str, row: int) -> Any:
     return str(v).strip()
 
 
-def read_workbook(path: str | Path) -> Workbook:
+def read_workbook(path: str | Path, rules: Any = None) -> Workbook:
     """Read and fully validate a data workbook (XLSX file or folder of CSV files).
 
+    With ``rules`` (a RuleSet) the schools and county sheets also take the data fields of
+    the rule-set's local items (``local_school_columns`` / ``local_county_keys``); without
+    it, or with the national rules, such columns and keys are unknown and refused.
     Raises InputError naming file, sheet, row and column, and the expected type or range."""
     path = Path(path)
     if not path.exists():
@@ -673,7 +689,7 @@ def read_workbook(path: str | Path) -> Workbook:
 
     sn = found["schools"]
     assert sn is not None
-    schools = load("schools", SCHOOL_COLUMNS)
+    schools = load("schools", SCHOOL_COLUMNS + local_school_columns(rules))
     if schools.empty:
         raise InputError("schools 表没有学校", file=fname(sn), sheet=sname(sn) or sn)
     _check_schools(schools, fname(sn), sname(sn) or sn)
@@ -695,7 +711,7 @@ def read_workbook(path: str | Path) -> Workbook:
                              row=int(rooms["_row"].iloc[i]), column=_label(rooms, "area"))
     kn = found["county"]
     assert kn is not None
-    county, county_rows = _county(sheets[kn], fname(kn), sname(kn) or kn)
+    county, county_rows = _county(sheets[kn], fname(kn), sname(kn) or kn, local_county_keys(rules))
     rect: dict[str, dict[str, str]] = {}
     if found["rectification"]:
         rtn = found["rectification"]
@@ -747,15 +763,20 @@ def _rows_for(columns: tuple[Column, ...], frame: pd.DataFrame | None) -> list[l
     return out
 
 
-def write_workbook(path: str | Path, frames: Mapping[str, Any], *, notes: bool = False) -> Path:
+def write_workbook(path: str | Path, frames: Mapping[str, Any], *, notes: bool = False, rules: Any = None) -> Path:
     """Write a data workbook: ``frames`` maps sheet → DataFrame (county: dict key → value).
 
     ``path`` ending in .xlsx → one workbook (with Chinese headers and, with ``notes``, an
-    example row and a 说明 sheet); otherwise a folder of CSV files with English headers."""
+    example row and a 说明 sheet); otherwise a folder of CSV files with English headers.
+    With ``rules`` the sheets carry the data fields of the rule-set's local items too, and
+    the notes follow the rule-set (e.g. the 3.1 cohort length)."""
     path = Path(path)
-    specs = {"schools": SCHOOL_COLUMNS, "classes": CLASS_COLUMNS, "rooms": ROOM_COLUMNS}
+    local_cols, local_keys = local_school_columns(rules), local_county_keys(rules)
+    specs = {"schools": SCHOOL_COLUMNS + local_cols, "classes": CLASS_COLUMNS, "rooms": ROOM_COLUMNS}
     county: Mapping[str, Any] = frames.get("county", {})
-    county_rows = [[k.key, _cell(county.get(k.key)), k.note if k.note != k.zh else k.zh] for k in COUNTY_KEYS]
+    keys = _ruleset_notes(COUNTY_KEYS, rules) + local_keys
+    by_key = {k.key: k for k in keys}
+    county_rows = [[k.key, _cell(county.get(k.key)), k.note if k.note != k.zh else k.zh] for k in keys]
     monitoring = sorted(k for k in county if _MONITOR.match(k))
     if notes and not county:  # template: rows for the usual subjects, to fill or delete
         monitoring = [f"monitoring_{s}_{w}" for s in ("chinese", "math", "science") for w in ("level", "diff")]
@@ -816,7 +837,7 @@ def write_workbook(path: str | Path, frames: Mapping[str, Any], *, notes: bool =
         ws.cell(row=1, column=j).font, ws.cell(row=1, column=j).fill = head_font, fill
     for row in county_rows:
         if notes and not county:
-            spec = COUNTY_BY_KEY.get(row[0])
+            spec = by_key.get(row[0])
             if spec is not None:
                 row = [row[0], None, f"{spec.zh}；示例：{spec.example}" + (f"（{spec.note}）" if spec.note != spec.zh else "")]
         ws.append(row)
@@ -826,7 +847,7 @@ def write_workbook(path: str | Path, frames: Mapping[str, Any], *, notes: bool =
     for r in frames.get("rectification") or []:
         ws.append(list(r))
     if notes:
-        _notes_sheet(wb)
+        _notes_sheet(wb, local_cols, local_keys, rules)
     wb.save(path)
     return path
 
@@ -839,7 +860,8 @@ def _cell(v: Any) -> Any:
     return v
 
 
-def _notes_sheet(wb: Any) -> None:
+def _notes_sheet(wb: Any, local_cols: tuple[Column, ...] = (), local_keys: tuple[CountyKey, ...] = (),
+                 rules: Any = None) -> None:
     ws = wb.create_sheet("说明", 0)
     lines = [
         ["县域义务教育优质均衡发展督导评估 数据工作簿（教督〔2017〕6号）"],
@@ -858,6 +880,12 @@ def _notes_sheet(wb: Any) -> None:
                         ("rectification", RECTIFICATION_COLUMNS)):
         for c in cols:
             lines.append([sheet, c.key, c.zh, kinds[c.kind], c.note + ("" if c.required else "（可选）"), c.example])
+    if rules is not None:
+        lines.insert(1, [f"规则集：{rules.id}（{rules.title}）"])
+    for c in local_cols:
+        lines.append(["schools", c.key, c.zh, kinds[c.kind], c.note, c.example])
+    for k in local_keys:
+        lines.append(["county", k.key, k.zh, kinds.get(k.kind, k.kind), k.note, k.example])
     for ws_row in lines:
         ws.append(ws_row)
     ws.column_dimensions["A"].width = 14
@@ -866,12 +894,54 @@ def _notes_sheet(wb: Any) -> None:
     ws.column_dimensions["E"].width = 50
 
 
-def write_template(path: str | Path) -> Path:
-    """Blank data workbook (CONTRACTS.md §2) with field notes and one example row per sheet."""
+def write_template(path: str | Path, rules: Any = None) -> Path:
+    """Blank data workbook (CONTRACTS.md §2) with field notes and one example row per sheet.
+
+    Without ``rules`` the national template; with a RuleSet its local items' fields are
+    added (schools columns and county rows, with Chinese names and notes)."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise InputError("模板文件名应以 .xlsx 结尾", file=str(path), field="--out")
-    return write_workbook(path, {}, notes=True)
+    return write_workbook(path, {}, notes=True, rules=rules)
+
+
+def local_school_columns(rules: Any) -> tuple[Column, ...]:
+    """Schools-sheet columns of the rule-set's per-school local items: two per declared
+    stem (``<stem>_primary``, ``<stem>_junior``), Chinese header ``名称（小学）``."""
+    if rules is None or not getattr(rules, "local_items", ()):
+        return ()
+    from evaluator.local_items import school_fields
+
+    out = []
+    for f, code in school_fields(rules.local_items):
+        unit = f"，单位：{f.unit}" if f.unit else ""
+        for stage, zh in (("primary", "小学"), ("junior", "初中")):
+            out.append(Column(f"{f.key}_{stage}", f"{f.zh}（{zh}）", f.kind,
+                              f"地方指标 {code}：{f.note}（{zh}段{unit}；无此学段填0或留空）", f.example))
+    return tuple(out)
+
+
+def local_county_keys(rules: Any) -> tuple[CountyKey, ...]:
+    """County-sheet keys of the rule-set's county local items (Chinese name prefixed by the code)."""
+    if rules is None or not getattr(rules, "local_items", ()):
+        return ()
+    from evaluator.local_items import county_fields
+
+    return tuple(CountyKey(f.key, f"{code} {f.zh}", f.kind,
+                           f"地方指标 {code}：{f.note}" + (f"（单位：{f.unit}）" if f.unit else ""), f.example)
+                 for f, code in county_fields(rules.local_items))
+
+
+def _ruleset_notes(keys: tuple[CountyKey, ...], rules: Any) -> tuple[CountyKey, ...]:
+    """County keys whose notes depend on the rule-set: the 3.1 cohort length."""
+    quality = getattr(rules, "quality", None)
+    if quality is None:
+        return keys
+    years = quality.retention_years
+    notes = {"retention_entry": f"3.1 该届学生{years}年前入读初中一年级时的人数（{years}年巩固率分母）",
+             "retention_final": f"3.1 该届学生{years}年后毕业年级在校生数（{years}年巩固率分子）",
+             "retention_cohort_years": f"3.1 巩固率统计届别的初中学制年数；本规则集要求{years}年届别，填{years}"}
+    return tuple(replace(k, note=notes[k.key]) if k.key in notes else k for k in keys)
 
 
 # --------------------------------------------------------------------------- demo data

@@ -626,6 +626,63 @@ def shortfall_tables(report: Mapping[str, Any]) -> tuple[Table, Table]:
     return per_school, total_table
 
 
+LOCAL_SECTIONS = {"resources": "资源配置", "assurance": "政府保障程度", "quality": "教育质量"}
+
+
+def local_items(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The rule-set's own items (codes L1, L2, …; ``figures.local`` true), in report order."""
+    return [it for it in report.get("items") or [] if (it.get("figures") or {}).get("local")]
+
+
+def _local_fmt(unit: Any) -> str:
+    return "pct" if unit == "%" else "dec2"
+
+
+def local_item_table(item: Mapping[str, Any]) -> Table:
+    """One local item: per school part (school indicators) or per ratio (county ratios), the
+    numerator, denominator, value, standard and whether it is met, as the engine found them."""
+    fig = item.get("figures") or {}
+    direction = {"at_least": "≥", "at_most": "≤"}.get(str(fig.get("direction")), "")
+    status_of = {True: ("是", "pass"), False: ("否", "fail"), None: ("待定", "pending")}
+    rows: list[tuple[Cell, ...]] = []
+    if fig.get("kind") == "school":
+        fmt = _local_fmt(fig.get("unit"))
+        for r in fig.get("schools") or []:
+            word, band = status_of[r.get("met")]
+            if r.get("met") is None and r.get("status") in ("fail", "n/a"):
+                word, band = COMPLIANCE[str(r["status"])], STATUS_BAND[str(r["status"])]
+            rows.append((Cell(r.get("label") or r.get("name") or r.get("school_code")),
+                         Cell(STAGE_LABEL.get(str(r.get("stage")), r.get("stage"))),
+                         Cell(r.get("numerator"), "num"), Cell(r.get("denominator"), "num"),
+                         Cell(r.get("value"), fmt, None if r.get("value") is None else band),
+                         Cell(f"{direction}{format_value(r.get('threshold'), fmt)}"),
+                         Cell(word, band=band)))
+        headers: tuple[str, ...] = ("学校", "学段", "分子", "分母", str(fig.get("label") or "数值"), "标准", "是否达标")
+        widths: tuple[float, ...] = (22, 7, 10, 10, 12, 10, 8)
+    else:
+        specs = fig.get("ratios_spec") or []
+        for spec, r in zip(specs, fig.get("ratios") or [], strict=False):
+            fmt = _local_fmt(spec.get("unit"))
+            word, band = status_of[r.get("met")]
+            unit = "" if spec.get("unit") in ("%", None) else str(spec.get("unit"))
+            rows.append((Cell(r.get("label") or spec.get("label")), Cell(r.get("numerator"), "num"),
+                         Cell(r.get("denominator"), "num"), Cell(r.get("value"), fmt),
+                         Cell(f"{({'at_least': '≥', 'at_most': '≤'}).get(str(spec.get('direction')), '')}"
+                              f"{format_value(spec.get('threshold'), fmt)}{unit}"),
+                         Cell(word, band=band)))
+        headers = ("指标", "分子", "分母", "数值", "标准", "是否达标")
+        widths = (26, 12, 12, 10, 12, 8)
+    section = LOCAL_SECTIONS.get(str(fig.get("section") or item.get("area")), "")
+    return Table(
+        sheet="地方指标",
+        title=item_heading(item),
+        headers=headers,
+        rows=rows,
+        widths=widths,
+        note=f"依据：{fig.get('source') or NOT_GIVEN}；列入{section or '—'}；结论：{COMPLIANCE.get(str(item.get('status')), NOT_GIVEN)}。",
+    )
+
+
 def _ci(ci: Any) -> str:
     if isinstance(ci, list | tuple) and len(ci) == 2 and None not in ci:
         return f"{format_value(ci[0], 'pct')}～{format_value(ci[1], 'pct')}"
@@ -867,6 +924,7 @@ def build_view(report: Mapping[str, Any]) -> ReportView:
     )
     per_school, totals = shortfall_tables(report)
     meta, inputs = provenance_tables(report)
+    local = local_items(report)
     sections = [
         Section(
             "评估结论", 1,
@@ -877,7 +935,8 @@ def build_view(report: Mapping[str, Any]) -> ReportView:
         Section(
             "指标达成情况及整改计划", 1,
             ("按《县域义务教育优质均衡发展督导评估办法》（教督〔2017〕6号）指标逐项列出。"
-             "否决性指标“是否达标”为“是”表示不存在该情形。",),
+             "否决性指标“是否达标”为“是”表示不存在该情形。"
+             + ("编号以 L 开头的是本规则集的地方指标，列在所属方面之后，同样计入结论。" if local else ""),),
             (summary_table(report), items_table(report)),
             page_break=True,
         ),
@@ -885,6 +944,10 @@ def build_view(report: Mapping[str, Any]) -> ReportView:
         Section("学校指标达成情况", 2, (), (matrix_table(report), school_issue_table(report), thresholds_table(report)),
                 chart="matrix"),
         Section("校际差异系数", 2, (), (cv_table(report),), chart="cv"),
+        *([Section("地方指标", 1,
+                   ("本规则集在国家指标之外增加的地方指标（编号以 L 开头），与国家指标一样计入评估结论："
+                    "未达标即不能认定，数据缺失为待定。",),
+                   tuple(local_item_table(it) for it in local), page_break=True)] if local else []),
         Section("短板与缺口", 1, (), (per_school, totals), page_break=True),
         Section(
             "社会认可度", 1, recognition_paragraphs(rec), recognition_tables(report),

@@ -35,17 +35,21 @@ def _publish(tmp: Path, target: Path, mode: int) -> None:
 @click.command("template")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="输出的空白数据工作簿（.xlsx）")
-def template(out: Path) -> None:
+@click.option("--rules", "rules_name", default=None,
+              help="规则集名称或文件路径：模板包含该规则集地方指标的数据字段（默认 national-2017）")
+def template(out: Path, rules_name: str | None) -> None:
     """写出空白数据工作簿（含字段说明和示例行）。"""
+    from evaluator.rules import load_ruleset
     from evaluator.workbook import write_template
 
     if out.suffix.lower() != ".xlsx":
         raise InputError("模板文件名应以 .xlsx 结尾", field="--out")
+    rules = load_ruleset(rules_name) if rules_name else None  # None: the national template
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=out.parent)
     os.close(fd)
     try:
-        write_template(tmp)
+        write_template(tmp, rules)
         _publish(Path(tmp), out, 0o666)
     finally:
         if os.path.exists(tmp):
@@ -146,7 +150,7 @@ def evaluate(data: Path, responses: Path | None, round_id: str | None, rules_nam
     if out.exists() and not out.is_dir():
         raise InputError("输出路径已存在且不是文件夹", file=str(out), field="--out")
     rules = load_ruleset(rules_name or DEFAULT_RULESET)
-    workbook = read_workbook(data)
+    workbook = read_workbook(data, rules)
     recognition, extra = _recognition(responses, round_id, workbook, rules)
     report = evaluate_workbook(workbook, rules, recognition, extra).to_dict()
     json.dumps(report, allow_nan=False)  # fail before writing anything if the dict is not plain JSON
@@ -175,7 +179,9 @@ def rules_check(ruleset: str | None) -> None:
     names = [ruleset] if ruleset else available_rulesets()
     for name in names:
         rs = load_ruleset(name)
-        click.echo(f"规则集 {rs.id} v{rs.version}：通过（{'、'.join(p.name for p in rs.sources)}；sha256 {rs.sha256[:12]}）")
+        local = f"；地方指标 {'、'.join(i.code for i in rs.local_items)}" if rs.local_items else ""
+        click.echo(f"规则集 {rs.id} v{rs.version}：通过（{'、'.join(p.name for p in rs.sources)}；sha256 {rs.sha256[:12]}"
+                   f"{local}）")
     catalogue = load_catalogue()
     click.echo(f"问卷：{len(catalogue.questionnaires)} 份，通过")
 

@@ -74,15 +74,15 @@ def _unpack_csv_zip(data: bytes, name: str, folder: Path) -> Path:
     return out
 
 
-def _read_upload(data: bytes, name: str, folder: Path):
+def _read_upload(data: bytes, name: str, folder: Path, rules: Any = None):
     suffix = Path(name).suffix.lower()
     if suffix not in WORKBOOK_SUFFIXES:
         raise InputError("数据文件应为 .xlsx 工作簿或 CSV 文件夹的 .zip 压缩包", file=name)
     if suffix == ".zip":
-        return read_workbook(_unpack_csv_zip(data, name, folder))
+        return read_workbook(_unpack_csv_zip(data, name, folder), rules)
     path = folder / name
     path.write_bytes(data)
-    return read_workbook(path)
+    return read_workbook(path, rules)
 
 
 def _county_for(user: User, code: str, name: str) -> County:
@@ -114,7 +114,7 @@ def run_evaluation(*, user: User, workbook_name: str, workbook_bytes: bytes, rul
     workbook_name = safe_filename(workbook_name, "data.xlsx")
     with tempfile.TemporaryDirectory(prefix="evaluation-") as tmp:
         folder = Path(tmp)
-        workbook = _read_upload(workbook_bytes, workbook_name, folder)
+        workbook = _read_upload(workbook_bytes, workbook_name, folder, rules)  # local items' fields too
         code = str(workbook.county_value("county_code") or "").strip()
         if not re.fullmatch(r"\d{6}", code):
             raise InputError("county_code 应为 6 位县级行政区划代码", file=workbook_name, sheet="county",

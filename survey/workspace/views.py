@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from evaluator.errors import InputError
 from evaluator.report import render_html, write_docx, write_xlsx
-from evaluator.rules import DEFAULT_RULESET, available_rulesets
+from evaluator.rules import DEFAULT_RULESET, available_rulesets, load_ruleset
 from evaluator.workbook import write_template
 from survey.access import can_see_county, roles_required
 from survey.admin.forms import ActionForm
@@ -116,9 +116,14 @@ def new():
 @bp.get("/template.xlsx")
 @roles_required(*READERS)
 def template():
-    """The blank data workbook (sheets, field notes, one example row), as ``run.py template``."""
+    """The blank data workbook (sheets, field notes, one example row), as ``run.py template``;
+    ``?rules=<id>`` adds that rule-set's local-item fields (as ``template --rules``)."""
+    name = request.args.get("rules")
+    if name is not None and name not in available_rulesets():
+        abort(404)
+    rules = load_ruleset(name) if name else None
     with tempfile.TemporaryDirectory(prefix="template-") as tmp:
-        data = write_template(Path(tmp) / "template.xlsx").read_bytes()
+        data = write_template(Path(tmp) / "template.xlsx", rules).read_bytes()
     return send_file(io.BytesIO(data), mimetype=MIMETYPES["xlsx"], as_attachment=True,
                      download_name="优质均衡评估数据表模板.xlsx")
 
