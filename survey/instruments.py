@@ -6,16 +6,20 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from evaluator.errors import InstrumentError
-from evaluator.questionnaire import Catalogue, Questionnaire, load_catalogue
+from evaluator.questionnaire import QUESTIONNAIRE_DIR, Catalogue, Questionnaire, load_catalogue
 from survey.db import db
 from survey.models import InstrumentUse
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["questionnaires"] = load_catalogue()  # raises InstrumentError naming file and field
+    # raises InstrumentError naming file and field; QUESTIONNAIRE_DIR overrides instruments/questionnaires
+    app.extensions["questionnaires"] = load_catalogue(app.config.get("QUESTIONNAIRE_DIR") or QUESTIONNAIRE_DIR)
     if app.config.get("AUTO_MIGRATE"):
+        from survey.pins import check_rules_frozen
+
         with app.app_context():
             check_frozen(app.extensions["questionnaires"])
+            check_rules_frozen()
 
 
 def catalogue() -> Catalogue:
