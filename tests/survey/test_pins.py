@@ -176,3 +176,14 @@ def test_upgrading_pins_existing_rounds_to_what_they_use_now(app, client, tmp_pa
         assert {u.file for u in db.session.scalars(select(RulesetUse))} == {"national-2017.yaml", "luoding-2019.yaml"}
         # the old chain digest proved the files unchanged: it is re-expressed as the file's SHA-256
         assert db.session.get(Evaluation, eid).rules_sha256 == file_sha(RULES_DIR / "luoding-2019.yaml")
+
+
+def test_the_round_page_shows_its_pinned_versions(app, client):
+    with app.app_context():
+        make_user("boss", "admin")
+        rid = make_round(ruleset="luoding-2019").id
+    login(client, "boss")
+    page = client.get(f"/admin/rounds/{rid}").get_data(as_text=True)
+    assert "social.v1（" in page
+    assert "staff.v1（" in page and "student.v1（" in page
+    assert f"luoding-2019.yaml <code>sha256 {file_sha(RULES_DIR / 'luoding-2019.yaml')[:16]}…</code>" in page
