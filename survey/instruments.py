@@ -18,8 +18,13 @@ def init_app(app: Flask) -> None:
         from survey.pins import check_rules_frozen
 
         with app.app_context():
-            check_frozen(app.extensions["questionnaires"])
-            check_rules_frozen()
+            try:
+                check_frozen(app.extensions["questionnaires"])
+                check_rules_frozen()
+            except InstrumentError:  # refuse to start, leaving no connection behind
+                db.session.remove()
+                db.engine.dispose()
+                raise
 
 
 def catalogue() -> Catalogue:
