@@ -40,6 +40,9 @@ def check_frozen(cat: Catalogue) -> None:
                 f"问卷 {q.key} 已被调查轮次使用，内容不得再修改；请恢复原文件，把修改另存为新版本（v{q.version + 1}）",
                 file=q.path.name,
             )
+    loaded = {q.key for q in cat.questionnaires}
+    for key in sorted(set(used) - loaded):  # a round pinned it: its respondents must still get it
+        raise InstrumentError(f"问卷 {key} 已被调查轮次使用，文件不得删除或改名；请恢复该文件", file=f"{key}.yaml")
     db.session.rollback()
 
 

@@ -187,3 +187,17 @@ def test_the_round_page_shows_its_pinned_versions(app, client):
     assert "social.v1（" in page
     assert "staff.v1（" in page and "student.v1（" in page
     assert f"luoding-2019.yaml <code>sha256 {file_sha(RULES_DIR / 'luoding-2019.yaml')[:16]}…</code>" in page
+
+
+def test_a_pinned_questionnaire_file_that_was_removed_is_refused_at_start_up(app, tmp_path):
+    from evaluator.questionnaire import load_catalogue
+    from survey.instruments import check_frozen
+
+    shutil.copytree(QUESTIONNAIRE_DIR, tmp_path / "q")
+    _social_v2(tmp_path / "q")
+    (tmp_path / "q" / "social.v1.yaml").unlink()  # the parents of an open round would get v2
+    with app.app_context():
+        make_round()
+        with pytest.raises(InstrumentError, match="问卷 social.v1 已被调查轮次使用，文件不得删除或改名"):
+            check_frozen(load_catalogue(tmp_path / "q"))
+        check_frozen(load_catalogue())
