@@ -117,3 +117,12 @@ def round_ruleset(rnd: SurveyRound) -> RuleSet:
                     f"调查轮次 {rnd.id} 使用的规则集文件已被修改（应为 sha256 {digest[:12]}…）；请恢复原文件",
                     file=name)
     return rules
+
+
+def item_texts(rnd: SurveyRound, catalogue: Catalogue) -> dict[str, str]:
+    """Item id -> question text for a round's results, the round's pinned versions winning
+    over others that reuse an item id with other wording."""
+    pinned = {p.key for p in rnd.questionnaire_pins}
+    texts = {it.id: it.text for q in catalogue.questionnaires if q.key not in pinned for it in q.items}
+    texts.update({it.id: it.text for q in catalogue.questionnaires if q.key in pinned for it in q.items})
+    return texts

@@ -18,6 +18,7 @@ from evaluator.recognition import (
 from survey.db import db
 from survey.exports import responses_frame
 from survey.models import SurveyRound
+from survey.pins import item_texts
 from survey.services.rounds import round_recognition_rules, sampling_frame
 
 
@@ -36,7 +37,7 @@ def round_recognition(rnd: SurveyRound, catalogue: Catalogue, weights: Mapping[s
     Raises ``InputError`` when a configured group has no valid answers yet (never silently
     renormalised)."""
     answers, frame = round_inputs(rnd, catalogue)
-    texts = {it.id: it.text for q in catalogue.questionnaires for it in q.items}
+    texts = item_texts(rnd, catalogue)
     return recognize(answers, frame, rules or round_recognition_rules(rnd), weights, texts)
 
 
@@ -140,6 +141,6 @@ def round_recognition_sql(rnd: SurveyRound, catalogue: Catalogue, weights: Mappi
     estimator, ``estimate_from_cells``): what the live results page uses."""
     rules = rules or round_recognition_rules(rnd)
     cells, unfiltered = round_cells(rnd, rules)
-    texts = {it.id: it.text for q in catalogue.questionnaires for it in q.items}
+    texts = item_texts(rnd, catalogue)
     return estimate_from_cells(cells, sampling_frame(rnd.schools), rules, weights, item_texts=texts,
                                unfiltered=unfiltered)

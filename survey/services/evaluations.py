@@ -30,7 +30,7 @@ from evaluator.verdict import evaluate_workbook
 from evaluator.workbook import Workbook, read_workbook
 from survey.db import db
 from survey.models import County, Evaluation, SurveyRound, User, utcnow
-from survey.pins import freeze_ruleset
+from survey.pins import freeze_ruleset, item_texts
 from survey.recognition import round_inputs
 from survey.services import ServiceError
 from survey.services.rounds import get_or_create_county
@@ -145,8 +145,8 @@ def evaluate_inputs(workbook: Workbook, rules: RuleSet, *, workbook_name: str, r
             raise ValueError("catalogue is required with a round")
         check_round_matches(round, workbook, workbook_name)
         answers, frame = round_inputs(round, catalogue)
-        texts = {it.id: it.text for q in catalogue.questionnaires for it in q.items}
-        recognition = recognize(answers, frame, RecognitionRules.from_ruleset(rules), None, texts).to_dict()
+        recognition = recognize(answers, frame, RecognitionRules.from_ruleset(rules), None,
+                                item_texts(round, catalogue)).to_dict()
         digest = sha256(answers.to_csv(index=False).encode("utf-8"))
         extra.append((f"调查轮次 {round.id}（{round.name}，{len(answers)} 份答卷）", digest))
         pin = round.pin

@@ -29,7 +29,7 @@ from survey.models import (
     RulesetUse,
     SurveyRound,
 )
-from survey.pins import check_rules_frozen
+from survey.pins import check_rules_frozen, item_texts
 from tests.survey.helpers import answer_all, link_for, login, make_round, make_user
 from tests.survey.test_workspace import evaluation_id, upload
 
@@ -91,6 +91,11 @@ def test_the_respondent_page_serves_the_pinned_questionnaire_after_a_newer_versi
         stored = db.session.scalars(select(Response)).one()
         assert (stored.instrument, stored.instrument_version) == ("social", 1)
         assert db.session.get(InstrumentUse, "social.v2") is not None  # frozen by the new round
+        cat = newer.extensions["questionnaires"]
+        first = cat.get("social.v2").items[0]
+        assert first.text == "第二版的新题目，您满意吗？"
+        assert item_texts(db.session.get(SurveyRound, old.id), cat)[first.id] == cat.get("social.v1").items[0].text
+        assert item_texts(db.session.get(SurveyRound, rnd.id), cat)[first.id] == first.text
         db.session.remove()
         db.engine.dispose()
 
