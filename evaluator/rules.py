@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -146,7 +146,11 @@ class VetoRule:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """A merged, validated rule-set. ``sha256`` covers the bytes of every source file."""
+    """A merged, validated rule-set.
+
+    ``sha256`` is the SHA-256 of the named file's bytes (what ``sha256sum <id>.yaml`` prints);
+    ``files`` maps every file of the ``extends`` chain (base first) to the SHA-256 of its bytes,
+    so each file an evaluation or a survey round used can be checked and frozen on its own."""
 
     id: str
     version: int
@@ -163,6 +167,7 @@ class RuleSet:
     raw: Mapping[str, Any]
     policy: Policy  # partial-data and scope choices (evaluator.policy)
     local_items: tuple[Any, ...] = ()  # evaluator.local_items.LocalItem, codes L1, L2, …
+    files: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def section(self, name: str) -> Mapping[str, Any]:
         """The merged raw mapping of a top-level section (e.g. ``recognition``)."""
@@ -289,9 +294,7 @@ def load_ruleset(name_or_path: str | Path = DEFAULT_RULESET) -> RuleSet:
     path = _resolve(name_or_path)
     data, sources, blobs = _read_chain(path)
     r = _Reader(data, path.name)
-    digest = hashlib.sha256()
-    for src, blob in zip(sources, blobs, strict=True):
-        digest.update(src.name.encode() + b"\0" + blob + b"\0")
+    files = {src.name: hashlib.sha256(blob).hexdigest() for src, blob in zip(sources, blobs, strict=True)}
 
     rid = r.get("id", "str")
     if rid != path.stem:
@@ -411,12 +414,13 @@ def load_ruleset(name_or_path: str | Path = DEFAULT_RULESET) -> RuleSet:
         r.check(titles.get(code), "str", f"items.{code}")
 
     return RuleSet(
-        id=rid, version=version, title=title, path=path, sources=sources, sha256=digest.hexdigest(),
+        id=rid, version=version, title=title, path=path, sources=sources, sha256=files[path.name],
         prerequisite_years=r.get("prerequisite.basic_balanced_min_years", "int"),
         resources=resources, assurance=assurance, quality=quality, veto=tuple(veto),
         item_titles=_freeze({c: str(titles[c]) for c in ITEM_CODES}), raw=_freeze(data),
         policy=load_policy(data, path.name),
         local_items=_local_items(data, path.name),
+        files=MappingProxyType(files),
     )
 
 

@@ -115,6 +115,7 @@ class EvaluationReport:
                 "ruleset_id": self.ruleset.id, "ruleset_version": self.ruleset.version,
                 "ruleset_sha256": self.ruleset.sha256,
                 "ruleset_sources": [p.name for p in self.ruleset.sources],
+                "ruleset_files": [{"name": n, "sha256": h} for n, h in self.ruleset.files.items()],
                 "inputs": [{"name": n, "sha256": h} for n, h in self.inputs],
                 "generated_at": self.generated_at, "software_version": SOFTWARE_VERSION,
                 **dict(self.extra_provenance),

@@ -34,6 +34,7 @@ class Config:
     COMPRESS_LEVEL = 4  # the page is ~25 KB; level 4 is within 10% of 6 in size at half the CPU
     RESPONSE_TOKEN_MAX_AGE = 24 * 3600  # a started questionnaire may be submitted within a day
     PROGRESS_REFRESH_SECONDS = 10
+    QUESTIONNAIRE_DIR: str | None = None  # default: instruments/questionnaires
 
 
 def from_environment() -> dict:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import select
 
+from evaluator.cells import neutralise, neutralise_row
 from evaluator.groups import GROUPS
 from evaluator.questionnaire import Catalogue
 from survey.db import db
@@ -34,6 +37,20 @@ def links_table(rnd: SurveyRound, base_url: str) -> list[dict[str, str]]:
         }
         for ln in links
     ]
+
+
+LINKS_HEADER = ("school_code", "school_name", "group", "url")
+
+
+def links_csv_text(rnd: SurveyRound, base_url: str) -> str:
+    """The entry-link CSV (CONTRACTS.md §1 `round links`; the staff page's download is the same
+    text): header ``school_code,school_name,group,url``, ``\n`` line ends, cells neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(LINKS_HEADER)
+    for row in links_table(rnd, base_url):
+        writer.writerow(neutralise_row(row[k] for k in LINKS_HEADER))
+    return out.getvalue()
 
 
 @dataclass(frozen=True)
@@ -127,3 +144,27 @@ def add_quality_flags(frame: pd.DataFrame, ruleset: str, items: list[str]) -> pd
     frame["flag_speeder"] = flags.speeder
     frame["flag_straightline_fast"] = flags.straightliner_fast
     return frame
+
+
+EXPORT_FORMATS = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def export_bytes(rnd: SurveyRound, catalogue: Catalogue, fmt: str) -> bytes:
+    """All responses of a round as a file (`round export` and the staff page's download):
+    ``responses_frame`` with every text cell neutralised; CSV is UTF-8 with a byte-order mark
+    (Excel), XLSX one sheet ``responses``."""
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(fmt)
+    frame = responses_frame(rnd, catalogue)
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            frame[col] = frame[col].map(neutralise)
+    buf = io.BytesIO()
+    if fmt == "csv":
+        buf.write(frame.to_csv(index=False).encode("utf-8-sig"))
+    else:
+        frame.to_excel(buf, index=False, sheet_name="responses", engine="openpyxl")
+    return buf.getvalue()

@@ -23,7 +23,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from survey.db import Base, db
 
@@ -233,3 +233,50 @@ class Evaluation(Base):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     rectified_by: Mapped[User | None] = relationship(foreign_keys=[rectified_by_id])
     round: Mapped[SurveyRound | None] = relationship()
+
+
+class RoundPin(Base):
+    """The rule-set a round was opened with, pinned at creation: its id, the SHA-256 of the
+    named file and of every file of its ``extends`` chain. Closing and reopening a round
+    never changes it; the files themselves are frozen (RulesetUse)."""
+
+    __tablename__ = "round_pins"
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
+    ruleset: Mapped[str] = mapped_column(String(200))  # rule-set id (the file stem)
+    ruleset_sha256: Mapped[str] = mapped_column(String(64))
+    ruleset_files: Mapped[dict] = mapped_column(JSON)  # file name -> sha256, base first
+    pinned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    round: Mapped[SurveyRound] = relationship(
+        backref=backref("pin", uselist=False, cascade="all, delete-orphan", passive_deletes=True))
+
+
+class RoundQuestionnaire(Base):
+    """The questionnaire version each group of a round answers, pinned at creation: the
+    respondent page serves exactly this version even after a newer file is added."""
+
+    __tablename__ = "round_questionnaires"
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
+    group: Mapped[str] = mapped_column(String(20), primary_key=True)
+    questionnaire: Mapped[str] = mapped_column(String(40))  # questionnaire id, e.g. social
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+    round: Mapped[SurveyRound] = relationship(
+        backref=backref("questionnaire_pins", cascade="all, delete-orphan", passive_deletes=True,
+                        order_by="RoundQuestionnaire.group"))
+
+    @property
+    def key(self) -> str:
+        """``id.vN``, as in the catalogue and on each stored response."""
+        return f"{self.questionnaire}.v{self.version}"
+
+
+class RulesetUse(Base):
+    """Fingerprint of every rule-set file a round or a stored evaluation has used: frozen from
+    then on (start-up refuses a changed file, as for questionnaires in InstrumentUse)."""
+
+    __tablename__ = "ruleset_uses"
+    file: Mapped[str] = mapped_column(String(200), primary_key=True)  # e.g. national-2017.yaml
+    sha256: Mapped[str] = mapped_column(String(64))
+    first_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

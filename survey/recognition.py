@@ -18,7 +18,8 @@ from evaluator.recognition import (
 from survey.db import db
 from survey.exports import responses_frame
 from survey.models import SurveyRound
-from survey.services.rounds import recognition_rules, sampling_frame
+from survey.pins import item_texts
+from survey.services.rounds import round_recognition_rules, sampling_frame
 
 
 def round_inputs(rnd: SurveyRound, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -36,8 +37,8 @@ def round_recognition(rnd: SurveyRound, catalogue: Catalogue, weights: Mapping[s
     Raises ``InputError`` when a configured group has no valid answers yet (never silently
     renormalised)."""
     answers, frame = round_inputs(rnd, catalogue)
-    texts = {it.id: it.text for q in catalogue.questionnaires for it in q.items}
-    return recognize(answers, frame, rules or recognition_rules(rnd.ruleset), weights, texts)
+    texts = item_texts(rnd, catalogue)
+    return recognize(answers, frame, rules or round_recognition_rules(rnd), weights, texts)
 
 
 # --------------------------------------------------------------------------- SQL cells
@@ -138,8 +139,8 @@ def round_recognition_sql(rnd: SurveyRound, catalogue: Catalogue, weights: Mappi
                           rules: RecognitionRules | None = None) -> RecognitionResult:
     """``round_recognition`` computed from cell sums aggregated in SQL (DOMAIN.md §6; the same
     estimator, ``estimate_from_cells``): what the live results page uses."""
-    rules = rules or recognition_rules(rnd.ruleset)
+    rules = rules or round_recognition_rules(rnd)
     cells, unfiltered = round_cells(rnd, rules)
-    texts = {it.id: it.text for q in catalogue.questionnaires for it in q.items}
+    texts = item_texts(rnd, catalogue)
     return estimate_from_cells(cells, sampling_frame(rnd.schools), rules, weights, item_texts=texts,
                                unfiltered=unfiltered)

@@ -848,7 +848,7 @@ def recognition_tables(report: Mapping[str, Any]) -> tuple[Table, ...]:
     return overview, groups, items, schools
 
 
-_KNOWN_PROVENANCE = {"ruleset_id", "ruleset_version", "ruleset_sha256", "ruleset_sources", "inputs",
+_KNOWN_PROVENANCE = {"ruleset_id", "ruleset_version", "ruleset_sha256", "ruleset_sources", "ruleset_files", "inputs",
                      "generated_at", "software_version"}
 
 
@@ -867,6 +867,8 @@ def provenance_tables(report: Mapping[str, Any]) -> tuple[Table, Table]:
             row("规则版本", prov.get("ruleset_version")),
             row("规则文件", "、".join(map(str, prov.get("ruleset_sources") or [])) or None),
             row("规则文件 SHA-256", prov.get("ruleset_sha256")),
+            *(row(f"规则文件 {f.get('name')} SHA-256", f.get("sha256"))
+              for f in prov.get("ruleset_files") or [] if len(prov.get("ruleset_files") or []) > 1),
             row("生成时间", prov.get("generated_at")),
             row("软件版本", prov.get("software_version")),
             *(row(key, value if isinstance(value, str | int | float) else json.dumps(value, ensure_ascii=False))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import zipfile
@@ -27,26 +26,25 @@ from wtforms.fields.choices import SelectChoice
 
 from evaluator.errors import InputError
 from evaluator.groups import GROUPS
-from evaluator.roster import read_roster
 from evaluator.rules import available_rulesets
 from survey import qr
 from survey.access import roles_required, round_or_404
 from survey.admin import bp
 from survey.admin.forms import ActionForm, RoundForm
 from survey.db import db
-from survey.exports import link_url, links_table, progress, responses_frame
+from survey.exports import EXPORT_FORMATS, export_bytes, link_url, links_csv_text, progress
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.models import EntryLink
+from survey.pins import round_questionnaire
 from survey.recognition import dropped_responses, round_recognition_sql
 from survey.services import ServiceError
 from survey.services.rounds import (
     close_round,
+    create_round,
     describe_link,
-    get_or_create_county,
-    open_round,
     propose_quotas,
-    recognition_rules,
+    round_recognition_rules,
     set_quotas,
     visible_rounds,
 )
@@ -87,14 +85,13 @@ def round_new():
         else:
             try:
                 upload = form.roster.data
-                roster = read_roster(upload.stream, filename=upload.filename)
-                county = get_or_create_county(form.county_code.data, form.county_name.data)
-                rnd = open_round(
-                    county=county, name=form.name.data, roster=roster, catalogue=catalogue(),
-                    rules=recognition_rules(form.ruleset.data), ruleset=form.ruleset.data,
-                    opens_at=_local_to_utc(form.opens.data), closes_at=_local_to_utc(form.closes.data),
-                    target_n=form.target_n.data, resident_population=form.resident_population.data,
-                    stop_when_full=form.stop_when_full.data, created_by=current_user,
+                rnd = create_round(
+                    county_code=form.county_code.data, county_name=form.county_name.data, name=form.name.data,
+                    roster_source=upload.stream, roster_filename=upload.filename, catalogue=catalogue(),
+                    ruleset=form.ruleset.data, opens_at=_local_to_utc(form.opens.data),
+                    closes_at=_local_to_utc(form.closes.data), target_n=form.target_n.data,
+                    resident_population=form.resident_population.data, stop_when_full=form.stop_when_full.data,
+                    created_by=current_user,
                 )
             except InputError as exc:
                 db.session.rollback()
@@ -112,7 +109,7 @@ def round_new():
 @roles_required(*READERS)
 def round_detail(round_id: int):
     rnd = round_or_404(round_id)
-    plan = propose_quotas(rnd.schools, recognition_rules(rnd.ruleset), target_n=rnd.target_n,
+    plan = propose_quotas(rnd.schools, round_recognition_rules(rnd), target_n=rnd.target_n,
                           resident_population=rnd.resident_population)
     links = sorted(rnd.links, key=lambda ln: (ln.school is None, ln.school.code if ln.school else "", list(GROUPS).index(ln.group)))
     return render_template("admin/round_detail.html", rnd=rnd, links=links, plan=plan, form=ActionForm(),
@@ -183,7 +180,7 @@ def posters(round_id: int):
     for ln in _selected_links(rnd):
         url = link_url(base, ln.code)
         items.append({"link": ln, "url": url, "svg": qr.svg_inline(url), "group": GROUPS[ln.group],
-                      "audience": cat.current_for(ln.group).audience[ln.group]})
+                      "audience": round_questionnaire(rnd, cat, ln.group).audience[ln.group]})
     return render_template("admin/posters.html", rnd=rnd, posters=items)
 
 
@@ -223,13 +220,9 @@ def posters_zip(round_id: int):
 @bp.get("/rounds/<int:round_id>/links.csv")
 @roles_required(*READERS)
 def links_csv(round_id: int):
+    """The same CSV as `round links` (one service), with a byte-order mark so Excel reads it as UTF-8."""
     rnd = round_or_404(round_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["school_code", "school_name", "group", "url"])
-    for row in links_table(rnd, base_url()):
-        writer.writerow([row["school_code"], row["school_name"], row["group"], row["url"]])
-    return FlaskResponse("\ufeff" + out.getvalue(), mimetype="text/csv",
+    return FlaskResponse("\ufeff" + links_csv_text(rnd, base_url()), mimetype="text/csv",
                          headers={"Content-Disposition": f"attachment; filename=round{rnd.id}_links.csv"})
 
 
@@ -246,19 +239,13 @@ def round_progress(round_id: int):
 @bp.get("/rounds/<int:round_id>/export.<ext>")
 @roles_required(*READERS)
 def round_export(round_id: int, ext: str):
+    """The same file as `round export` (one service)."""
     rnd = round_or_404(round_id)
-    if ext not in ("csv", "xlsx"):
+    if ext not in EXPORT_FORMATS:
         abort(404)
-    frame = responses_frame(rnd, catalogue())
-    buf = io.BytesIO()
-    if ext == "csv":
-        buf.write(frame.to_csv(index=False).encode("utf-8-sig"))
-        mimetype = "text/csv"
-    else:
-        frame.to_excel(buf, index=False, sheet_name="responses")
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    buf.seek(0)
-    return send_file(buf, mimetype=mimetype, as_attachment=True, download_name=f"round{rnd.id}_responses.{ext}")
+    data = export_bytes(rnd, catalogue(), ext)
+    return send_file(io.BytesIO(data), mimetype=EXPORT_FORMATS[ext], as_attachment=True,
+                     download_name=f"round{rnd.id}_responses.{ext}")
 
 
 @bp.get("/rounds/<int:round_id>/results")
@@ -272,7 +259,7 @@ def round_results(round_id: int):
         problem = None
     except InputError as exc:  # e.g. a configured group has no valid answers yet
         result, problem = None, str(exc)
-    dropped = dropped_responses(rnd, recognition_rules(rnd.ruleset))
+    dropped = dropped_responses(rnd, round_recognition_rules(rnd))
     names = {s.code: s.name for s in rnd.schools}
     return render_template("admin/results.html", rnd=rnd, r=result, problem=problem, groups=GROUPS,
                            dropped=dropped.to_dict("records"), school_names=names,

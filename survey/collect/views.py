@@ -13,6 +13,7 @@ from survey.collect.forms import form_class
 from survey.db import db
 from survey.instruments import catalogue
 from survey.models import utcnow
+from survey.pins import pinned_questionnaire
 from survey.services.responses import (
     Entry,
     RefusedResponse,
@@ -76,7 +77,7 @@ def _with_cookie(resp, cookie: str | None):
 @bp.route("/<code>", methods=["GET", "POST"])
 def answer(code: str):
     entry = _entry(code)
-    q = catalogue().current_for(entry.group)
+    q = pinned_questionnaire(catalogue(), entry.round_id, entry.ip_salt, entry.group)  # the round's version
     bid, cookie = _browser()
     fp = fingerprint(entry.ip_salt, browser_id=bid, ip=request.remote_addr or "",
                      user_agent=request.user_agent.string)

@@ -20,11 +20,12 @@ FILL_SHARE = 0.7  # simulated answers fill about this share of each quota
 def _simulate(rnd, catalogue, rng: np.random.Generator) -> int:
     """Answers shaped like real rounds: mostly approving, some 不了解, a few speeders."""
     from survey.models import utcnow
+    from survey.pins import round_questionnaire
     from survey.services.responses import Fingerprint, RefusedResponse, load_entry, record_response
 
     now, stored = utcnow(), 0
     for ln in rnd.links:
-        q = catalogue.current_for(ln.group)
+        q = round_questionnaire(rnd, catalogue, ln.group)  # the version pinned to the round
         n = int(round(ln.quota * FILL_SHARE * rng.uniform(0.7, 1.2)))
         mood = rng.uniform(0.78, 0.97)  # this cell's approval level
         for _ in range(min(n, ln.quota)):

@@ -7,7 +7,6 @@ untouched.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -57,53 +56,29 @@ def template(out: Path, rules_name: str | None) -> None:
     click.echo(f"已写出数据模板：{out}")
 
 
-def _recognition(responses: Path | None, round_id: str | None, workbook: Any, rules: Any) -> tuple[
-        dict[str, Any] | None, list[tuple[str, str]]]:
-    if round_id is not None:
-        if responses is not None:
-            raise InputError("--responses 与 --round 只能选一个", field="--round")
-        return _round_recognition(round_id, workbook, rules)
-    if responses is None:
-        return None, []
-    if not responses.exists():
-        raise InputError("答卷文件不存在", file=str(responses), field="--responses")
-    try:
-        from evaluator import recognition as rec_module
-    except ImportError:
-        rec_module = None  # type: ignore[assignment]
-    recognize_file = getattr(rec_module, "recognize_file", None)
-    if recognize_file is None:
-        raise InputError("社会认可度计算模块尚未就绪", field="--responses")
-    result = recognize_file(responses, workbook.schools, rules)
-    digest = hashlib.sha256(responses.read_bytes()).hexdigest()
-    return result.to_dict(), [(responses.name, digest)]
+def _evaluate(data: Path, workbook: Any, rules: Any, responses: Path | None, round_id: str | None) -> dict[str, Any]:
+    """``survey.services.evaluations.evaluate_inputs`` (the web workspace's evaluation too), with
+    the round read from the database (DATABASE_URL) when --round is given."""
+    from survey.services.evaluations import evaluate_inputs
 
-
-def _round_recognition(round_id: str, workbook: Any, rules: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """Item 5 from a survey round in the database (DATABASE_URL), estimated with the
-    evaluation's rule-set on the round's own roster (its sampling frame)."""
-    from evaluator.recognition import RecognitionRules
+    if round_id is None:
+        return evaluate_inputs(workbook, rules, workbook_name=data.name, responses_path=responses)
     from survey.commands._app import app_context
     from survey.db import db
     from survey.instruments import catalogue
     from survey.models import SurveyRound
-    from survey.recognition import round_inputs, round_recognition
 
-    if not round_id.isdigit():
+    if responses is not None:
+        raise InputError("--responses 与 --round 只能选一个", field="--round")
+    if not round_id.isdigit() or not 0 < int(round_id) < 2**31:
         raise InputError(f"调查轮次编号应为数字，实际为“{round_id}”", field="--round")
     with app_context():
         rnd = db.session.get(SurveyRound, int(round_id))
         if rnd is None:
             raise InputError(f"调查轮次 {round_id} 不存在", field="--round")
-        county_code = str(workbook.county.get("county_code") or "")
-        if county_code and county_code != rnd.county.code:
-            raise InputError(f"调查轮次 {round_id} 属于县 {rnd.county.code}，与数据表的县代码 {county_code} 不一致",
-                             field="--round")
-        result = round_recognition(rnd, catalogue(), rules=RecognitionRules.from_ruleset(rules))
-        answers, _ = round_inputs(rnd, catalogue())
-        digest = hashlib.sha256(answers.to_csv(index=False).encode()).hexdigest()
-        label = f"调查轮次 {rnd.id}（{rnd.name}，{len(answers)} 份答卷）"
-    return result.to_dict(), [(label, digest)]
+        report = evaluate_inputs(workbook, rules, workbook_name=data.name, round=rnd, catalogue=catalogue())
+        db.session.rollback()  # read only
+    return report
 
 
 def _write(report: dict[str, Any], out: Path) -> list[Path]:
@@ -144,16 +119,13 @@ def _write(report: dict[str, Any], out: Path) -> list[Path]:
 def evaluate(data: Path, responses: Path | None, round_id: str | None, rules_name: str | None, out: Path) -> None:
     """完整评估：写出 report.json、report.html、report.docx、report.xlsx。"""
     from evaluator.rules import DEFAULT_RULESET, load_ruleset
-    from evaluator.verdict import evaluate_workbook
     from evaluator.workbook import read_workbook
 
     if out.exists() and not out.is_dir():
         raise InputError("输出路径已存在且不是文件夹", file=str(out), field="--out")
     rules = load_ruleset(rules_name or DEFAULT_RULESET)
     workbook = read_workbook(data, rules)
-    recognition, extra = _recognition(responses, round_id, workbook, rules)
-    report = evaluate_workbook(workbook, rules, recognition, extra).to_dict()
-    json.dumps(report, allow_nan=False)  # fail before writing anything if the dict is not plain JSON
+    report = _evaluate(data, workbook, rules, responses, round_id)  # plain JSON: checked before writing
     written = _write(report, out)
     click.echo(f"结论：{VERDICT_ZH[report['verdict']]}（{report['verdict']}）")
     for reason in report["reasons"]:

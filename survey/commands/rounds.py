@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -57,21 +56,16 @@ def _base_url(app) -> str:
 @click.option("--target-n", type=click.IntRange(min=1), help="目标样本量（默认按抽样公式）")
 @click.option("--population", type=click.IntRange(min=1), help="常住人口（按 1.5‰ 确定样本量）")
 def create(county_code, county_name, name, schools, opens, closes, ruleset, target_n, population) -> None:
-    from evaluator.roster import read_roster
-    from evaluator.rules import load_ruleset
     from survey.db import cli_transaction, db
     from survey.instruments import catalogue
-    from survey.services.rounds import get_or_create_county, open_round, recognition_rules
+    from survey.services.rounds import create_round
 
     opens_at, closes_at = _when(opens, "--opens"), _when(closes, "--closes")
-    roster = read_roster(schools)
-    load_ruleset(ruleset)  # fails early, naming the file and field
     with app_context(), cli_transaction():
-        county = get_or_create_county(county_code, county_name)
-        rnd = open_round(
-            county=county, name=name, roster=roster, catalogue=catalogue(),
-            rules=recognition_rules(ruleset), ruleset=ruleset, opens_at=opens_at,
-            closes_at=closes_at, target_n=target_n, resident_population=population,
+        rnd = create_round(
+            county_code=county_code, county_name=county_name, name=name, roster_source=schools,
+            catalogue=catalogue(), ruleset=ruleset, opens_at=opens_at, closes_at=closes_at,
+            target_n=target_n, resident_population=population,
         )
         db.session.flush()
         round_id = rnd.id
@@ -81,35 +75,35 @@ def create(county_code, county_name, name, schools, opens, closes, ruleset, targ
 @round_group.command("links", help="入口链接 CSV（school_code,school_name,group,url）")
 @click.argument("round_id", type=int)
 def links(round_id: int) -> None:
-    from survey.exports import links_table
+    from survey.exports import links_csv_text
 
     with app_context() as app:
-        rows = links_table(_round(round_id), _base_url(app))
-    out = csv.writer(sys.stdout, lineterminator="\n")
-    out.writerow(["school_code", "school_name", "group", "url"])
-    for r in rows:
-        out.writerow([r["school_code"], r["school_name"], r["group"], r["url"]])
+        text = links_csv_text(_round(round_id), _base_url(app))
+    sys.stdout.write(text)
 
 
 @round_group.command("export", help="导出全部回答（.csv 或 .xlsx）")
 @click.argument("round_id", type=int)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出文件")
 def export(round_id: int, out: Path) -> None:
-    from survey.exports import responses_frame
-    from survey.instruments import catalogue
+    from sqlalchemy import func, select
 
-    if out.suffix.lower() not in (".csv", ".xlsx"):
+    from survey.db import db
+    from survey.exports import export_bytes
+    from survey.instruments import catalogue
+    from survey.models import Response
+
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("csv", "xlsx"):
         raise InputError("输出文件应以 .csv 或 .xlsx 结尾", field="--out")
     with app_context():
-        frame = responses_frame(_round(round_id), catalogue())
+        rnd = _round(round_id)
+        data = export_bytes(rnd, catalogue(), fmt)
+        n = db.session.scalar(select(func.count()).select_from(Response).where(Response.round_id == rnd.id))
     tmp = out.with_name(out.name + ".part")
-    if out.suffix.lower() == ".csv":
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig")
-    else:
-        with open(tmp, "wb") as fh:
-            frame.to_excel(fh, index=False, sheet_name="responses", engine="openpyxl")
+    tmp.write_bytes(data)
     tmp.replace(out)
-    click.echo(f"已导出 {len(frame)} 条回答到 {out}", err=True)
+    click.echo(f"已导出 {n} 条回答到 {out}", err=True)
 
 
 @round_group.command("close", help="结束调查，不再接受回答")

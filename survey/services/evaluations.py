@@ -8,6 +8,7 @@ county they can see (admin: any, and may register a new county under the workboo
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import io
 import json
@@ -23,13 +24,14 @@ from sqlalchemy import select
 
 from evaluator.errors import InputError
 from evaluator.questionnaire import Catalogue
-from evaluator.recognition import recognize_file
-from evaluator.rules import available_rulesets, load_ruleset
+from evaluator.recognition import RecognitionRules, recognize, recognize_file
+from evaluator.rules import RuleSet, available_rulesets, load_ruleset
 from evaluator.verdict import evaluate_workbook
-from evaluator.workbook import read_workbook
+from evaluator.workbook import Workbook, read_workbook
 from survey.db import db
 from survey.models import County, Evaluation, SurveyRound, User, utcnow
-from survey.recognition import round_inputs, round_recognition
+from survey.pins import freeze_ruleset, item_texts
+from survey.recognition import round_inputs
 from survey.services import ServiceError
 from survey.services.rounds import get_or_create_county
 
@@ -97,14 +99,83 @@ def _county_for(user: User, code: str, name: str) -> County:
     return county
 
 
+def _codes(codes: list[str], limit: int = 30) -> str:
+    shown = "、".join(codes[:limit])
+    return shown + (f" 等 {len(codes)} 所" if len(codes) > limit else "") if codes else "无"
+
+
+def check_round_matches(rnd: SurveyRound, workbook: Workbook, workbook_name: str) -> None:
+    """A round used for item 5 must be of the workbook's county and survey exactly the
+    workbook's schools: its roster is the sampling frame N_gs of the estimate, so a school
+    missing on either side would make item 5 rest on another county's frame (and leave
+    schools without names in the report). Raises ``InputError`` listing the codes of each side."""
+    code = str(workbook.county_value("county_code") or "").strip()
+    if code and code != rnd.county.code:
+        raise InputError(f"调查轮次 {rnd.id}（{rnd.name}）属于县 {rnd.county.code}，与数据表的县代码 {code} 不一致",
+                         file=workbook_name, sheet="county", row=workbook.county_rows.get("county_code"),
+                         column="value")
+    ours = {str(c).strip() for c in workbook.schools["school_code"].dropna()}
+    theirs = {s.code for s in rnd.schools}
+    if ours != theirs:
+        only_round, only_book = sorted(theirs - ours), sorted(ours - theirs)
+        raise InputError(
+            f"调查轮次 {rnd.id}（{rnd.name}）的学校名单与数据表不一致——只在调查轮次中的学校代码："
+            f"{_codes(only_round)}；只在数据表中的学校代码：{_codes(only_book)}。社会认可度按调查轮次的学校名单加权，"
+            f"两边必须是同一批学校：请用本数据表的 schools 工作表创建调查轮次，或改用答卷文件",
+            file=workbook_name, sheet="schools", column="school_code")
+
+
+def evaluate_inputs(workbook: Workbook, rules: RuleSet, *, workbook_name: str, round: SurveyRound | None = None,
+                    catalogue: Catalogue | None = None, responses_path: Path | None = None,
+                    responses_name: str | None = None) -> dict[str, Any]:
+    """The one evaluation behind `run.py evaluate` and the web workspace: the report dict
+    (plain JSON) of a read workbook under ``rules``, with item 5 from a survey round of the
+    same county and schools, or from a responses file, or pending (neither).
+
+    Item 5 is always estimated with ``rules`` (the rule-set the report is declared under);
+    a round's own pinned rule-set is recorded in the provenance. Raises ``InputError``
+    (location-first Chinese message) on bad input; nothing is written or added."""
+    if round is not None and responses_path is not None:
+        raise InputError("社会认可度请只选择一种来源：调查轮次（--round）或答卷文件（--responses）", field="--round")
+    recognition: dict[str, Any] | None = None
+    extra: list[tuple[str, str]] = []
+    provenance: dict[str, Any] = {}
+    if round is not None:
+        if catalogue is None:
+            raise ValueError("catalogue is required with a round")
+        check_round_matches(round, workbook, workbook_name)
+        answers, frame = round_inputs(round, catalogue)
+        recognition = recognize(answers, frame, RecognitionRules.from_ruleset(rules), None,
+                                item_texts(round, catalogue)).to_dict()
+        digest = sha256(answers.to_csv(index=False).encode("utf-8"))
+        extra.append((f"调查轮次 {round.id}（{round.name}，{len(answers)} 份答卷）", digest))
+        pin = round.pin
+        provenance["survey_round"] = {
+            "id": round.id, "name": round.name, "responses": len(answers),
+            "ruleset": pin.ruleset if pin else round.ruleset,
+            "ruleset_sha256": pin.ruleset_sha256 if pin else None,
+            "questionnaires": {p.group: p.key for p in round.questionnaire_pins},
+        }
+    elif responses_path is not None:
+        name = responses_name or responses_path.name
+        if not responses_path.is_file():
+            raise InputError("答卷文件不存在", file=name, field="--responses")
+        recognition = recognize_file(responses_path, workbook.schools, rules).to_dict()
+        extra.append((name, sha256(responses_path.read_bytes())))
+    report = evaluate_workbook(workbook, rules, recognition, extra)
+    if provenance:
+        report = dataclasses.replace(report, extra_provenance={**dict(report.extra_provenance), **provenance})
+    return json.loads(json.dumps(report.to_dict(), ensure_ascii=False, allow_nan=False))  # plain JSON, as stored
+
+
 def run_evaluation(*, user: User, workbook_name: str, workbook_bytes: bytes, ruleset: str,
                    round: SurveyRound | None = None, responses_name: str | None = None,
                    responses_bytes: bytes | None = None, catalogue: Catalogue | None = None) -> Evaluation:
-    """Read and validate the inputs, evaluate, and store an Evaluation with its inputs and report.
+    """Read and validate the inputs, evaluate (``evaluate_inputs``), and store an Evaluation
+    with its inputs and report; freeze the rule-set files it used.
 
-    Social recognition comes from the responses file, or from a survey round of the same
-    county, or is absent (item 5 pending). Raises ``InputError`` (location-first Chinese
-    message) on bad input and ``ServiceError`` on a refused county or round; nothing is added then.
+    Raises ``InputError`` (location-first Chinese message) on bad input and ``ServiceError``
+    on a refused county; nothing is added then.
     """
     if ruleset not in available_rulesets():
         raise InputError("未知的规则集", field=ruleset)
@@ -120,27 +191,17 @@ def run_evaluation(*, user: User, workbook_name: str, workbook_bytes: bytes, rul
             raise InputError("county_code 应为 6 位县级行政区划代码", file=workbook_name, sheet="county",
                              row=workbook.county_rows.get("county_code"), column="value")
         county = _county_for(user, code, str(workbook.county_value("county_name") or "").strip())
-        recognition: dict[str, Any] | None = None
-        extra: list[tuple[str, str]] = []
-        if round is not None:
-            if round.county_id != county.id:
-                raise ServiceError(f"调查轮次“{round.name}”不属于数据表中的县（{code}）")
-            if catalogue is None:
-                raise ValueError("catalogue is required with a round")
-            recognition = round_recognition(round, catalogue).to_dict()
-            answers = round_inputs(round, catalogue)[0].to_csv(index=False).encode("utf-8")
-            extra.append((f"调查轮次 {round.id}：{round.name}", sha256(answers)))
-        elif responses_bytes is not None:
+        path = None
+        if responses_bytes is not None:
             responses_name = safe_filename(responses_name, "responses.csv")
             if Path(responses_name).suffix.lower() not in RESPONSES_SUFFIXES:
                 raise InputError("答卷文件应为 .csv 或 .xlsx", file=responses_name)
             (folder / "responses").mkdir()
             path = folder / "responses" / responses_name  # its own folder: errors name the user's file
             path.write_bytes(responses_bytes)
-            recognition = recognize_file(path, workbook.schools, rules).to_dict()
-            extra.append((responses_name, sha256(responses_bytes)))
-        report = evaluate_workbook(workbook, rules, recognition, extra).to_dict()
-    report = json.loads(json.dumps(report, ensure_ascii=False, allow_nan=False))  # plain JSON, as stored
+        report = evaluate_inputs(workbook, rules, workbook_name=workbook_name, round=round, catalogue=catalogue,
+                                 responses_path=path, responses_name=responses_name)
+    freeze_ruleset(rules)
     year = (report.get("county") or {}).get("assessment_year")
     evaluation = Evaluation(
         county=county, created_by=user, created_at=utcnow(), ruleset=ruleset, rules_sha256=rules.sha256,

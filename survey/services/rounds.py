@@ -7,6 +7,8 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 from sqlalchemy import select
@@ -18,11 +20,11 @@ from evaluator.groups import GROUPS
 from evaluator.questionnaire import Catalogue
 from evaluator.recognition import plan_sample, population_total_n
 from evaluator.recognition.rules import RecognitionRules
-from evaluator.roster import RosterSchool
-from evaluator.rules import load_ruleset
+from evaluator.roster import RosterSchool, read_roster
+from evaluator.rules import DEFAULT_RULESET, RuleSet, load_ruleset
 from survey.db import db
-from survey.instruments import freeze
 from survey.models import County, EntryLink, School, SurveyRound, User, utcnow
+from survey.pins import pin_round, round_ruleset
 from survey.services import ServiceError
 
 _CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: easy to type from a poster
@@ -108,9 +110,11 @@ def open_round(
     resident_population: int | None = None,
     stop_when_full: bool = True,
     created_by: User | None = None,
+    ruleset_file: RuleSet | None = None,
 ) -> SurveyRound:
     """Create a round, its roster snapshot, one entry link per (school, group) or per
-    county-level group, and quotas proposed from the sample-size rule."""
+    county-level group, and quotas proposed from the sample-size rule; pin the newest
+    questionnaire of each group and the rule-set (``ruleset_file``, else loaded by name)."""
     name = (name or "").strip()
     if not name:
         raise InputError("请填写调查轮次名称", field="name")
@@ -151,10 +155,40 @@ def open_round(
                 link(school, g.key)
         else:
             link(None, g.key)
-    for g in GROUPS:
-        freeze(catalogue.current_for(g))
+    pin_round(rnd, catalogue, ruleset_file or load_ruleset(ruleset))
     db.session.flush()
     return rnd
+
+
+def create_round(
+    *,
+    county_code: str,
+    county_name: str | None,
+    name: str,
+    roster_source: str | Path | BinaryIO,
+    roster_filename: str | None = None,
+    catalogue: Catalogue,
+    ruleset: str = DEFAULT_RULESET,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+    target_n: int | None = None,
+    resident_population: int | None = None,
+    stop_when_full: bool = True,
+    created_by: User | None = None,
+) -> SurveyRound:
+    """Round creation, the one implementation behind `round create` and the new-round form:
+    read the roster, load the rule-set, register the county if new, open and pin the round.
+
+    Raises ``InputError`` naming the file/field (nothing is added then: the caller rolls back)."""
+    roster = read_roster(roster_source, filename=roster_filename)
+    rules = load_ruleset(ruleset or DEFAULT_RULESET)  # fails early, naming the file and field
+    county = get_or_create_county(county_code, county_name)
+    return open_round(
+        county=county, name=name, roster=roster, catalogue=catalogue,
+        rules=RecognitionRules.from_ruleset(rules), ruleset=ruleset or DEFAULT_RULESET, ruleset_file=rules,
+        opens_at=opens_at, closes_at=closes_at, target_n=target_n, resident_population=resident_population,
+        stop_when_full=stop_when_full, created_by=created_by,
+    )
 
 
 def set_quotas(rnd: SurveyRound, quotas: Mapping[int, int]) -> None:
@@ -192,3 +226,8 @@ def visible_rounds(user: User) -> list[SurveyRound]:
 def recognition_rules(ruleset: str) -> RecognitionRules:
     """The validated ``recognition`` section of a rule-set (name or path)."""
     return RecognitionRules.from_ruleset(load_ruleset(ruleset))
+
+
+def round_recognition_rules(rnd: SurveyRound) -> RecognitionRules:
+    """The ``recognition`` section of the rule-set pinned to ``rnd`` (checked against the pin)."""
+    return RecognitionRules.from_ruleset(round_ruleset(rnd))

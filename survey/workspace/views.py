@@ -160,8 +160,10 @@ def sign_sheet(evaluation_id: int):
     for item in report.get("items", []):
         counts[item.get("status")] = counts.get(item.get("status"), 0) + 1
     inputs = (report.get("provenance") or {}).get("inputs") or []
+    files = (report.get("provenance") or {}).get("ruleset_files") or []
+    bases = [f for f in files if f.get("name") != f"{ev.ruleset}.yaml"]  # the extends chain, base first
     return render_template("workspace/sign.html", ev=ev, report=report, counts=counts, verdicts=verdict_labels(),
-                           extra_inputs=inputs[1:], report_sha256=report_fingerprint(report))
+                           extra_inputs=inputs[1:], report_sha256=report_fingerprint(report), rules_bases=bases)
 
 
 def _download_name(ev: Evaluation, ext: str) -> str:

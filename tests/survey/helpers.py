@@ -59,9 +59,10 @@ def store_answers(link: EntryLink, choice: str | dict, duration: float = 120.0) 
     from datetime import timedelta
 
     from survey.models import utcnow
+    from survey.pins import round_questionnaire
     from survey.services.responses import Fingerprint, load_entry, record_response
 
-    q = catalogue().current_for(link.group)
+    q = round_questionnaire(link.round, catalogue(), link.group)
     answers = choice if isinstance(choice, dict) else {it.id: choice for it in q.items}
     now = utcnow()
     record_response(entry=load_entry(link.code), questionnaire=q, answers=answers, idempotency_key=secrets.token_hex(16),

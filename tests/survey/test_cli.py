@@ -100,15 +100,22 @@ def test_evaluate_with_round_fills_item_5_from_the_database(app, database_url, t
     import json
 
     from evaluator.groups import GROUPS
+    from evaluator.roster import read_roster
     from evaluator.workbook import demo_workbook
+    from survey.instruments import catalogue
+    from survey.services.rounds import get_or_create_county, open_round, recognition_rules
     from tests.survey.helpers import link_for, make_round, store_answers
 
     workbook = demo_workbook(tmp_path / "县数据.xlsx")
     with app.app_context():
-        rnd = make_round("370300")  # the demo workbook's county
+        roster = read_roster(workbook)  # the round surveys the workbook's own schools
+        rnd = open_round(county=get_or_create_county("370300", "示范县"), name="2026年社会认可度调查", roster=roster,
+                         catalogue=catalogue(), rules=recognition_rules("national-2017"))
+        db.session.commit()
         other = make_round("110101")
+        first = roster[0].school_code
         for g in GROUPS.values():
-            ln = link_for(rnd, g.key, "S01" if g.school_linked else None)
+            ln = link_for(rnd, g.key, first if g.school_linked else None)
             ln.quota = 10
             db.session.commit()
             store_answers(ln, "满意")

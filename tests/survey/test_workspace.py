@@ -348,7 +348,7 @@ def test_survey_round_of_the_county_feeds_item_5_and_another_countys_round_is_re
         own, other = rnd.id, make_round("110101").id
     login(client, "boss")
     resp = upload(client, workbook, round_id=other)
-    assert resp.status_code == 422 and "不属于数据表中的县（370300）" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "与数据表的县代码 370300 不一致" in resp.get_data(as_text=True)
     assert count(app) == 0
     eid = evaluation_id(upload(client, workbook, round_id=own))
     report = json.loads(client.get(f"/evaluations/{eid}/report.json").get_data())
