@@ -27,6 +27,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = config_mod.default_database_uri()
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_mod.instance_secret_key()
+    if not app.config.get("FINGERPRINT_KEY"):  # never in the database (issue 9 item 5)
+        from survey.integrity.keys import fingerprint_key
+
+        app.config["FINGERPRINT_KEY"] = fingerprint_key(config_mod.INSTANCE)
     if str(app.config.get("PUBLIC_BASE_URL") or "").startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True  # served over HTTPS: cookies never travel in clear
     if app.config["PROXY_FIX_X_FOR"]:
