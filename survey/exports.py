@@ -75,7 +75,7 @@ def progress(rnd: SurveyRound) -> Progress:
     return Progress(out, groups, totals, total)
 
 
-FLAG_COLUMNS = ("flag_speeder", "flag_straightline_fast")
+FLAG_COLUMNS = ("flag_speeder", "flag_straightline_fast", "integrity_flags")
 META_COLUMNS = ("group", "school_code", "response_id", "submitted_at", "duration_seconds", "instrument")
 
 
@@ -108,7 +108,11 @@ def responses_frame(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = Tru
     used = [i for i in item_ids if frame[i].notna().any()] if len(frame) else item_ids
     frame = frame[[*META_COLUMNS, *used]]
     if flags:
+        from survey.integrity.report import round_integrity
+
         frame = add_quality_flags(frame, rnd.ruleset, used)
+        report = round_integrity(rnd)[0]  # CONTRACTS §5: the kinds concerning each response, empty when none
+        frame["integrity_flags"] = [report.flags_of(i) for i in frame["response_id"]]
     return frame
 
 

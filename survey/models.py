@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
-    SmallInteger,
     Boolean,
     Column,
     DateTime,
@@ -20,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Table,
     UniqueConstraint,

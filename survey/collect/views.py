@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import abort, make_response, redirect, render_template, request, url_for
-from markupsafe import escape
 from flask_wtf.csrf import generate_csrf
+from markupsafe import escape
 from sqlalchemy.exc import IntegrityError
 
 from evaluator.groups import GROUPS

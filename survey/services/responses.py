@@ -19,7 +19,16 @@ from sqlalchemy import bindparam, insert, select, update
 from evaluator.questionnaire import Questionnaire
 from survey.db import db
 from survey.integrity.chain import link_hash
-from survey.models import County, EntryLink, Response, School, SlipCode, SurveyRound, round_state, utcnow
+from survey.models import (
+    County,
+    EntryLink,
+    Response,
+    School,
+    SlipCode,
+    SurveyRound,
+    round_state,
+    utcnow,
+)
 
 
 class RefusedResponse(Exception):
