@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -31,7 +32,7 @@ def verify_round_cmd(round_id: int) -> None:
         check = verify_round(_round(round_id))
     click.echo(check.message)
     if not check.ok:
-        raise click.exceptions.Exit(1)
+        sys.exit(1)  # a finding, not bad input (exit 2)
 
 
 @round_group.command("seal", help="写出可脱离数据库核验的签名封存包（ZIP）")
@@ -78,7 +79,7 @@ def verify(archive: Path, key: str | None) -> None:
     check = verify_archive(archive, key)
     click.echo(check.message)
     if not check.ok:
-        raise click.exceptions.Exit(1)
+        sys.exit(1)  # a finding, not bad input (exit 2)
 
 
 commands = [verify]

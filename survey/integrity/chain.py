@@ -84,6 +84,9 @@ def verify_chain(entries: Iterable[ChainEntry], *, head: str | None, length: int
         if e.seq > expected:
             return ChainCheck(False, f"链位置 {expected} 的回答已被删除（下一条现存回答为 {e.response_id}，位置 {e.seq}）",
                               head, length, e.response_id)
+        if e.seq > length:
+            return ChainCheck(False, f"回答 {e.response_id} 位于链位置 {e.seq}，超出本轮记录的长度 {length}：它是插入的",
+                              head, length, e.response_id)
         computed = link_hash(prev, seq=e.seq, link=e.link, instrument=e.instrument, version=e.version,
                              answers=e.answers, started_at=e.started_at, submitted_at=e.submitted_at)
         if computed != e.stored_hash:

@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,7 +135,7 @@ def _parse_key(expected: str) -> bytes | str:
 def verify_archive(path: str | Path | io.BytesIO, expected_key: str | None = None) -> ArchiveCheck:
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as exc:
         return ArchiveCheck(False, f"不是完整的 ZIP 封存包（{exc}）")
     with zf:
         names = zf.namelist()
@@ -145,7 +146,7 @@ def verify_archive(path: str | Path | io.BytesIO, expected_key: str | None = Non
         def read(name: str) -> bytes | None:
             try:
                 return zf.read(name)
-            except (zipfile.BadZipFile, OSError, ValueError):  # CRC mismatch or damaged entry
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):  # CRC mismatch, damaged entry
                 return None
 
         manifest_bytes, sig = read(MANIFEST), read(SIGNATURE)
