@@ -265,12 +265,12 @@ class LinkStart(Base):
 
 
 class SlipCode(Base):
-    """A one-time code printed on a slip: only its keyed hash is stored, and using it sets a
-    flag (no time, no response id), so a response cannot be linked to its slip."""
+    """A one-time code printed on a slip: only its keyed hash is stored. Using it deletes the
+    row in the response's transaction (nothing is left to compare with the response: no flag,
+    time or row version), so a response cannot be linked to its slip."""
 
     __tablename__ = "slip_codes"
     id: Mapped[int] = mapped_column(primary_key=True)
     link_id: Mapped[int] = mapped_column(ForeignKey("entry_links.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    used: Mapped[bool] = mapped_column(Boolean, default=False)
     batch: Mapped[int] = mapped_column(SmallInteger, default=1)

@@ -49,7 +49,6 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("link_id", sa.Integer(), nullable=False),
         sa.Column("code_hash", sa.String(length=64), nullable=False),
-        sa.Column("used", sa.Boolean(), nullable=False),
         sa.Column("batch", sa.SmallInteger(), nullable=False),
         sa.ForeignKeyConstraint(["link_id"], ["entry_links.id"], name=op.f("fk_slip_codes_link_id_entry_links"),
                                 ondelete="CASCADE"),

@@ -86,3 +86,29 @@ def verify_round(rnd: SurveyRound):
     entries = [ChainEntry(rid, seq, h, code or "", ins, ver, answers, started, submitted)
                for rid, seq, h, code, ins, ver, answers, started, submitted in rows]
     return verify_chain(entries, head=rnd.chain_head, length=rnd.chain_length)
+
+
+def without_flagged(rnd: SurveyRound, catalogue, rules=None, flagged: set | None = None) -> dict[str, Any]:
+    """The round's social-recognition figure computed without the flagged responses
+    (report.json ``recognition.without_flagged``): score, ci, se, n_kept, status and how many
+    flagged responses were left out; ``error`` instead when it cannot be computed."""
+    from evaluator.errors import InputError
+    from evaluator.recognition import recognize
+    from survey.exports import responses_frame
+    from survey.services.rounds import recognition_rules, sampling_frame
+
+    flagged = flagged_ids(rnd) if flagged is None else flagged
+    answers = responses_frame(rnd, catalogue, flags=False)
+    answers = answers[~answers["response_id"].isin(flagged)]
+    answers = answers.drop(columns=["response_id", "submitted_at", "instrument"])
+    answers["school_code"] = answers["school_code"].where(answers["school_code"] != "", None)
+    texts = {it.id: it.text for q in catalogue.questionnaires for it in q.items}
+    out: dict[str, Any] = {"excluded_flagged": len(flagged)}
+    try:
+        result = recognize(answers, sampling_frame(rnd.schools), rules or recognition_rules(rnd.ruleset), None,
+                           texts).to_dict()
+    except InputError as exc:
+        out["error"] = str(exc)
+        return out
+    out.update({k: result.get(k) for k in ("score", "ci", "se", "df", "n_kept", "n_dropped", "status", "borderline")})
+    return out

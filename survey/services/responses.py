@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from evaluator.questionnaire import Questionnaire
 from survey.db import db
@@ -101,9 +101,8 @@ _CHAIN_NEXT = (update(SurveyRound).where(SurveyRound.id == bindparam("round_id")
                .returning(SurveyRound.chain_head, SurveyRound.chain_length))
 _CHAIN_HEAD = update(SurveyRound).where(SurveyRound.id == bindparam("round_id")).values(
     chain_head=bindparam("head"))
-_USE_SLIP = update(SlipCode).where(SlipCode.code_hash == bindparam("code_hash"),
-                                   SlipCode.link_id == bindparam("link_id"),
-                                   SlipCode.used.is_(False)).values(used=True)
+_USE_SLIP = delete(SlipCode).where(SlipCode.code_hash == bindparam("code_hash"),
+                                   SlipCode.link_id == bindparam("link_id"))
 
 
 def _run(statement, params: dict):
