@@ -82,6 +82,7 @@ def _round_recognition(round_id: str, workbook: Any, rules: Any) -> tuple[dict[s
     from survey.commands._app import app_context
     from survey.db import db
     from survey.instruments import catalogue
+    from survey.integrity.report import without_flagged
     from survey.models import SurveyRound
     from survey.recognition import round_inputs, round_recognition
 
@@ -95,11 +96,12 @@ def _round_recognition(round_id: str, workbook: Any, rules: Any) -> tuple[dict[s
         if county_code and county_code != rnd.county.code:
             raise InputError(f"调查轮次 {round_id} 属于县 {rnd.county.code}，与数据表的县代码 {county_code} 不一致",
                              field="--round")
-        result = round_recognition(rnd, catalogue(), rules=RecognitionRules.from_ruleset(rules))
+        result = round_recognition(rnd, catalogue(), rules=RecognitionRules.from_ruleset(rules)).to_dict()
+        result["without_flagged"] = without_flagged(rnd, catalogue(), RecognitionRules.from_ruleset(rules))
         answers, _ = round_inputs(rnd, catalogue())
         digest = hashlib.sha256(answers.to_csv(index=False).encode()).hexdigest()
         label = f"调查轮次 {rnd.id}（{rnd.name}，{len(answers)} 份答卷）"
-    return result.to_dict(), [(label, digest)]
+    return result, [(label, digest)]
 
 
 def _write(report: dict[str, Any], out: Path) -> list[Path]:

@@ -128,6 +128,11 @@ def run_evaluation(*, user: User, workbook_name: str, workbook_bytes: bytes, rul
             if catalogue is None:
                 raise ValueError("catalogue is required with a round")
             recognition = round_recognition(round, catalogue).to_dict()
+            from survey.integrity.report import (
+                without_flagged,  # report.json recognition.without_flagged
+            )
+
+            recognition["without_flagged"] = without_flagged(round, catalogue)
             answers = round_inputs(round, catalogue)[0].to_csv(index=False).encode("utf-8")
             extra.append((f"调查轮次 {round.id}：{round.name}", sha256(answers)))
         elif responses_bytes is not None:
