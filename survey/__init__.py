@@ -50,6 +50,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     instruments.init_app(app)
     errors.init_app(app)
+    from survey.integrity import chaining
+
+    chaining.init_app(app)  # PostgreSQL: responses are chained right after their commit
     with app.app_context():
         # Start-up (migration, instrument check) used pooled connections; close them so
         # processes forked from here (gunicorn --preload) never share a socket.
