@@ -171,12 +171,14 @@ def rules_group() -> None:
 @click.argument("ruleset", required=False)
 def rules_check(ruleset: str | None) -> None:
     """校验规则集（不给名称时校验全部）和问卷。"""
+    from evaluator.integrity import IntegrityRules
     from evaluator.questionnaire import load_catalogue
     from evaluator.rules import available_rulesets, load_ruleset
 
     names = [ruleset] if ruleset else available_rulesets()
     for name in names:
         rs = load_ruleset(name)
+        IntegrityRules.from_ruleset(rs)  # recognition.integrity: the fraud-signal thresholds
         click.echo(f"规则集 {rs.id} v{rs.version}：通过（{'、'.join(p.name for p in rs.sources)}；sha256 {rs.sha256[:12]}）")
     catalogue = load_catalogue()
     click.echo(f"问卷：{len(catalogue.questionnaires)} 份，通过")

@@ -65,7 +65,9 @@ def create(county_code, county_name, name, schools, opens, closes, ruleset, targ
 
     opens_at, closes_at = _when(opens, "--opens"), _when(closes, "--closes")
     roster = read_roster(schools)
-    load_ruleset(ruleset)  # fails early, naming the file and field
+    from evaluator.integrity import IntegrityRules
+
+    IntegrityRules.from_ruleset(load_ruleset(ruleset))  # fails early, naming the file and field
     with app_context(), cli_transaction():
         county = get_or_create_county(county_code, county_name)
         rnd = open_round(

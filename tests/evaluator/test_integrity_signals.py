@@ -128,7 +128,7 @@ def test_device_cluster_one_address_and_device_class_carrying_a_link():
 def test_calibration_stuffing_flagged_genuine_county_not():
     """Genuine: 20 schools × (parents, students, teachers), ≈10,000 answers over a week per
     county, evenings and weekends, parent meetings on school Wi-Fi, carrier NAT. Measured on
-    seeds 0–11 when the thresholds were set: 29 of 127,900 answers flagged (0.023%, one
+    seeds 0–11 when the thresholds were set: 29 of 127,550 answers flagged (0.023%, one
     teachers' link where nearly everyone answered "all 满意"); the test recomputes seeds 0–3."""
     flagged = total = 0
     for seed in range(4):
