@@ -27,6 +27,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = config_mod.default_database_uri()
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_mod.instance_secret_key()
+    if not app.config.get("FINGERPRINT_KEY"):  # never in the database (issue 9 item 5)
+        from survey.integrity.keys import fingerprint_key
+
+        app.config["FINGERPRINT_KEY"] = fingerprint_key(config_mod.INSTANCE)
     if str(app.config.get("PUBLIC_BASE_URL") or "").startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True  # served over HTTPS: cookies never travel in clear
     if app.config["PROXY_FIX_X_FOR"]:
@@ -46,6 +50,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     instruments.init_app(app)
     errors.init_app(app)
+    from survey.integrity import chaining
+
+    chaining.init_app(app)  # PostgreSQL: responses are chained right after their commit
     with app.app_context():
         # Start-up (migration, instrument check) used pooled connections; close them so
         # processes forked from here (gunicorn --preload) never share a socket.

@@ -35,6 +35,8 @@ class Config:
     RESPONSE_TOKEN_MAX_AGE = 24 * 3600  # a started questionnaire may be submitted within a day
     PROGRESS_REFRESH_SECONDS = 10
     QUESTIONNAIRE_DIR: str | None = None  # default: instruments/questionnaires
+    FINGERPRINT_KEY: str | None = None  # HMAC key of address/browser hashes; default: instance/fingerprint_key
+    SIGNING_KEY_FILE: str | None = None  # Ed25519 key of sealed archives; default: instance/signing_key.pem
 
 
 def from_environment() -> dict:
@@ -42,7 +44,7 @@ def from_environment() -> dict:
     env: dict = {}
     if os.environ.get("DATABASE_URL"):
         env["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(os.environ["DATABASE_URL"])
-    for name in ("SECRET_KEY", "PUBLIC_BASE_URL", "RATELIMIT_STORAGE_URI"):
+    for name in ("SECRET_KEY", "PUBLIC_BASE_URL", "RATELIMIT_STORAGE_URI", "FINGERPRINT_KEY", "SIGNING_KEY_FILE"):
         if os.environ.get(name):
             env[name] = os.environ[name]
     if os.environ.get("PROXY_FIX_X_FOR"):

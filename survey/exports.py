@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from evaluator.cells import neutralise, neutralise_row
 from evaluator.groups import GROUPS
@@ -57,7 +57,8 @@ def links_csv_text(rnd: SurveyRound, base_url: str) -> str:
 class ProgressRow:
     school_code: str
     school_name: str
-    cells: dict[str, tuple[int, int]]  # group -> (responses, quota)
+    cells: dict[str, tuple[int, int]]  # group -> (responses taking a quota place, quota)
+    stored: dict[str, int] | None = None  # group -> every stored response, speeders included
 
 
 @dataclass(frozen=True)
@@ -72,22 +73,26 @@ def progress(rnd: SurveyRound) -> Progress:
     """Responses against quota per school × group, from the links' counters (one query)."""
     rows: dict[int | None, dict[str, tuple[int, int]]] = defaultdict(dict)
     schools = {s.id: s for s in rnd.schools}
+    stored: dict[int | None, dict[str, int]] = defaultdict(dict)
+    counts = dict(db.session.execute(select(Response.link_id, func.count(Response.id))
+                                     .where(Response.round_id == rnd.id).group_by(Response.link_id)).all())
     for ln in db.session.scalars(select(EntryLink).where(EntryLink.round_id == rnd.id)):
         rows[ln.school_id][ln.group] = (ln.responses_count, ln.quota)
+        stored[ln.school_id][ln.group] = counts.get(ln.id, 0)
     groups = list(GROUPS)
     out = [
-        ProgressRow(s.code, s.name, rows.get(s.id, {}))
+        ProgressRow(s.code, s.name, rows.get(s.id, {}), stored.get(s.id, {}))
         for s in sorted(schools.values(), key=lambda s: s.code)
     ]
     if None in rows:
-        out.append(ProgressRow("", "全县（不分学校）", rows[None]))
+        out.append(ProgressRow("", "全县（不分学校）", rows[None], stored[None]))
     totals = {g: (sum(r.cells.get(g, (0, 0))[0] for r in out), sum(r.cells.get(g, (0, 0))[1] for r in out))
               for g in groups}
     total = (sum(v[0] for v in totals.values()), sum(v[1] for v in totals.values()))
     return Progress(out, groups, totals, total)
 
 
-FLAG_COLUMNS = ("flag_speeder", "flag_straightline_fast")
+FLAG_COLUMNS = ("flag_speeder", "flag_straightline_fast", "integrity_flags")
 META_COLUMNS = ("group", "school_code", "response_id", "submitted_at", "duration_seconds", "instrument")
 
 
@@ -120,7 +125,11 @@ def responses_frame(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = Tru
     used = [i for i in item_ids if frame[i].notna().any()] if len(frame) else item_ids
     frame = frame[[*META_COLUMNS, *used]]
     if flags:
+        from survey.integrity.report import round_integrity
+
         frame = add_quality_flags(frame, rnd.ruleset, used)
+        report = round_integrity(rnd)[0]  # CONTRACTS §5: the kinds concerning each response, empty when none
+        frame["integrity_flags"] = [report.flags_of(i) for i in frame["response_id"]]
     return frame
 
 

@@ -19,10 +19,13 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Table,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from survey.db import Base, db
@@ -118,6 +121,12 @@ class SurveyRound(Base):
     ip_salt: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Tamper-evident log (survey.integrity.chain): the hash of the last response and how many
+    # are chained; updated in each response's insert transaction (the row lock orders them).
+    chain_head: Mapped[str | None] = mapped_column(String(64))
+    chain_length: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Groups whose links accept several answers from one browser (computer room, shared phone).
+    repeat_groups: Mapped[list | None] = mapped_column(JSON)
 
     county: Mapped[County] = relationship()
     schools: Mapped[list[School]] = relationship(back_populates="round", order_by="School.code")
@@ -165,6 +174,7 @@ class EntryLink(Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     quota: Mapped[int] = mapped_column(Integer, default=0)
     responses_count: Mapped[int] = mapped_column(Integer, default=0)
+    code_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())  # slip codes
 
     round: Mapped[SurveyRound] = relationship(back_populates="links")
     school: Mapped[School | None] = relationship()
@@ -187,11 +197,14 @@ class Response(Base):
     browser_hash: Mapped[str] = mapped_column(String(64))
     ip_hash: Mapped[str] = mapped_column(String(64))
     ua_class: Mapped[str] = mapped_column(String(20))
+    counted: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())  # took a quota place
+    chain_seq: Mapped[int | None] = mapped_column(Integer)  # position in the round's log, from 1
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
     link: Mapped[EntryLink] = relationship()
     school: Mapped[School | None] = relationship()
 
-    __table_args__ = (UniqueConstraint("link_id", "browser_hash"),)
+    __table_args__ = (UniqueConstraint("link_id", "browser_hash"), UniqueConstraint("round_id", "chain_seq"))
 
 
 class InstrumentUse(Base):
@@ -280,3 +293,31 @@ class RulesetUse(Base):
     file: Mapped[str] = mapped_column(String(200), primary_key=True)  # e.g. national-2017.yaml
     sha256: Mapped[str] = mapped_column(String(64))
     first_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LinkStart(Base):
+    """Questionnaires started (blank forms served) per link, network-address hash, coarse
+    device class and minute; ``fresh`` counts those from a browser without our cookie.
+    Token farming shows as many fresh starts from one address and device class."""
+
+    __tablename__ = "link_starts"
+    __table_args__ = (UniqueConstraint("link_id", "ip_hash", "ua_class", "minute"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("entry_links.id", ondelete="CASCADE"), index=True)
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    ua_class: Mapped[str] = mapped_column(String(20))
+    minute: Mapped[datetime] = mapped_column(UTCDateTime)
+    starts: Mapped[int] = mapped_column(Integer, default=0)
+    fresh: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SlipCode(Base):
+    """A one-time code printed on a slip: only its keyed hash is stored. Using it deletes the
+    row in the response's transaction (nothing is left to compare with the response: no flag,
+    time or row version), so a response cannot be linked to its slip."""
+
+    __tablename__ = "slip_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("entry_links.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    batch: Mapped[int] = mapped_column(SmallInteger, default=1)

@@ -6,6 +6,7 @@ POST stores one response and the duration cannot be forged by the client.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import UTC, datetime
 
@@ -19,19 +20,29 @@ def _timed() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt="questionnaire-start")
 
 
-def new_start_token(link_code: str, now: datetime) -> str:
-    return _timed().dumps({"k": secrets.token_hex(16), "c": link_code, "t": now.timestamp()})
+def browser_tag(browser_id: str) -> str:
+    """What a start token carries of the browser it was issued to (not the id itself)."""
+    return hashlib.sha256(f"start|{browser_id}".encode()).hexdigest()[:16]
 
 
-def read_start_token(token: str, link_code: str) -> tuple[str, datetime] | None:
-    """(idempotency key, start time) when the token is genuine, for this link and not stale."""
+def new_start_token(link_code: str, now: datetime, browser_id: str = "") -> str:
+    return _timed().dumps({"k": secrets.token_hex(16), "c": link_code, "t": now.timestamp(),
+                           "b": browser_tag(browser_id)})
+
+
+def read_start_token(token: str, link_code: str, browser_id: str | None = None) -> tuple[str, datetime, bool] | None:
+    """(idempotency key, start time, issued to ``browser_id``) when the token is genuine, for
+    this link and not stale. A farmed token posted from another browser, or after the cookie
+    was dropped, is genuine but not this browser's (tokens from before the binding count as
+    this browser's)."""
     try:
         data = _timed().loads(token or "", max_age=current_app.config["RESPONSE_TOKEN_MAX_AGE"])
     except BadSignature:
         return None
     if not isinstance(data, dict) or data.get("c") != link_code:
         return None
-    return str(data["k"]), datetime.fromtimestamp(float(data["t"]), UTC)
+    tag = browser_tag(browser_id or "")
+    return str(data["k"]), datetime.fromtimestamp(float(data["t"]), UTC), data.get("b", tag) == tag
 
 
 def _browser() -> URLSafeSerializer:

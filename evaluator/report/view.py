@@ -705,7 +705,21 @@ def recognition_paragraphs(rec: Mapping[str, Any] | None) -> tuple[str, ...]:
     if not rec:
         return ("未提供社会认可度调查结果，该项待定。",)
     notes = tuple(f"注意：{w}" for w in rec.get("warnings") or [])
-    return (recognition_paragraph(rec), filters_paragraph(rec), *notes)
+    flagged = (integrity_paragraph(rec),) if rec.get("without_flagged") else ()
+    return (recognition_paragraph(rec), filters_paragraph(rec), *flagged, *notes)
+
+
+def integrity_paragraph(rec: Mapping[str, Any]) -> str:
+    """The score without the responses carrying integrity flags (survey rounds, CONTRACTS §5)."""
+    w = rec["without_flagged"]
+    n = w.get("excluded_flagged") or 0
+    if not n:
+        return "完整性核查未发现带可疑信号的答卷。"
+    if w.get("error") or w.get("score") is None:
+        return f"完整性核查有{n}份答卷带可疑信号；不计这些答卷时无法计算认可度（{w.get('error') or NOT_GIVEN}）。"
+    status = _REC_STATUS.get(str(w.get("status")), "未判定是否达到")
+    return (f"完整性核查有{n}份答卷带可疑信号（仅为核查证据，未自动删除）；不计这些答卷时认可度为{pct(w['score'])}"
+            f"（{_ci_label(rec)}{_ci(w.get('ci'))}，{format_value(w.get('n_kept'), 'int')}份），{status}标准。")
 
 
 _DROPPED = (("speeder", "作答过快"), ("straightliner_fast", "快速且答案雷同"), ("empty", "空白"))

@@ -261,7 +261,10 @@ def round_results(round_id: int):
         result, problem = None, str(exc)
     dropped = dropped_responses(rnd, round_recognition_rules(rnd))
     names = {s.code: s.name for s in rnd.schools}
+    from survey.integrity.report import without_flagged
+
     return render_template("admin/results.html", rnd=rnd, r=result, problem=problem, groups=GROUPS,
+                           without_flagged=without_flagged(rnd, cat),
                            dropped=dropped.to_dict("records"), school_names=names,
                            n_total=(result["n_kept"] + result["n_dropped"]) if result else None,
                            refresh=current_app.config["PROGRESS_REFRESH_SECONDS"] * 3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf
+from markupsafe import escape
 from sqlalchemy.exc import IntegrityError
 
 from evaluator.groups import GROUPS
@@ -12,10 +13,12 @@ from survey.collect import bp
 from survey.collect.forms import form_class
 from survey.db import db
 from survey.instruments import catalogue
+from survey.integrity.starts import record_start
 from survey.models import utcnow
 from survey.pins import pinned_questionnaire
 from survey.services.responses import (
     Entry,
+    Fingerprint,
     RefusedResponse,
     already_answered,
     check_open,
@@ -23,9 +26,10 @@ from survey.services.responses import (
     fingerprint,
     load_entry,
     record_response,
+    salted_hash,
 )
 
-_REFUSED_STATUS = {"scheduled": 403, "closed": 410, "full": 403, "answered": 409}
+_REFUSED_STATUS = {"scheduled": 403, "closed": 410, "full": 403, "answered": 409, "browser": 403, "slip": 403}
 
 
 def _entry(code: str) -> Entry:
@@ -35,7 +39,7 @@ def _entry(code: str) -> Entry:
     return entry
 
 
-_CSRF_SLOT, _TOKEN_SLOT = "__csrf_slot__", "__token_slot__"
+_CSRF_SLOT, _TOKEN_SLOT, _SLIP_SLOT = "__csrf_slot__", "__token_slot__", "__slip_slot__"
 _PAGES: dict[tuple, str] = {}
 _MAX_PAGES = 4096  # ≈ 100 MB at worst; a county round has a few hundred links
 
@@ -43,14 +47,15 @@ _MAX_PAGES = 4096  # ≈ 100 MB at worst; a county round has a few hundred links
 def _blank_page(entry: Entry, q) -> str:
     """The unanswered page of an entry link, rendered once per process. Everything shown is
     part of the key, so a renamed school or county is never served stale."""
-    key = (entry.code, entry.county_name, entry.school_name, entry.group, q.key, q.sha256)
+    key = (entry.code, entry.county_name, entry.school_name, entry.group, q.key, q.sha256, entry.code_required,
+           entry.repeat_allowed)
     page = _PAGES.get(key)
     if page is None:
         if len(_PAGES) >= _MAX_PAGES:
             _PAGES.clear()
         page = _PAGES[key] = render_template(
             "collect/form.html", entry=entry, q=q, form=None, group=GROUPS[entry.group], token=_TOKEN_SLOT,
-            csrf=_CSRF_SLOT)
+            csrf=_CSRF_SLOT, slip=_SLIP_SLOT)
     return page
 
 
@@ -82,14 +87,16 @@ def answer(code: str):
     fp = fingerprint(entry.ip_salt, browser_id=bid, ip=request.remote_addr or "",
                      user_agent=request.user_agent.string)
     now = utcnow()
+    slip = (request.values.get("slip") or "").strip()[:32] if entry.code_required else ""
 
     def page(form, status: int):
-        if form is None:  # the blank form: a cached page with this request's two tokens filled in
+        if form is None:  # the blank form: a cached page with this request's tokens filled in
             html = (_blank_page(entry, q).replace(_CSRF_SLOT, generate_csrf())
-                    .replace(_TOKEN_SLOT, tokens.new_start_token(entry.code, now)))
+                    .replace(_TOKEN_SLOT, tokens.new_start_token(entry.code, now, bid))
+                    .replace(_SLIP_SLOT, escape(slip)))
         else:
             html = render_template("collect/form.html", entry=entry, q=q, form=form, group=GROUPS[entry.group],
-                                   token=form.token.data, csrf=None)
+                                   token=form.token.data, csrf=None, slip=slip)
         return _with_cookie(make_response(html, status), cookie)
 
     def refused(reason: str):
@@ -100,23 +107,33 @@ def answer(code: str):
             check_open(entry, now)
         except RefusedResponse as exc:
             return refused(exc.reason)
-        if already_answered(entry, fp):
+        if not entry.repeat_allowed and already_answered(entry, fp):
             return refused("answered")
+        record_start(link_id=entry.link_id, ip_hash=fp.ip_hash, ua_class=fp.ua_class, now=now,
+                     fresh=cookie is not None)
         return page(None, 200)  # the blank form: no WTForms object needed to show it
 
     form = form_class(q)()
-    started = tokens.read_start_token(form.token.data, entry.code)
+    started = tokens.read_start_token(form.token.data, entry.code, bid)
     if started is None:
-        form.token.data = tokens.new_start_token(entry.code, now)
+        form.token.data = tokens.new_start_token(entry.code, now, bid)
         form.validate()
         form.form_errors.append("expired")
         return page(form, 422)
+    if not started[2]:  # a start token issued to another browser (or before the cookie was dropped)
+        return refused("browser")
     if not form.validate():
         return page(form, 422)
+    if entry.repeat_allowed:  # a shared phone or lab computer: one stored answer per started form
+        fp = Fingerprint(salted_hash(entry.ip_salt, "browser", f"{bid}|{started[0]}"), fp.ip_hash, fp.ua_class)
     try:
         record_response(entry=entry, questionnaire=q, answers=form.data, idempotency_key=started[0],
-                        started_at=started[1], fp=fp, now=now)
+                        started_at=started[1], fp=fp, now=now, slip=slip)
     except RefusedResponse as exc:
+        if exc.reason == "slip":  # a mistyped or used code: keep the answers, ask again
+            db.session.rollback()
+            form.form_errors.append("slip")
+            return page(form, 422)
         return refused(exc.reason)
     except IntegrityError:  # a retried POST (same key) or a second answer from this browser
         db.session.rollback()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import click
 import numpy as np
@@ -42,6 +43,8 @@ def _simulate(rnd, catalogue, rng: np.random.Generator) -> int:
                                       else "不满意")
             fp = Fingerprint(secrets.token_hex(16), secrets.token_hex(16), str(rng.choice(["wechat-android", "wechat-ios", "browser-android"])))
             submitted = now - timedelta(minutes=float(rng.uniform(1, 60 * 24 * 5)))
+            if submitted.astimezone(ZoneInfo("Asia/Shanghai")).hour < 6:  # people answer in the day and evening
+                submitted -= timedelta(hours=8)
             try:
                 record_response(entry=load_entry(ln.code), questionnaire=q, answers=answers, idempotency_key=secrets.token_hex(16),
                                 started_at=submitted - timedelta(seconds=duration), fp=fp, now=submitted)

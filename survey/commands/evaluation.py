@@ -145,12 +145,14 @@ def rules_group() -> None:
 @click.argument("ruleset", required=False)
 def rules_check(ruleset: str | None) -> None:
     """校验规则集（不给名称时校验全部）和问卷。"""
+    from evaluator.integrity import IntegrityRules
     from evaluator.questionnaire import load_catalogue
     from evaluator.rules import available_rulesets, load_ruleset
 
     names = [ruleset] if ruleset else available_rulesets()
     for name in names:
         rs = load_ruleset(name)
+        IntegrityRules.from_ruleset(rs)  # recognition.integrity: the fraud-signal thresholds
         local = f"；地方指标 {'、'.join(i.code for i in rs.local_items)}" if rs.local_items else ""
         click.echo(f"规则集 {rs.id} v{rs.version}：通过（{'、'.join(p.name for p in rs.sources)}；sha256 {rs.sha256[:12]}"
                    f"{local}）")

@@ -20,7 +20,9 @@ class _Gunicorn:
                 self.cfg.set("workers", workers)
                 self.cfg.set("threads", threads)
                 self.cfg.set("preload_app", True)
-                self.cfg.set("accesslog", "-")
+                from survey.integrity.accesslog import configure
+
+                configure(self.cfg)  # no raw client addresses or entry codes by default (ACCESS_LOG)
 
             def load(self):
                 return create_app()

@@ -29,6 +29,7 @@ from evaluator.rules import RuleSet, available_rulesets, load_ruleset
 from evaluator.verdict import evaluate_workbook
 from evaluator.workbook import Workbook, read_workbook
 from survey.db import db
+from survey.integrity.report import without_flagged
 from survey.models import County, Evaluation, SurveyRound, User, utcnow
 from survey.pins import freeze_ruleset, item_texts
 from survey.recognition import round_inputs
@@ -147,6 +148,7 @@ def evaluate_inputs(workbook: Workbook, rules: RuleSet, *, workbook_name: str, r
         answers, frame = round_inputs(round, catalogue)
         recognition = recognize(answers, frame, RecognitionRules.from_ruleset(rules), None,
                                 item_texts(round, catalogue)).to_dict()
+        recognition["without_flagged"] = without_flagged(round, catalogue, RecognitionRules.from_ruleset(rules))
         digest = sha256(answers.to_csv(index=False).encode("utf-8"))
         extra.append((f"调查轮次 {round.id}（{round.name}，{len(answers)} 份答卷）", digest))
         pin = round.pin

@@ -8,18 +8,33 @@ statements, not ORM objects.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
-from sqlalchemy import bindparam, insert, select, update
+from flask import current_app
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from evaluator.questionnaire import Questionnaire
 from survey.db import db
-from survey.models import County, EntryLink, Response, School, SurveyRound, round_state, utcnow
+from survey.integrity.chain import link_hash
+from survey.integrity.chaining import defer_chaining
+from survey.models import (
+    County,
+    EntryLink,
+    Response,
+    School,
+    SlipCode,
+    SurveyRound,
+    round_state,
+    utcnow,
+)
 
 
 class RefusedResponse(Exception):
-    """Why an answer cannot be taken: ``reason`` in {'scheduled', 'closed', 'full', 'answered'}."""
+    """Why an answer cannot be taken: ``reason`` in {'scheduled', 'closed', 'full', 'answered',
+    'slip'} ('slip': the link needs a one-time slip code and none valid and unused was given)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -44,6 +59,14 @@ class Entry:
     closed_at: datetime | None
     stop_when_full: bool
     ip_salt: str
+    ruleset: str = "national-2017"
+    code_required: bool = False
+    repeat_groups: tuple | list | None = None
+
+    @property
+    def repeat_allowed(self) -> bool:
+        """One browser may answer this link more than once (computer room, shared phone)."""
+        return self.group in (self.repeat_groups or ())
 
     def state(self, now: datetime | None = None) -> str:
         return round_state(self.opens_at, self.closes_at, self.closed_at, now)
@@ -54,6 +77,7 @@ _ENTRY = (
         EntryLink.id, EntryLink.code, EntryLink.group, EntryLink.quota, EntryLink.responses_count,
         EntryLink.round_id, EntryLink.school_id, School.name, County.name, SurveyRound.opens_at,
         SurveyRound.closes_at, SurveyRound.closed_at, SurveyRound.stop_when_full, SurveyRound.ip_salt,
+        SurveyRound.ruleset, EntryLink.code_required, SurveyRound.repeat_groups,
     )
     .join(SurveyRound, EntryLink.round_id == SurveyRound.id)
     .join(County, SurveyRound.county_id == County.id)
@@ -71,6 +95,15 @@ _TAKE_PLACE = update(EntryLink).where(EntryLink.id == bindparam("link_id")).valu
     responses_count=EntryLink.responses_count + 1)
 _TAKE_PLACE_IF_FREE = _TAKE_PLACE.where(EntryLink.responses_count < EntryLink.quota)
 _INSERT = insert(Response)
+# The round's log: bumping its length takes the round row's lock (PostgreSQL) or the database
+# write lock (SQLite) until commit, so concurrent submitters are chained one after another.
+_CHAIN_NEXT = (update(SurveyRound).where(SurveyRound.id == bindparam("round_id"))
+               .values(chain_length=SurveyRound.chain_length + 1)
+               .returning(SurveyRound.chain_head, SurveyRound.chain_length))
+_CHAIN_HEAD = update(SurveyRound).where(SurveyRound.id == bindparam("round_id")).values(
+    chain_head=bindparam("head"))
+_USE_SLIP = delete(SlipCode).where(SlipCode.code_hash == bindparam("code_hash"),
+                                   SlipCode.link_id == bindparam("link_id"))
 
 
 def _run(statement, params: dict):
@@ -92,7 +125,22 @@ class Fingerprint:
 
 
 def salted_hash(salt: str, kind: str, value: str) -> str:
-    return hashlib.sha256(f"{salt}|{kind}|{value}".encode()).hexdigest()[:32]
+    """HMAC-SHA-256 with the installation's fingerprint key (not in the database) and the
+    round's salt: a copy of the database cannot be reversed by enumerating addresses."""
+    key = current_app.config["FINGERPRINT_KEY"].encode()
+    return hmac.new(key, f"{salt}|{kind}|{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def slip_hash(link_code: str, slip: str) -> str:
+    """Keyed hash of a one-time slip code (the code itself is never stored)."""
+    return salted_hash(link_code, "slip", slip.strip().lower())
+
+
+@lru_cache(maxsize=64)
+def speeder_seconds(ruleset: str) -> float:
+    from survey.services.rounds import recognition_rules
+
+    return recognition_rules(ruleset).speeder_seconds
 
 
 def ua_class(user_agent: str) -> str:
@@ -144,6 +192,7 @@ def record_response(
     started_at: datetime,
     fp: Fingerprint,
     now: datetime | None = None,
+    slip: str | None = None,
 ) -> None:
     """Store one response, or raise ``RefusedResponse``.
 
@@ -152,18 +201,38 @@ def record_response(
     re-checked after the lock, so a quota can never be overshot; on SQLite writers are
     serialised by the database lock. A duplicate idempotency key or browser raises
     ``IntegrityError``; the caller rolls back and looks the original up.
+
+    A speeder (faster than the rule-set's filter) is stored, and dropped by the estimator,
+    but takes no quota place: a 1-second answer never locks out the next real parent. A link
+    that requires slip codes consumes one unused code in the same transaction. Last, the
+    response is chained into the round's tamper-evident log (survey.integrity.chain).
     """
     now = now or utcnow()
     check_open(entry, now)
-    take = _TAKE_PLACE_IF_FREE if entry.stop_when_full else _TAKE_PLACE
-    if _run(take, {"link_id": entry.link_id}).rowcount != 1:
-        raise RefusedResponse("full")
+    duration = max(0.0, (now - started_at.astimezone(UTC)).total_seconds())
+    counted = duration >= speeder_seconds(entry.ruleset)
+    if counted:
+        take = _TAKE_PLACE_IF_FREE if entry.stop_when_full else _TAKE_PLACE
+        if _run(take, {"link_id": entry.link_id}).rowcount != 1:
+            raise RefusedResponse("full")
+    if entry.code_required:
+        if not slip or _run(_USE_SLIP, {"code_hash": slip_hash(entry.code, slip),
+                                        "link_id": entry.link_id}).rowcount != 1:
+            raise RefusedResponse("slip")
+    stored = {it.id: answers[it.id] for it in questionnaire.items if answers.get(it.id)}
+    seq = chained = None
+    postgres = db.session.connection().dialect.name == "postgresql"
+    if not postgres:  # SQLite serialises writers anyway: chain inside this transaction
+        prev, seq = _run(_CHAIN_NEXT, {"round_id": entry.round_id}).one()
+        chained = link_hash(prev, seq=seq, link=entry.code, instrument=questionnaire.id,
+                            version=questionnaire.version, answers=stored, started_at=started_at, submitted_at=now)
+        _run(_CHAIN_HEAD, {"round_id": entry.round_id, "head": chained})
     _run(_INSERT, dict(
         round_id=entry.round_id, link_id=entry.link_id, school_id=entry.school_id, group=entry.group,
         instrument=questionnaire.id, instrument_version=questionnaire.version,
-        answers={it.id: answers[it.id] for it in questionnaire.items if answers.get(it.id)},
-        started_at=started_at, submitted_at=now,
-        duration_seconds=max(0.0, (now - started_at.astimezone(UTC)).total_seconds()),
+        answers=stored, started_at=started_at, submitted_at=now, duration_seconds=duration,
         idempotency_key=idempotency_key, browser_hash=fp.browser_hash, ip_hash=fp.ip_hash,
-        ua_class=fp.ua_class,
+        ua_class=fp.ua_class, counted=counted, chain_seq=seq, chain_hash=chained,
     ))
+    if postgres:  # chained right after the commit, in batches (survey.integrity.chaining)
+        defer_chaining(entry.round_id)

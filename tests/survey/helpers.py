@@ -69,3 +69,17 @@ def store_answers(link: EntryLink, choice: str | dict, duration: float = 120.0) 
                     started_at=now - timedelta(seconds=duration),
                     fp=Fingerprint(secrets.token_hex(8), "ip", "wechat-android"), now=now)
     db.session.commit()
+
+
+def aged(app, client, code: str, data: dict[str, str], seconds: float = 120.0) -> dict[str, str]:
+    """``data`` with its start token re-issued as if this browser had opened the form
+    ``seconds`` ago: an answer a real person takes time over, which takes a quota place
+    (a faster one is a speeder: stored, but not counted against the quota)."""
+    from datetime import timedelta
+
+    from survey import tokens
+    from survey.models import utcnow
+
+    with app.test_request_context():
+        bid = tokens.read_browser_id(client.get_cookie(tokens.BROWSER_COOKIE).value)
+        return dict(data, token=tokens.new_start_token(code, utcnow() - timedelta(seconds=seconds), bid))

@@ -106,9 +106,9 @@ def test_round_poster_scan_answer_progress(app, live, browser, tmp_path):
     assert form.get_by_role("heading", name="提交成功，谢谢您的参与！").is_visible()
 
     page.goto(round_url + "/progress")
-    cell = page.locator('tr[data-school="S03"] td[data-done]').nth(list(GROUPS).index("parent"))
-    assert cell.get_attribute("data-done") == "1"
-    assert page.locator('tr[data-school="S01"] td[data-done="1"]').count() == 0
+    cell = page.locator('tr[data-school="S03"] td[data-stored]').nth(list(GROUPS).index("parent"))
+    assert cell.get_attribute("data-stored") == "1"  # stored; a form answered this fast takes no quota place
+    assert page.locator('tr[data-school="S01"] td[data-stored="1"]').count() == 0
 
     # The same submission with JavaScript disabled, at another school's teacher link.
     page.goto(round_url + "/posters?school=S01&group=teacher")
@@ -126,6 +126,6 @@ def test_round_poster_scan_answer_progress(app, live, browser, tmp_path):
     assert "提交成功" in p2.content()
     page.goto(round_url + "/progress")
     teacher_col = list(GROUPS).index("teacher")
-    assert page.locator('tr[data-school="S01"] td[data-done]').nth(teacher_col).get_attribute("data-done") == "1"
+    assert page.locator('tr[data-school="S01"] td[data-stored]').nth(teacher_col).get_attribute("data-stored") == "1"
     for ctx in (staff, phone, nojs):
         ctx.close()

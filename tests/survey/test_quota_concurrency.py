@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from survey.db import db
 from survey.models import EntryLink, Response
-from tests.survey.helpers import answer_all, link_for, make_round
+from tests.survey.helpers import aged, answer_all, link_for, make_round
 
 QUOTA, SUBMITTERS = 5, 16
 
@@ -21,7 +21,7 @@ def test_parallel_submissions_never_overshoot_the_quota(app):
         code = ln.code
     # Every respondent opens the form first (all see a free place), then all submit at once.
     clients = [app.test_client() for _ in range(SUBMITTERS)]
-    forms = [answer_all(c.get(f"/s/{code}").get_data(as_text=True)) for c in clients]
+    forms = [aged(app, c, code, answer_all(c.get(f"/s/{code}").get_data(as_text=True))) for c in clients]
     barrier = threading.Barrier(SUBMITTERS)
     statuses: list[int] = []
     lock = threading.Lock()

@@ -149,8 +149,10 @@ def test_progress_and_export_show_a_response_under_its_school_and_group(app, cli
     frag = client.get(f"/admin/rounds/{rid}/progress?fragment=1").get_data(as_text=True)
     row = frag[frag.index('data-school="S03"'):]
     row = row[: row.index("</tr>")]
-    # after the name cell, one cell per group in GROUPS order ("—" for county-level groups)
-    dones = [m.group(1) for m in re.finditer(r'<td(?: class="num" data-done="(\d+)"[^>]*| class="muted")>', row)]
+    # after the name cell, one cell per group in GROUPS order ("—" for county-level groups); the
+    # answer is a speeder (stored, no quota place), so it shows as stored
+    dones = [m.group(1) for m in re.finditer(
+        r'<td(?: class="num" data-done="\d+" data-quota="\d+" data-stored="(\d+)"[^>]*| class="muted")>', row)]
     expected = [("1" if g == "student" else "0") if GROUPS[g].school_linked else None for g in GROUPS]
     assert dones == expected
     data = client.get(f"/admin/rounds/{rid}/export.xlsx").data

@@ -353,6 +353,8 @@ def test_survey_round_of_the_county_feeds_item_5_and_another_countys_round_is_re
     eid = evaluation_id(upload(client, workbook, round_id=own))
     report = json.loads(client.get(f"/evaluations/{eid}/report.json").get_data())
     assert report["recognition"]["n_kept"] > 100
+    without = report["recognition"]["without_flagged"]  # CONTRACTS §5: the score without flagged responses too
+    assert without["excluded_flagged"] == 0 and without["score"] == report["recognition"]["score"]
     assert next(it for it in report["items"] if it["code"] == "5")["status"] in ("pass", "fail")
     assert any(i["name"].startswith(f"调查轮次 {own}") for i in report["provenance"]["inputs"])
     assert "2024年社会认可度调查" in client.get(f"/evaluations/{eid}").get_data(as_text=True)

@@ -1,0 +1,167 @@
+"""Staff and evaluator pages of survey integrity (on the admin blueprint): the round's
+integrity page, the sealed-archive download, one-time slip codes and the per-group setting
+for answering several times from one browser."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import secrets
+
+from flask import Response as FlaskResponse
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from evaluator.groups import GROUPS
+from evaluator.integrity import KIND_LABELS
+from survey import qr
+from survey.access import roles_required, round_or_404
+from survey.admin import bp
+from survey.admin.forms import ActionForm
+from survey.admin.views import READERS, WRITERS, base_url
+from survey.db import db
+from survey.exports import link_url
+from survey.i18n import _
+from survey.instruments import catalogue
+from survey.integrity.keys import app_public_fingerprint, app_signing_key
+from survey.integrity.report import round_integrity, verify_round, without_flagged
+from survey.integrity.seal import build_archive
+from survey.integrity.timeline import timeline_svg
+from survey.models import SlipCode
+from survey.services.responses import slip_hash
+from survey.services.rounds import describe_link
+
+MAX_TIMELINES = 40
+MAX_SLIPS = 2000
+_SLIP_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+SLIP_LENGTH = 8  # 31^8 ≈ 8.5·10^11: not guessable, short enough to type from paper
+
+
+@bp.get("/rounds/<int:round_id>/integrity")
+@roles_required(*READERS)
+def round_integrity_page(round_id: int):
+    rnd = round_or_404(round_id)
+    report, responses, rules = round_integrity(rnd)
+    chain = verify_round(rnd)
+    links = {ln.code: ln for ln in rnd.links}
+    flagged_links = list(dict.fromkeys(f["link"] for f in report.flags))
+    busiest = responses["link"].value_counts().index.tolist() if len(responses) else []
+    shown = (flagged_links + [k for k in busiest if k not in flagged_links])[:MAX_TIMELINES]
+    timelines = []
+    if len(responses):
+        start, end = responses["submitted_at"].min(), responses["submitted_at"].max()
+        for code in shown:
+            ln = links.get(code)
+            if ln is None:
+                continue
+            sub = responses.loc[responses["link"] == code, "submitted_at"]
+            timelines.append({"link": ln, "name": describe_link(ln), "n": len(sub), "flagged": code in flagged_links,
+                              "svg": timeline_svg(sub, report.flagged_bins.get(code, set()), rules.timeline_minutes,
+                                                  start, end, rules.timezone, describe_link(ln))})
+    recognition = None
+    if report.flagged:
+        from survey.recognition import round_recognition_sql
+
+        try:
+            full = round_recognition_sql(rnd, catalogue()).to_dict()
+        except Exception:  # noqa: BLE001 - shown as "not yet computable", like the results page
+            full = None
+        recognition = {"with": full, "without": without_flagged(rnd, catalogue(), flagged=set(report.by_response))}
+    return render_template("admin/integrity.html", rnd=rnd, report=report, chain=chain, timelines=timelines,
+                           kinds=KIND_LABELS, groups=GROUPS, minutes=rules.timeline_minutes,
+                           recognition=recognition, fingerprint=app_public_fingerprint(),
+                           more=max(0, len(busiest) - len(timelines)))
+
+
+@bp.get("/rounds/<int:round_id>/sealed.zip")
+@roles_required(*READERS)
+def round_sealed(round_id: int):
+    rnd = round_or_404(round_id)
+    data = build_archive(rnd, catalogue(), app_signing_key(), base_url())
+    return FlaskResponse(data, mimetype="application/zip", headers={
+        "Content-Disposition": f"attachment; filename=round{rnd.id}_sealed.zip"})
+
+
+@bp.post("/rounds/<int:round_id>/repeat")
+@roles_required(*WRITERS)
+def round_repeat(round_id: int):
+    """Which groups may answer several times from one browser (computer room, shared phone)."""
+    rnd = round_or_404(round_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    chosen = [g for g in GROUPS if request.form.get(f"repeat-{g}")]
+    rnd.repeat_groups = chosen or None
+    db.session.flush()
+    if chosen:
+        flash(_("已保存：%(groups)s 的入口允许同一设备依次为多人作答。", groups="、".join(GROUPS[g].label for g in chosen)),
+              "ok")
+    else:
+        flash(_("已保存：每个入口同一浏览器只能提交一次。"), "ok")
+    return redirect(url_for("admin.round_detail", round_id=rnd.id))
+
+
+def _link(rnd, code: str):
+    ln = next((ln for ln in rnd.links if ln.code == code), None)
+    if ln is None:
+        abort(404)
+    return ln
+
+
+@bp.post("/rounds/<int:round_id>/links/<code>/slips")
+@roles_required(*WRITERS)
+def link_slips(round_id: int, code: str):
+    """Switch a link to "code required" and print N new one-time slips (A4 sheet + CSV).
+    The codes exist only in this response: the database keeps their keyed hashes."""
+    rnd = round_or_404(round_id)
+    ln = _link(rnd, code)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    text = (request.form.get("n") or "").strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SLIPS:
+        flash(_("%(where)s：纸条张数应为 1–%(max)s 的整数，您填写的是“%(v)s”。", where=describe_link(ln), max=MAX_SLIPS,
+                v=text), "error")
+        return redirect(url_for("admin.round_detail", round_id=rnd.id))
+    n = int(text)
+    codes: set[str] = set()
+    while len(codes) < n:
+        codes.add("".join(secrets.choice(_SLIP_ALPHABET) for _ in range(SLIP_LENGTH)))
+    batch = 1 + max((s.batch for s in db.session.query(SlipCode).filter_by(link_id=ln.id)), default=0)
+    ordered = sorted(codes)  # stored in code order, printed in the same order: no link to who answers when
+    db.session.add_all(SlipCode(link_id=ln.id, code_hash=slip_hash(ln.code, c), batch=batch) for c in ordered)
+    ln.code_required = True
+    db.session.flush()
+    from evaluator.cells import neutralise_row
+
+    base = link_url(base_url(), ln.code)
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["school_code", "school_name", "group", "code", "url"])
+    for c in ordered:
+        w.writerow(neutralise_row([ln.school.code if ln.school else "", ln.school.name if ln.school else "", ln.group,
+                                   c, f"{base}?slip={c}"]))
+    csv_uri = "data:text/csv;charset=utf-8;base64," + base64.b64encode(("\ufeff" + out.getvalue()).encode()).decode()
+    slips = [{"code": c, "url": f"{base}?slip={c}", "svg": qr.svg_inline(f"{base}?slip={c}")} for c in ordered]
+    return render_template("admin/slips.html", rnd=rnd, ln=ln, name=describe_link(ln), slips=slips, csv_uri=csv_uri,
+                           batch=batch, group=GROUPS[ln.group])
+
+
+@bp.post("/rounds/<int:round_id>/links/<code>/slips/off")
+@roles_required(*WRITERS)
+def link_slips_off(round_id: int, code: str):
+    rnd = round_or_404(round_id)
+    ln = _link(rnd, code)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    ln.code_required = False
+    db.session.flush()
+    flash(_("%(where)s：已取消答题码，扫码即可作答。", where=describe_link(ln)), "ok")
+    return redirect(url_for("admin.round_detail", round_id=rnd.id))
+
+
+@bp.app_template_global("signing_fingerprint")
+def signing_fingerprint() -> str | None:
+    """The installation's public-key fingerprint (round page, evaluation sign sheet)."""
+    try:
+        return app_public_fingerprint()
+    except (OSError, ValueError):
+        return None
