@@ -12,6 +12,7 @@ from survey.extensions import limiter, login_key, login_manager
 from survey.forms import Form
 from survey.i18n import _, _l
 from survey.models import User
+from survey.security import safe_next
 from survey.services.users import authenticate
 
 bp = Blueprint("auth", __name__)
@@ -31,9 +32,7 @@ class LoginForm(Form):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("admin.index")
+    return safe_next(target) or url_for("admin.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])

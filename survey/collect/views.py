@@ -94,7 +94,7 @@ def answer(code: str):
     def refused(reason: str):
         return _with_cookie(make_response(_refused(entry, reason)), cookie)
 
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # HEAD: like GET, werkzeug drops the body
         try:
             check_open(entry, now)
         except RefusedResponse as exc:
