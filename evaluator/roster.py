@@ -94,17 +94,13 @@ def _header_map(headers: list[str], file: str, sheet: str | None) -> dict[str, i
 
 
 def _rows_from_xlsx(data: bytes, file: str) -> tuple[str, list[list[object]]]:
-    from openpyxl import load_workbook
+    from evaluator.xlsx_stream import read_sheets
 
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for a damaged or non-XLSX file
-        raise InputError("无法作为 Excel（.xlsx）文件打开，请确认文件未损坏且不是 .xls 旧格式", file=file) from None
-    names = wb.sheetnames
-    sheet = next((n for n in names if n.strip().lower() in ("schools", "学校", "学校名单")), names[0])
-    rows = [list(r) for r in wb[sheet].iter_rows(values_only=True)]
-    wb.close()
-    return sheet, rows
+    def choose(names: list[str]) -> list[str]:
+        return [next((n for n in names if n.strip().lower() in ("schools", "学校", "学校名单")), names[0])]
+
+    ((sheet, rows),) = read_sheets(data, file, choose=choose).items()
+    return sheet, [list(r) for r in rows]
 
 
 def _rows_from_csv(data: bytes, file: str) -> list[list[object]]:
