@@ -287,7 +287,7 @@ class XlsxFile:
         assert self._zf is not None
         out: list[Any] = []
         with self._zf.open(part) as raw:
-            for elem, stack in _elements(io.BufferedReader(_Metered(raw, self.budget)), self.budget, "\0"):
+            for elem, _stack in _elements(io.BufferedReader(_Metered(raw, self.budget)), self.budget, "\0"):
                 if len(out) > 10_000:
                     raise self.budget.refuse("工作表数量过多")
                 out.append((_local(elem.tag), dict(elem.attrib)))

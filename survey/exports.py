@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import select
 
+from evaluator.cells import neutralise
 from evaluator.groups import GROUPS
 from evaluator.questionnaire import Catalogue
 from survey.db import db
@@ -127,3 +128,12 @@ def add_quality_flags(frame: pd.DataFrame, ruleset: str, items: list[str]) -> pd
     frame["flag_speeder"] = flags.speeder
     frame["flag_straightline_fast"] = flags.straightliner_fast
     return frame
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every text cell passed through ``evaluator.cells.neutralise`` (for CSV/XLSX files)."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(neutralise)
+    return out

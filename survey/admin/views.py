@@ -25,6 +25,7 @@ from flask import (
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from evaluator.cells import neutralise_row
 from evaluator.errors import InputError
 from evaluator.groups import GROUPS
 from evaluator.roster import read_roster
@@ -34,7 +35,7 @@ from survey.access import roles_required, round_or_404
 from survey.admin import bp
 from survey.admin.forms import ActionForm, RoundForm
 from survey.db import db
-from survey.exports import link_url, links_table, progress, responses_frame
+from survey.exports import link_url, links_table, progress, responses_frame, spreadsheet_safe
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.models import EntryLink
@@ -228,7 +229,7 @@ def links_csv(round_id: int):
     writer = csv.writer(out)
     writer.writerow(["school_code", "school_name", "group", "url"])
     for row in links_table(rnd, base_url()):
-        writer.writerow([row["school_code"], row["school_name"], row["group"], row["url"]])
+        writer.writerow(neutralise_row([row["school_code"], row["school_name"], row["group"], row["url"]]))
     return FlaskResponse("\ufeff" + out.getvalue(), mimetype="text/csv",
                          headers={"Content-Disposition": f"attachment; filename=round{rnd.id}_links.csv"})
 
@@ -249,7 +250,7 @@ def round_export(round_id: int, ext: str):
     rnd = round_or_404(round_id)
     if ext not in ("csv", "xlsx"):
         abort(404)
-    frame = responses_frame(rnd, catalogue())
+    frame = spreadsheet_safe(responses_frame(rnd, catalogue()))
     buf = io.BytesIO()
     if ext == "csv":
         buf.write(frame.to_csv(index=False).encode("utf-8-sig"))

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from evaluator.cells import neutralise_row
 from evaluator.errors import InputError
 from survey.commands._app import app_context
 
@@ -88,20 +89,20 @@ def links(round_id: int) -> None:
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(["school_code", "school_name", "group", "url"])
     for r in rows:
-        out.writerow([r["school_code"], r["school_name"], r["group"], r["url"]])
+        out.writerow(neutralise_row([r["school_code"], r["school_name"], r["group"], r["url"]]))
 
 
 @round_group.command("export", help="导出全部回答（.csv 或 .xlsx）")
 @click.argument("round_id", type=int)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出文件")
 def export(round_id: int, out: Path) -> None:
-    from survey.exports import responses_frame
+    from survey.exports import responses_frame, spreadsheet_safe
     from survey.instruments import catalogue
 
     if out.suffix.lower() not in (".csv", ".xlsx"):
         raise InputError("输出文件应以 .csv 或 .xlsx 结尾", field="--out")
     with app_context():
-        frame = responses_frame(_round(round_id), catalogue())
+        frame = spreadsheet_safe(responses_frame(_round(round_id), catalogue()))
     tmp = out.with_name(out.name + ".part")
     if out.suffix.lower() == ".csv":
         frame.to_csv(tmp, index=False, encoding="utf-8-sig")

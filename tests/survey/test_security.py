@@ -130,8 +130,8 @@ def test_hsts_when_the_public_url_is_https(database_url):
 
 def test_report_html_download_has_one_charset(app, client, tmp_path):
     from evaluator.workbook import demo_workbook
-    from tests.survey.test_workspace import DEMO, evaluation_id, upload
     from tests.survey.helpers import login
+    from tests.survey.test_workspace import DEMO, evaluation_id, upload
 
     with app.app_context():
         make_user("staff", "staff", (DEMO,), names={DEMO: "演示县"})
