@@ -23,7 +23,19 @@ class Config:
     MAX_FORM_BYTES = 64 * 1024  # respondent POSTs are tiny; refuse anything bigger
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = "10 per minute"
+    LOGIN_RATE_LIMIT = "10 per minute"  # unused since the shared throttle below (kept for old configs)
+    # Login throttle (survey.services.throttle), our own defaults: 5 free failures per account,
+    # then 1, 2, 4 … seconds up to 5 minutes between attempts; 30 free failures per address.
+    LOGIN_FREE_ATTEMPTS = 5
+    LOGIN_ADDRESS_FREE_ATTEMPTS = 30
+    LOGIN_DELAY_BASE_SECONDS = 1
+    LOGIN_DELAY_MAX_SECONDS = 300
+    LOGIN_FAILURE_WINDOW_SECONDS = 24 * 3600
+    LOGIN_THROTTLE_REDIS_PREFIX = "yzjh:login:"
+    # Staff sessions (survey.services.sessions), our own defaults: 30 minutes idle, 8 hours at most.
+    STAFF_SESSION_IDLE_SECONDS = 30 * 60
+    STAFF_SESSION_MAX_SECONDS = 8 * 3600
+    PERMANENT_SESSION_LIFETIME = 8 * 3600  # the signed cookie's own expiry (staff sessions only are permanent)
     PUBLIC_BASE_URL: str | None = None  # base of printed links; default: the request's host
     PROXY_FIX_X_FOR = 0  # number of trusted proxies in front of the app
     SESSION_COOKIE_HTTPONLY = True
