@@ -144,8 +144,10 @@ def _text(value: object, *, file: str, sheet: str | None, row: int, column: str,
     return text
 
 
-def read_roster(source: str | Path | BinaryIO, filename: str | None = None) -> list[RosterSchool]:
-    """Read and validate a roster. ``filename`` names an uploaded stream in messages."""
+def read_roster(source: str | Path | BinaryIO, filename: str | None = None, *,
+                max_schools: int | None = None) -> list[RosterSchool]:
+    """Read and validate a roster. ``filename`` names an uploaded stream in messages;
+    more than ``max_schools`` non-blank rows are refused before any row is checked."""
     if isinstance(source, str | Path):
         path = Path(source)
         file = filename or path.name
@@ -166,6 +168,12 @@ def read_roster(source: str | Path | BinaryIO, filename: str | None = None) -> l
     if not rows:
         raise InputError("文件是空的", file=file, sheet=sheet)
 
+    if max_schools is not None:
+        n = sum(1 for raw in rows[1:] if any(v is not None and not (isinstance(v, str) and not v.strip())
+                                             for v in raw))
+        if n > max_schools:
+            raise InputError(f"名单共有 {n} 所学校，超过上限 {max_schools} 所（一个县的名单；"
+                             "如确需更多，请管理员调整配置 MAX_ROSTER_SCHOOLS）", file=file, sheet=sheet)
     cols = _header_map([str(h) if h is not None else "" for h in rows[0]], file, sheet)
     label = {k: f"{COLUMNS[k][0]}（{k}）" for k in COLUMNS}
     schools: list[RosterSchool] = []

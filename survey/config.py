@@ -46,6 +46,9 @@ class Config:
     COMPRESS_LEVEL = 4  # the page is ~25 KB; level 4 is within 10% of 6 in size at half the CPU
     RESPONSE_TOKEN_MAX_AGE = 24 * 3600  # a started questionnaire may be submitted within a day
     PROGRESS_REFRESH_SECONDS = 10
+    MAX_ROSTER_SCHOOLS = 2000  # our own default: generous for one county (env MAX_ROSTER_SCHOOLS)
+    LINKS_PER_PAGE = 300  # round page: entry links per page
+    POSTERS_PER_PAGE = 100  # poster page: A4 posters per page (each carries an inline QR code)
 
 
 def from_environment() -> dict:
@@ -56,6 +59,8 @@ def from_environment() -> dict:
     for name in ("SECRET_KEY", "PUBLIC_BASE_URL", "RATELIMIT_STORAGE_URI"):
         if os.environ.get(name):
             env[name] = os.environ[name]
+    if os.environ.get("MAX_ROSTER_SCHOOLS"):
+        env["MAX_ROSTER_SCHOOLS"] = int(os.environ["MAX_ROSTER_SCHOOLS"])
     if os.environ.get("PROXY_FIX_X_FOR"):
         env["PROXY_FIX_X_FOR"] = int(os.environ["PROXY_FIX_X_FOR"])
     return env

@@ -39,6 +39,7 @@ from survey.exports import link_url, links_table, progress, responses_frame, spr
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.models import EntryLink
+from survey.pagination import paginate
 from survey.recognition import dropped_responses, round_recognition_sql
 from survey.services import ServiceError
 from survey.services.rounds import (
@@ -88,7 +89,8 @@ def round_new():
         else:
             try:
                 upload = form.roster.data
-                roster = read_roster(upload.stream, filename=upload.filename)
+                roster = read_roster(upload.stream, filename=upload.filename,
+                                     max_schools=current_app.config["MAX_ROSTER_SCHOOLS"])
                 county = get_or_create_county(form.county_code.data, form.county_name.data)
                 rnd = open_round(
                     county=county, name=form.name.data, roster=roster, catalogue=catalogue(),
@@ -116,8 +118,10 @@ def round_detail(round_id: int):
     plan = propose_quotas(rnd.schools, recognition_rules(rnd.ruleset), target_n=rnd.target_n,
                           resident_population=rnd.resident_population)
     links = sorted(rnd.links, key=lambda ln: (ln.school is None, ln.school.code if ln.school else "", list(GROUPS).index(ln.group)))
+    links, pager = paginate(links, current_app.config["LINKS_PER_PAGE"])
     return render_template("admin/round_detail.html", rnd=rnd, links=links, plan=plan, form=ActionForm(),
-                           describe=describe_link, base=base_url(), groups=GROUPS, can_edit=current_user.role in WRITERS)
+                           describe=describe_link, base=base_url(), groups=GROUPS, can_edit=current_user.role in WRITERS,
+                           pager=pager)
 
 
 @bp.post("/rounds/<int:round_id>/quotas")
@@ -181,11 +185,12 @@ def posters(round_id: int):
     cat = catalogue()
     base = base_url()
     items = []
-    for ln in _selected_links(rnd):
+    selected, pager = paginate(_selected_links(rnd), current_app.config["POSTERS_PER_PAGE"])
+    for ln in selected:
         url = link_url(base, ln.code)
         items.append({"link": ln, "url": url, "svg": qr.svg_inline(url), "group": GROUPS[ln.group],
                       "audience": cat.current_for(ln.group).audience[ln.group]})
-    return render_template("admin/posters.html", rnd=rnd, posters=items)
+    return render_template("admin/posters.html", rnd=rnd, posters=items, pager=pager)
 
 
 @bp.get("/rounds/<int:round_id>/qr/<code>.<ext>")

@@ -65,7 +65,9 @@ def create(county_code, county_name, name, schools, opens, closes, ruleset, targ
     from survey.services.rounds import get_or_create_county, open_round, recognition_rules
 
     opens_at, closes_at = _when(opens, "--opens"), _when(closes, "--closes")
-    roster = read_roster(schools)
+    from survey.config import Config, from_environment
+
+    roster = read_roster(schools, max_schools=from_environment().get("MAX_ROSTER_SCHOOLS", Config.MAX_ROSTER_SCHOOLS))
     load_ruleset(ruleset)  # fails early, naming the file and field
     with app_context(), cli_transaction():
         county = get_or_create_county(county_code, county_name)
