@@ -333,7 +333,8 @@ class _Guard:
                       | DefusedXmlException):
             self.book.close()
             detail = "文件已加密" if "encrypt" in str(exc).lower() else "文件损坏或不是 .xlsx 格式"
-            raise InputError(f"无法作为 XLSX 工作簿打开（{detail}）", file=self.book.file,
+            raise InputError(f"无法作为 Excel（.xlsx）文件打开（{detail}），请确认文件未损坏、未加密且不是 .xls 旧格式",
+                             file=self.book.file,
                              sheet=self.book.budget.sheet) from None
         return False
 

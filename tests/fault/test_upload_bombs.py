@@ -78,14 +78,14 @@ def test_cli_round_create_refuses_a_roster_bomb(bomb_files, tmp_path, name):
 
 
 def test_entity_expansion_is_refused(tmp_path):
-    with pytest.raises(InputError, match="无法作为 XLSX 工作簿打开"):
+    with pytest.raises(InputError, match="无法作为 Excel（.xlsx）文件打开"):
         read_workbook(bombs.entity_expansion(tmp_path))
 
 
 def test_truncated_sheet_xml_is_an_input_error_naming_the_sheet(tmp_path):
     with pytest.raises(InputError) as err:
         read_workbook(bombs.truncated_sheet(tmp_path))
-    assert err.value.sheet == "schools" and "无法作为 XLSX 工作簿打开" in str(err.value)
+    assert err.value.sheet == "schools" and "无法作为 Excel（.xlsx）文件打开" in str(err.value)
 
 
 @pytest.mark.parametrize("damage", [bombs.bad_crc, bombs.falsified_size, bombs.encrypted_flag])
@@ -96,7 +96,7 @@ def test_damaged_zip_is_exit_2_not_a_traceback(tmp_path, damage):
     r = subprocess.run([sys.executable, "run.py", "evaluate", "--data", str(path), "--out", str(out)], cwd=ROOT,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r.stderr[-2000:]
-    assert "damaged.xlsx" in r.stderr and "无法作为 XLSX 工作簿打开" in r.stderr and "Traceback" not in r.stderr
+    assert "damaged.xlsx" in r.stderr and "无法作为 Excel（.xlsx）文件打开" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists() or not any(out.iterdir())
 
 

@@ -55,7 +55,7 @@ def test_damaged_xlsx_workbook_is_a_422(app, client, tmp_path, damage):
     path = tmp_path / "数据.xlsx"
     path.write_bytes(damage(demo_workbook(tmp_path / "base.xlsx").read_bytes()))
     resp = upload(client, path)
-    assert resp.status_code == 422 and "无法作为 XLSX 工作簿打开" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "无法作为 Excel（.xlsx）文件打开" in resp.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("build", [bombs.huge_row_number, bombs.far_column], ids=["row", "column"])
