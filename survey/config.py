@@ -46,6 +46,7 @@ class Config:
     COMPRESS_LEVEL = 4  # the page is ~25 KB; level 4 is within 10% of 6 in size at half the CPU
     RESPONSE_TOKEN_MAX_AGE = 24 * 3600  # a started questionnaire may be submitted within a day
     PROGRESS_REFRESH_SECONDS = 10
+    DB_RETRY_DELAY_SECONDS = 1.0  # respondent requests: wait this long, then retry once on a fresh connection
     MAX_ROSTER_SCHOOLS = 2000  # our own default: generous for one county (env MAX_ROSTER_SCHOOLS)
     LINKS_PER_PAGE = 300  # round page: entry links per page
     POSTERS_PER_PAGE = 100  # poster page: A4 posters per page (each carries an inline QR code)

@@ -23,6 +23,7 @@ from survey.services.responses import (
     load_entry,
     record_response,
 )
+from survey.services.retry import retry_on_disconnect
 
 _REFUSED_STATUS = {"scheduled": 403, "closed": 410, "full": 403, "answered": 409}
 
@@ -74,6 +75,7 @@ def _with_cookie(resp, cookie: str | None):
 
 
 @bp.route("/<code>", methods=["GET", "POST"])
+@retry_on_disconnect
 def answer(code: str):
     entry = _entry(code)
     q = catalogue().current_for(entry.group)
@@ -125,6 +127,7 @@ def answer(code: str):
 
 
 @bp.get("/<code>/done")
+@retry_on_disconnect
 def done(code: str):
     entry = _entry(code)
     return render_template("collect/done.html", entry=entry, group=GROUPS[entry.group])
