@@ -62,6 +62,7 @@ def test_cli_evaluate_refuses_a_bomb_within_the_memory_bound(bomb_files, tmp_pat
     assert r["rc"] == 2, r["stderr"][-2000:]
     assert "工作表 schools" in r["stderr"] and "Traceback" not in r["stderr"]
     assert not out.exists() or not any(out.iterdir())
+    print(f"\nBOMB {name}: {path.stat().st_size // 1024} KB, peak {r['peak_mb']:.0f} MB, {r['seconds']:.1f} s")
     assert r["peak_mb"] <= PEAK_MB, r
     assert r["seconds"] < 60, r
 
