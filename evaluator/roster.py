@@ -94,17 +94,13 @@ def _header_map(headers: list[str], file: str, sheet: str | None) -> dict[str, i
 
 
 def _rows_from_xlsx(data: bytes, file: str) -> tuple[str, list[list[object]]]:
-    from openpyxl import load_workbook
+    from evaluator.xlsx_stream import read_sheets
 
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for a damaged or non-XLSX file
-        raise InputError("无法作为 Excel（.xlsx）文件打开，请确认文件未损坏且不是 .xls 旧格式", file=file) from None
-    names = wb.sheetnames
-    sheet = next((n for n in names if n.strip().lower() in ("schools", "学校", "学校名单")), names[0])
-    rows = [list(r) for r in wb[sheet].iter_rows(values_only=True)]
-    wb.close()
-    return sheet, rows
+    def choose(names: list[str]) -> list[str]:
+        return [next((n for n in names if n.strip().lower() in ("schools", "学校", "学校名单")), names[0])]
+
+    ((sheet, rows),) = read_sheets(data, file, choose=choose).items()
+    return sheet, [list(r) for r in rows]
 
 
 def _rows_from_csv(data: bytes, file: str) -> list[list[object]]:
@@ -148,8 +144,10 @@ def _text(value: object, *, file: str, sheet: str | None, row: int, column: str,
     return text
 
 
-def read_roster(source: str | Path | BinaryIO, filename: str | None = None) -> list[RosterSchool]:
-    """Read and validate a roster. ``filename`` names an uploaded stream in messages."""
+def read_roster(source: str | Path | BinaryIO, filename: str | None = None, *,
+                max_schools: int | None = None) -> list[RosterSchool]:
+    """Read and validate a roster. ``filename`` names an uploaded stream in messages;
+    more than ``max_schools`` non-blank rows are refused before any row is checked."""
     if isinstance(source, str | Path):
         path = Path(source)
         file = filename or path.name
@@ -170,6 +168,12 @@ def read_roster(source: str | Path | BinaryIO, filename: str | None = None) -> l
     if not rows:
         raise InputError("文件是空的", file=file, sheet=sheet)
 
+    if max_schools is not None:
+        n = sum(1 for raw in rows[1:] if any(v is not None and not (isinstance(v, str) and not v.strip())
+                                             for v in raw))
+        if n > max_schools:
+            raise InputError(f"名单共有 {n} 所学校，超过上限 {max_schools} 所（一个县的名单；"
+                             "如确需更多，请管理员调整配置 MAX_ROSTER_SCHOOLS）", file=file, sheet=sheet)
     cols = _header_map([str(h) if h is not None else "" for h in rows[0]], file, sheet)
     label = {k: f"{COLUMNS[k][0]}（{k}）" for k in COLUMNS}
     schools: list[RosterSchool] = []

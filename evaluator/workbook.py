@@ -217,95 +217,11 @@ _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
 
-def _col_index(ref: str) -> int:
-    n = 0
-    for ch in ref:
-        if "A" <= ch <= "Z":
-            n = n * 26 + ord(ch) - 64
-        else:
-            break
-    return n - 1
-
-
-def _text(node: Any) -> str:
-    """Text of a string item, ignoring phonetic runs (rPh)."""
-    if len(node) == 1 and node[0].tag == f"{_NS}t":
-        return node[0].text or ""
-    parts = [t.text or "" for t in node.iter(f"{_NS}t")]
-    phonetic = {id(t) for ph in node.iter(f"{_NS}rPh") for t in ph.iter(f"{_NS}t")}
-    if phonetic:
-        parts = [t.text or "" for t in node.iter(f"{_NS}t") if id(t) not in phonetic]
-    return "".join(parts)
-
-
-def _read_xlsx_fast(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Cell values of every sheet straight from the OOXML parts (5–10× faster than
-    openpyxl's read-only mode); raises on anything unusual so the caller can fall back."""
-    import posixpath
-    import xml.etree.ElementTree as ET
-    import zipfile
-
-    with zipfile.ZipFile(path) as zf:
-        names = set(zf.namelist())
-        shared: list[str] = []
-        if "xl/sharedStrings.xml" in names:
-            shared = [_text(si) for si in ET.fromstring(zf.read("xl/sharedStrings.xml")).iter(f"{_NS}si")]
-        rels = {r.get("Id"): r.get("Target") for r in ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))}
-        out: dict[str, list[tuple[Any, ...]]] = {}
-        for sh in ET.fromstring(zf.read("xl/workbook.xml")).iter(f"{_NS}sheet"):
-            target = str(rels[sh.get(f"{_REL_NS}id")])
-            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-            root = ET.fromstring(zf.read(part))
-            rows: list[tuple[Any, ...]] = []
-            for row in root.iter(f"{_NS}row"):
-                r_attr = row.get("r")
-                if r_attr is not None:
-                    while len(rows) < int(r_attr) - 1:
-                        rows.append(())
-                cells: dict[int, Any] = {}
-                for k, c in enumerate(row.iter(f"{_NS}c")):
-                    ref = c.get("r")
-                    col = _col_index(ref) if ref else k
-                    t = c.get("t", "n")
-                    v = c.find(f"{_NS}v")
-                    if t == "inlineStr":
-                        is_ = c.find(f"{_NS}is")
-                        cells[col] = _text(is_) if is_ is not None else None
-                    elif v is None or v.text is None:
-                        cells[col] = None
-                    elif t == "s":
-                        cells[col] = shared[int(v.text)]
-                    elif t in ("str", "e"):
-                        cells[col] = v.text
-                    elif t == "b":
-                        cells[col] = v.text == "1"
-                    else:
-                        txt = v.text
-                        cells[col] = float(txt) if ("." in txt or "e" in txt or "E" in txt) else int(txt)
-                width = max(cells) + 1 if cells else 0
-                rows.append(tuple(cells.get(i) for i in range(width)))
-            out[str(sh.get("name"))] = rows
-    return out
-
-
 def _read_xlsx(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    try:
-        return _read_xlsx_fast(path)
-    except Exception:  # unusual but possibly valid file: let openpyxl decide
-        pass
-    import openpyxl  # reading is part of the evaluator's input handling
+    """Cell values of every sheet, streamed with hard limits (evaluator.xlsx_stream)."""
+    from evaluator.xlsx_stream import read_sheets
 
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a broken file
-        raise InputError(f"无法作为 XLSX 工作簿打开（{type(exc).__name__}）", file=path.name) from None
-    out: dict[str, list[tuple[Any, ...]]] = {}
-    try:
-        for ws in wb.worksheets:
-            out[ws.title] = [tuple(r) for r in ws.iter_rows(values_only=True)]
-    finally:
-        wb.close()
-    return out
+    return read_sheets(path, path.name)
 
 
 def _read_csv_rows(path: Path) -> list[tuple[Any, ...]]:

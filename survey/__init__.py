@@ -37,11 +37,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
 
     app.url_map.converters["int"] = BoundedInt  # ids beyond the database's integers are simply not found
-    from survey import db, errors, i18n, instruments
+    from survey import db, errors, i18n, instruments, security
     from survey.extensions import compress, csrf, limiter, login_manager
 
     db.init_app(app)
     i18n.init_app(app)
+    security.init_app(app)  # NUL paths, body limits (also chunked), headers: before CSRF
     app.before_request(_refuse_oversize_answers)  # before CSRF: a huge body gets 413, not 400
     app.before_request(_refuse_bad_forms)
     csrf.init_app(app)

@@ -23,7 +23,19 @@ class Config:
     MAX_FORM_BYTES = 64 * 1024  # respondent POSTs are tiny; refuse anything bigger
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = "10 per minute"
+    LOGIN_RATE_LIMIT = "10 per minute"  # unused since the shared throttle below (kept for old configs)
+    # Login throttle (survey.services.throttle), our own defaults: 5 free failures per account,
+    # then 1, 2, 4 … seconds up to 5 minutes between attempts; 30 free failures per address.
+    LOGIN_FREE_ATTEMPTS = 5
+    LOGIN_ADDRESS_FREE_ATTEMPTS = 30
+    LOGIN_DELAY_BASE_SECONDS = 1
+    LOGIN_DELAY_MAX_SECONDS = 300
+    LOGIN_FAILURE_WINDOW_SECONDS = 24 * 3600
+    LOGIN_THROTTLE_REDIS_PREFIX = "yzjh:login:"
+    # Staff sessions (survey.services.sessions), our own defaults: 30 minutes idle, 8 hours at most.
+    STAFF_SESSION_IDLE_SECONDS = 30 * 60
+    STAFF_SESSION_MAX_SECONDS = 8 * 3600
+    PERMANENT_SESSION_LIFETIME = 8 * 3600  # the signed cookie's own expiry (staff sessions only are permanent)
     PUBLIC_BASE_URL: str | None = None  # base of printed links; default: the request's host
     PROXY_FIX_X_FOR = 0  # number of trusted proxies in front of the app
     SESSION_COOKIE_HTTPONLY = True
@@ -37,6 +49,10 @@ class Config:
     QUESTIONNAIRE_DIR: str | None = None  # default: instruments/questionnaires
     FINGERPRINT_KEY: str | None = None  # HMAC key of address/browser hashes; default: instance/fingerprint_key
     SIGNING_KEY_FILE: str | None = None  # Ed25519 key of sealed archives; default: instance/signing_key.pem
+    DB_RETRY_DELAY_SECONDS = 1.0  # respondent requests: wait this long, then retry once on a fresh connection
+    MAX_ROSTER_SCHOOLS = 2000  # our own default: generous for one county (env MAX_ROSTER_SCHOOLS)
+    LINKS_PER_PAGE = 300  # round page: entry links per page
+    POSTERS_PER_PAGE = 100  # poster page: A4 posters per page (each carries an inline QR code)
 
 
 def from_environment() -> dict:
@@ -47,6 +63,8 @@ def from_environment() -> dict:
     for name in ("SECRET_KEY", "PUBLIC_BASE_URL", "RATELIMIT_STORAGE_URI", "FINGERPRINT_KEY", "SIGNING_KEY_FILE"):
         if os.environ.get(name):
             env[name] = os.environ[name]
+    if os.environ.get("MAX_ROSTER_SCHOOLS"):
+        env["MAX_ROSTER_SCHOOLS"] = int(os.environ["MAX_ROSTER_SCHOOLS"])
     if os.environ.get("PROXY_FIX_X_FOR"):
         env["PROXY_FIX_X_FOR"] = int(os.environ["PROXY_FIX_X_FOR"])
     return env

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 
 from survey.i18n import _
 
@@ -15,6 +16,7 @@ _MESSAGES = {
     413: ("文件或内容过大", "提交的内容超过了允许的大小，请缩小文件后重试。"),
     429: ("尝试次数过多", "操作过于频繁，请稍等一分钟后再试。"),
     500: ("服务器出错", "服务器暂时出现问题，请稍后再试。我们已记录此错误。"),
+    503: ("请稍后重试", "服务器正在恢复，请稍等几秒后刷新页面或再次提交；已提交成功的答卷不会重复保存。"),
 }
 
 
@@ -24,9 +26,37 @@ def _page(code: int, detail: str | None = None):
     return render_template(template, code=code, title=_(title), text=detail or _(text)), code
 
 
+def _database_unavailable(exc: Exception):
+    """The database went away (restart, failover): a friendly 503, never a stack trace."""
+    from survey.db import db
+    from survey.services.retry import is_disconnect
+
+    if not is_disconnect(exc):
+        raise exc
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is already gone
+        pass
+    db.session.remove()
+    page, code = _page(503)
+    return page, code, {"Retry-After": "5"}
+
+
+def _server_error(e):
+    """500s: one raised while committing in ``after_request`` arrives here wrapped."""
+    from survey.services.retry import is_disconnect
+
+    original = getattr(e, "original_exception", None)
+    if original is not None and is_disconnect(original):
+        return _database_unavailable(original)
+    return _page(500)
+
+
 def init_app(app: Flask) -> None:
     for code in _MESSAGES:
         app.register_error_handler(code, lambda e, code=code: _page(code))
+    app.register_error_handler(500, _server_error)
+    app.register_error_handler(DBAPIError, _database_unavailable)
     app.register_error_handler(
         CSRFError, lambda e: _page(400, _("页面已过期或来源无法验证，请刷新页面后重新提交。"))
     )

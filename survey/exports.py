@@ -155,6 +155,15 @@ def add_quality_flags(frame: pd.DataFrame, ruleset: str, items: list[str]) -> pd
     return frame
 
 
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every text cell passed through ``evaluator.cells.neutralise`` (for CSV/XLSX files)."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(neutralise)
+    return out
+
+
 EXPORT_FORMATS = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -167,10 +176,7 @@ def export_bytes(rnd: SurveyRound, catalogue: Catalogue, fmt: str) -> bytes:
     (Excel), XLSX one sheet ``responses``."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(fmt)
-    frame = responses_frame(rnd, catalogue)
-    for col in frame.columns:
-        if frame[col].dtype == object:
-            frame[col] = frame[col].map(neutralise)
+    frame = spreadsheet_safe(responses_frame(rnd, catalogue))
     buf = io.BytesIO()
     if fmt == "csv":
         buf.write(frame.to_csv(index=False).encode("utf-8-sig"))

@@ -321,3 +321,30 @@ class SlipCode(Base):
     link_id: Mapped[int] = mapped_column(ForeignKey("entry_links.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     batch: Mapped[int] = mapped_column(SmallInteger, default=1)
+
+
+class StaffSession(Base):
+    """A staff sign-in, revocable on the server: the cookie carries only a random token whose
+    SHA-256 is kept here. Logout, a password change or deactivation sets ``ended_at``; idle
+    and absolute lifetimes are checked on every request (survey.services.sessions)."""
+
+    __tablename__ = "staff_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per normalised username (or per address), shared by all workers when
+    no Redis is configured (survey.services.throttle)."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -102,17 +102,13 @@ def parse_duration(value: Any) -> float:
 def _read_table(path: Path, sheets: tuple[str, ...] = ("responses",)
                 ) -> tuple[list[str], list[list[Any]], str | None]:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
+        from evaluator.xlsx_stream import read_sheets
 
-        try:
-            wb = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many types for a broken file
-            raise InputError(f"无法读取 Excel 文件：{exc}", file=path.name) from None
-        named = [n for n in sheets if n in wb.sheetnames]
-        ws = wb[named[0]] if named else wb.worksheets[0]
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
-        wb.close()
-        sheet: str | None = ws.title
+        def choose(names: list[str]) -> list[str]:
+            return [next((n for n in sheets if n in names), names[0])]
+
+        ((sheet, table),) = read_sheets(path, path.name, choose=choose).items()
+        rows = [list(r) for r in table]
     elif path.suffix.lower() in (".csv", ".txt"):
         rows = [list(r) for r in _read_csv_rows(path)]
         sheet = None

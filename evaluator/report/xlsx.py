@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from evaluator.cells import neutralise
 from evaluator.report.charts import BAND_COLOURS
 from evaluator.report.view import NUMBER_FORMATS, Cell, ReportView, Table, build_view
 
@@ -65,7 +66,7 @@ def _put(ws: Any, row: int, col: int, cell: Cell, styles: _Styles) -> None:
         target.value = cell.value
         styles.apply(target, NUMBER_FORMATS.get(cell.fmt, "General"), cell.band, wrap=False)
     else:
-        target.value = None if cell.value is None or cell.text == "—" else cell.text
+        target.value = None if cell.value is None or cell.text == "—" else neutralise(cell.text)
         styles.apply(target, None, cell.band, wrap=True)
 
 
@@ -73,21 +74,21 @@ def _write_table(ws: Any, table: Table, start: int, styles: _Styles) -> tuple[in
     """Write title, header and rows from row ``start``; return (header row, last row, n columns)."""
     offset = 1 if table.groups is not None else 0
     headers = ((table.group_header,) if offset else ()) + table.headers
-    ws.cell(row=start, column=1, value=table.title).font = Font(name="黑体", bold=True, size=12)
+    ws.cell(row=start, column=1, value=neutralise(table.title)).font = Font(name="黑体", bold=True, size=12)
     head = start + 1
     for j, name in enumerate(headers, 1):
-        c = ws.cell(row=head, column=j, value=name)
+        c = ws.cell(row=head, column=j, value=neutralise(name))
         c.font, c.fill, c.border, c.alignment = Font(name=FONT, bold=True), HEAD_FILL, BORDER, CENTER
     r = head
     for i, row in enumerate(table.rows):
         r += 1
         if offset:
-            c = ws.cell(row=r, column=1, value=table.groups[i])
+            c = ws.cell(row=r, column=1, value=neutralise(table.groups[i]))
             c.fill, c.border, c.alignment = GROUP_FILL, BORDER, WRAP
         for j, cell in enumerate(row, 1 + offset):
             _put(ws, r, j, cell, styles)
     if table.note:
-        ws.cell(row=r + 1, column=1, value=table.note).font = Font(name=FONT, italic=True, size=9)
+        ws.cell(row=r + 1, column=1, value=neutralise(table.note)).font = Font(name=FONT, italic=True, size=9)
     return head, r, len(headers)
 
 
@@ -122,12 +123,12 @@ def _sheet(ws: Any, tables: list[Table], styles: _Styles) -> None:
 
 
 def _verdict_sheet(ws: Any, view: ReportView) -> None:
-    ws.cell(row=1, column=1, value=view.title).font = Font(name="黑体", bold=True, size=16)
-    ws.cell(row=2, column=1, value=view.subtitle)
+    ws.cell(row=1, column=1, value=neutralise(view.title)).font = Font(name="黑体", bold=True, size=16)
+    ws.cell(row=2, column=1, value=neutralise(view.subtitle))
     ws.cell(row=3, column=1, value=f"评估结论：{view.verdict_text}").font = Font(name="黑体", bold=True, size=13)
     row = 5
     for par in view.sections[0].paragraphs:
-        ws.cell(row=row, column=1, value=par).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.cell(row=row, column=1, value=neutralise(par)).alignment = Alignment(wrap_text=True, vertical="top")
         row += 1
     ws.column_dimensions["A"].width = 110
 

@@ -36,6 +36,7 @@ from survey.exports import EXPORT_FORMATS, export_bytes, link_url, links_csv_tex
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.models import EntryLink
+from survey.pagination import paginate
 from survey.pins import round_questionnaire
 from survey.recognition import dropped_responses, round_recognition_sql
 from survey.services import ServiceError
@@ -91,7 +92,7 @@ def round_new():
                     ruleset=form.ruleset.data, opens_at=_local_to_utc(form.opens.data),
                     closes_at=_local_to_utc(form.closes.data), target_n=form.target_n.data,
                     resident_population=form.resident_population.data, stop_when_full=form.stop_when_full.data,
-                    created_by=current_user,
+                    created_by=current_user, max_schools=current_app.config["MAX_ROSTER_SCHOOLS"],
                 )
             except InputError as exc:
                 db.session.rollback()
@@ -112,8 +113,10 @@ def round_detail(round_id: int):
     plan = propose_quotas(rnd.schools, round_recognition_rules(rnd), target_n=rnd.target_n,
                           resident_population=rnd.resident_population)
     links = sorted(rnd.links, key=lambda ln: (ln.school is None, ln.school.code if ln.school else "", list(GROUPS).index(ln.group)))
+    links, pager = paginate(links, current_app.config["LINKS_PER_PAGE"])
     return render_template("admin/round_detail.html", rnd=rnd, links=links, plan=plan, form=ActionForm(),
-                           describe=describe_link, base=base_url(), groups=GROUPS, can_edit=current_user.role in WRITERS)
+                           describe=describe_link, base=base_url(), groups=GROUPS, can_edit=current_user.role in WRITERS,
+                           pager=pager)
 
 
 @bp.post("/rounds/<int:round_id>/quotas")
@@ -177,11 +180,12 @@ def posters(round_id: int):
     cat = catalogue()
     base = base_url()
     items = []
-    for ln in _selected_links(rnd):
+    selected, pager = paginate(_selected_links(rnd), current_app.config["POSTERS_PER_PAGE"])
+    for ln in selected:
         url = link_url(base, ln.code)
         items.append({"link": ln, "url": url, "svg": qr.svg_inline(url), "group": GROUPS[ln.group],
                       "audience": round_questionnaire(rnd, cat, ln.group).audience[ln.group]})
-    return render_template("admin/posters.html", rnd=rnd, posters=items)
+    return render_template("admin/posters.html", rnd=rnd, posters=items, pager=pager)
 
 
 @bp.get("/rounds/<int:round_id>/qr/<code>.<ext>")

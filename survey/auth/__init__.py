@@ -1,17 +1,19 @@
-"""Staff sign-in (Flask-Login), rate-limited per address and username."""
+"""Staff sign-in (Flask-Login) with server-side sessions (survey.services.sessions) and a
+shared, exponentially growing per-account delay after failures (survey.services.throttle)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import login_required, login_user, logout_user
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired
 
-from survey.db import db
-from survey.extensions import limiter, login_key, login_manager
+from survey.extensions import login_manager
 from survey.forms import Form
 from survey.i18n import _, _l
 from survey.models import User
+from survey.security import safe_next
+from survey.services import sessions, throttle
 from survey.services.users import authenticate
 
 bp = Blueprint("auth", __name__)
@@ -22,7 +24,11 @@ login_manager.login_message = _l("请先登录。")
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+    """Only a live server-side session signs a user in; a copied cookie dies with it."""
+    return sessions.session_user(user_id, session.get(SESSION_KEY))
+
+
+SESSION_KEY = "sid"
 
 
 class LoginForm(Form):
@@ -31,20 +37,29 @@ class LoginForm(Form):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("admin.index")
+    return safe_next(target) or url_for("admin.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=login_key, methods=["POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
+        address = request.remote_addr or ""
+        wait = throttle.wait_seconds(form.username.data, address)
+        if wait:
+            return render_template("error.html", code=429, title=_("尝试次数过多"),
+                                   text=_("该账号登录失败次数过多，请 %(s)s 秒后再试。", s=wait)), 429, \
+                {"Retry-After": str(wait)}
         user = authenticate(form.username.data, form.password.data)
         if user:
+            throttle.record_success(form.username.data)
+            token = sessions.start_session(user)
+            session.clear()  # nothing from before sign-in survives (session fixation)
+            session.permanent = True  # the cookie expires with the session's lifetime
+            session[SESSION_KEY] = token
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
+        throttle.record_failure(form.username.data, address)
         flash(_("用户名或密码不正确。"), "error")
     return render_template("auth/login.html", form=form)
 
@@ -52,7 +67,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    sessions.end_session(session.get(SESSION_KEY))
     logout_user()
+    session.clear()
     return redirect(url_for("auth.login"))
 
 

@@ -28,6 +28,7 @@ from survey.services.responses import (
     record_response,
     salted_hash,
 )
+from survey.services.retry import retry_on_disconnect
 
 _REFUSED_STATUS = {"scheduled": 403, "closed": 410, "full": 403, "answered": 409, "browser": 403, "slip": 403}
 
@@ -80,6 +81,7 @@ def _with_cookie(resp, cookie: str | None):
 
 
 @bp.route("/<code>", methods=["GET", "POST"])
+@retry_on_disconnect
 def answer(code: str):
     entry = _entry(code)
     q = pinned_questionnaire(catalogue(), entry.round_id, entry.ip_salt, entry.group)  # the round's version
@@ -102,7 +104,7 @@ def answer(code: str):
     def refused(reason: str):
         return _with_cookie(make_response(_refused(entry, reason)), cookie)
 
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # HEAD: like GET, werkzeug drops the body
         try:
             check_open(entry, now)
         except RefusedResponse as exc:
@@ -143,6 +145,7 @@ def answer(code: str):
 
 
 @bp.get("/<code>/done")
+@retry_on_disconnect
 def done(code: str):
     entry = _entry(code)
     return render_template("collect/done.html", entry=entry, group=GROUPS[entry.group])

@@ -61,11 +61,14 @@ def create(county_code, county_name, name, schools, opens, closes, ruleset, targ
     from survey.services.rounds import create_round
 
     opens_at, closes_at = _when(opens, "--opens"), _when(closes, "--closes")
+    from survey.config import Config, from_environment
+
     with app_context(), cli_transaction():
         rnd = create_round(
             county_code=county_code, county_name=county_name, name=name, roster_source=schools,
             catalogue=catalogue(), ruleset=ruleset, opens_at=opens_at, closes_at=closes_at,
             target_n=target_n, resident_population=population,
+            max_schools=from_environment().get("MAX_ROSTER_SCHOOLS", Config.MAX_ROSTER_SCHOOLS),
         )
         db.session.flush()
         round_id = rnd.id

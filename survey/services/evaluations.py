@@ -15,6 +15,7 @@ import json
 import re
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -58,8 +59,8 @@ def _unpack_csv_zip(data: bytes, name: str, folder: Path) -> Path:
     """A ZIP of the CSV folder (schools.csv, county.csv, …) extracted flat into ``folder``."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise InputError("不是有效的 ZIP 压缩包", file=name) from exc
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+        raise InputError("不是有效的 ZIP 压缩包", file=name) from None
     out = folder / "csv"
     out.mkdir()
     total = 0
@@ -68,10 +69,18 @@ def _unpack_csv_zip(data: bytes, name: str, folder: Path) -> Path:
             base = PurePosixPath(info.filename).name
             if info.is_dir() or not base.lower().endswith(".csv") or base.startswith("."):
                 continue
-            total += info.file_size
-            if total > _ZIP_MAX_BYTES:
-                raise InputError("压缩包解压后超过 64 MB", file=name)
-            (out / safe_filename(base, "data.csv")).write_bytes(zf.read(info))
+            if info.flag_bits & 0x1:
+                raise InputError("压缩包已加密，请上传未加密的 ZIP", file=name, field=base)
+            try:  # bytes actually inflated are counted: the declared sizes may be falsified
+                with zf.open(info) as src, (out / safe_filename(base, "data.csv")).open("wb") as dst:
+                    while chunk := src.read(1024 * 1024):
+                        total += len(chunk)
+                        if total > _ZIP_MAX_BYTES:
+                            raise InputError("压缩包解压后超过 64 MB", file=name)
+                        dst.write(chunk)
+            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, OSError, zlib.error):
+                raise InputError("压缩包已损坏（校验失败或内容不完整），请重新压缩后上传", file=name,
+                                 field=base) from None
     if not any(out.iterdir()):
         raise InputError("压缩包中没有 CSV 文件（应有 schools.csv、county.csv 等，或直接上传 .xlsx 工作簿）", file=name)
     return out

@@ -175,12 +175,13 @@ def create_round(
     resident_population: int | None = None,
     stop_when_full: bool = True,
     created_by: User | None = None,
+    max_schools: int | None = None,
 ) -> SurveyRound:
     """Round creation, the one implementation behind `round create` and the new-round form:
     read the roster, load the rule-set, register the county if new, open and pin the round.
 
     Raises ``InputError`` naming the file/field (nothing is added then: the caller rolls back)."""
-    roster = read_roster(roster_source, filename=roster_filename)
+    roster = read_roster(roster_source, filename=roster_filename, max_schools=max_schools)
     rules = load_ruleset(ruleset or DEFAULT_RULESET)  # fails early, naming the file and field
     county = get_or_create_county(county_code, county_name)
     return open_round(

@@ -10,20 +10,25 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from evaluator.errors import InputError
 from survey.db import db
 from survey.models import ROLES, County, User
+from survey.services.passwords import MIN_LENGTH, check_password_strength
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
-MIN_PASSWORD = 8
+MIN_PASSWORD = MIN_LENGTH  # kept for callers; the policy lives in survey.services.passwords
 # A fixed hash to compare against when the user does not exist, so timing does not reveal it.
 _DUMMY_HASH = generate_password_hash("timing-equaliser")
 
 
-def create_user(username: str, password: str, role: str, counties: list[County]) -> User:
-    """admin: no county; staff: exactly one county; evaluator: one or more assigned counties."""
+def create_user(username: str, password: str, role: str, counties: list[County], *,
+                check_strength: bool = True) -> User:
+    """admin: no county; staff: exactly one county; evaluator: one or more assigned counties.
+    ``check_strength=False`` only for the demo's published password."""
     if not _USERNAME.match(username or ""):
         raise InputError("用户名应为 3–64 位字母、数字、下划线、点或减号", field="--username")
     if role not in ROLES:
         raise InputError(f"角色应为 {' / '.join(ROLES)}", field="--role")
-    if len(password or "") < MIN_PASSWORD:
+    if check_strength:
+        check_password_strength(password, username)
+    elif len(password or "") < MIN_PASSWORD:
         raise InputError(f"密码至少 {MIN_PASSWORD} 位", field="password")
     if db.session.scalar(select(User).where(User.username == username)):
         raise InputError(f"用户名“{username}”已存在", field="--username")
@@ -44,10 +49,11 @@ def create_user(username: str, password: str, role: str, counties: list[County])
 
 
 def authenticate(username: str, password: str) -> User | None:
+    """The active user with this username and password, else None. Every path checks one
+    scrypt hash (the user's, or a fixed one), so timing tells nothing about whether the
+    account exists or is deactivated."""
     user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
-        return None
-    if not user.active or not check_password_hash(user.password_hash, password or ""):
+    ok = check_password_hash(user.password_hash if user is not None else _DUMMY_HASH, password or "")
+    if user is None or not user.active or not ok:
         return None
     return user

@@ -41,7 +41,7 @@ READERS = ("admin", "staff", "evaluator")
 WRITERS = ("admin", "staff")  # rectification is the county's own plan: evaluators read it
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 MIMETYPES = {
-    "html": "text/html; charset=utf-8",
+    "html": "text/html",  # send_file adds "; charset=utf-8" to text types itself
     "json": "application/json",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -59,6 +59,8 @@ def status_labels() -> dict[str | None, str]:
 
 def evaluation_or_404(evaluation_id: int) -> Evaluation:
     """The evaluation, if it exists and is in the user's counties; 404 otherwise."""
+    if not 0 < evaluation_id < 2**31:  # beyond the id column's integers: nothing to find
+        abort(404)
     evaluation = db.session.get(Evaluation, evaluation_id)
     if evaluation is None or not can_see_county(evaluation.county_id):
         abort(404)

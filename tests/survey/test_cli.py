@@ -82,18 +82,18 @@ def test_users_create_reads_password_from_stdin(app, database_url, tmp_path):
     assert run(database_url, "round", "create", "--county", "330101", "--county-name", "示范县",
                "--name", "x", "--schools", str(roster)).returncode == 0
     ok = run(database_url, "users", "create", "--username", "zhang", "--role", "staff", "--county", "330101",
-             stdin="s3cret-pass\n")
+             stdin="s3cret-pass-wide-river\n")
     assert ok.returncode == 0, ok.stderr
-    bad = run(database_url, "users", "create", "--username", "lisi", "--role", "staff", stdin="s3cret-pass\n")
+    bad = run(database_url, "users", "create", "--username", "lisi", "--role", "staff", stdin="s3cret-pass-wide-river\n")
     assert bad.returncode == 2 and "--county" in bad.stderr
     weak = run(database_url, "users", "create", "--username", "wang", "--role", "admin", stdin="123\n")
     assert weak.returncode == 2 and "密码至少 8 位" in weak.stderr
-    unknown = run(database_url, "users", "create", "--username", "zhao", "--role", "king", stdin="s3cret-pass\n")
+    unknown = run(database_url, "users", "create", "--username", "zhao", "--role", "king", stdin="s3cret-pass-wide-river\n")
     assert unknown.returncode == 2 and "--role" in unknown.stderr
     with app.app_context():
         user = db.session.scalars(select(User)).one()
         assert user.username == "zhang" and user.county.code == "330101"
-        assert "s3cret-pass" not in user.password_hash
+        assert "s3cret-pass-wide-river" not in user.password_hash
 
 
 def test_evaluate_with_round_fills_item_5_from_the_database(app, database_url, tmp_path):
