@@ -22,7 +22,8 @@ login_manager.login_message = _l("请先登录。")
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None  # a deactivated account's sessions end
 
 
 class LoginForm(Form):
@@ -30,9 +31,11 @@ class LoginForm(Form):
     password = PasswordField(_l("密码"), validators=[InputRequired(message=_l("请填写密码"))])
 
 
-def _safe_next(target: str | None) -> str:
+def _safe_next(target: str | None, user: User | None = None) -> str:
     if target and target.startswith("/") and not target.startswith("//"):
         return target
+    if user is not None and user.role == "evaluator":
+        return url_for("workspace.index")  # an evaluator's work is the evaluations list
     return url_for("admin.index")
 
 
@@ -44,7 +47,7 @@ def login():
         user = authenticate(form.username.data, form.password.data)
         if user:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_safe_next(request.args.get("next"), user))
         flash(_("用户名或密码不正确。"), "error")
     return render_template("auth/login.html", form=form)
 
