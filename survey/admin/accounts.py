@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from evaluator.errors import InputError
@@ -38,8 +39,8 @@ class _RoleCounties(Form):
     counties = SelectMultipleField(_l("县（工作人员选一个；评估人员可选多个；管理员不选）"), choices=[], coerce=int)
 
     def fill_choices(self) -> None:
-        self.role.choices = [(r, ROLE_LABELS[r]) for r in ROLES]
-        self.counties.choices = [(c.id, f"{c.name}（{c.code}）")
+        self.role.choices = [SelectChoice(r, ROLE_LABELS[r]) for r in ROLES]
+        self.counties.choices = [SelectChoice(c.id, f"{c.name}（{c.code}）")
                                  for c in db.session.scalars(select(County).order_by(County.code))]
 
     def chosen_counties(self) -> list[County]:

@@ -41,7 +41,6 @@ from survey.models import EntryLink
 from survey.recognition import dropped_responses, round_recognition_sql
 from survey.services import ServiceError
 from survey.services.rounds import (
-    close_round,
     describe_link,
     get_or_create_county,
     open_round,
@@ -115,8 +114,21 @@ def round_detail(round_id: int):
     plan = propose_quotas(rnd.schools, recognition_rules(rnd.ruleset), target_n=rnd.target_n,
                           resident_population=rnd.resident_population)
     links = sorted(rnd.links, key=lambda ln: (ln.school is None, ln.school.code if ln.school else "", list(GROUPS).index(ln.group)))
+    from survey.services.corrections import history
+
     return render_template("admin/round_detail.html", rnd=rnd, links=links, plan=plan, form=ActionForm(),
-                           describe=describe_link, base=base_url(), groups=GROUPS, can_edit=current_user.role in WRITERS)
+                           describe=describe_link, base=base_url(), groups=GROUPS, can_edit=current_user.role in WRITERS,
+                           history=history(rnd), answered=_answered_by_school(rnd))
+
+
+def _answered_by_school(rnd) -> dict[int, int]:
+    from sqlalchemy import func, select
+
+    from survey.models import Response
+
+    rows = db.session.execute(select(Response.school_id, func.count()).where(Response.round_id == rnd.id)
+                              .group_by(Response.school_id))
+    return {sid: n for sid, n in rows}
 
 
 @bp.post("/rounds/<int:round_id>/quotas")
@@ -157,7 +169,9 @@ def round_close(round_id: int):
     rnd = round_or_404(round_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    close_round(rnd)
+    from survey.services.corrections import close
+
+    close(rnd, by=current_user)
     flash(_("调查已结束，不再接受新的回答。"), "ok")
     return redirect(url_for(".round_detail", round_id=rnd.id))
 
@@ -184,7 +198,26 @@ def posters(round_id: int):
         url = link_url(base, ln.code)
         items.append({"link": ln, "url": url, "svg": qr.svg_inline(url), "group": GROUPS[ln.group],
                       "audience": cat.current_for(ln.group).audience[ln.group]})
-    return render_template("admin/posters.html", rnd=rnd, posters=items)
+    return render_template("admin/posters.html", rnd=rnd, posters=items, address_warning=_address_warning(base))
+
+
+def _address_warning(base: str) -> str | None:
+    """Posters printed with an address phones cannot reach are wasted paper: say so on screen."""
+    from ipaddress import ip_address
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(base).hostname or "").lower()
+    try:
+        loopback = ip_address(host).is_loopback or ip_address(host).is_unspecified
+    except ValueError:
+        loopback = host == "localhost" or host.endswith(".localhost")
+    if loopback:
+        return _("注意：海报上的网址是 %(url)s，这是本机地址，家长的手机无法打开。请管理员设置 PUBLIC_BASE_URL"
+                 "（如 https://wj.example.gov.cn/）后再打印。", url=base)
+    if not current_app.config.get("PUBLIC_BASE_URL"):
+        return _("注意：没有设置对外网址（PUBLIC_BASE_URL），海报上印的是您当前访问的地址 %(url)s。"
+                 "请确认手机能打开这个地址后再打印。", url=base)
+    return None
 
 
 @bp.get("/rounds/<int:round_id>/qr/<code>.<ext>")
