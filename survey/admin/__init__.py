@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from survey.admin import accounts, corrections, views  # noqa: E402,F401
+from survey.admin import accounts, corrections, downloads, views  # noqa: E402,F401

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from evaluator.cells import neutralise
 from evaluator.errors import InputError
 from survey.commands._app import app_context
 
@@ -96,25 +97,38 @@ def links(round_id: int) -> None:
         out.writerow([r["school_code"], r["school_name"], r["group"], r["url"]])
 
 
-@round_group.command("export", help="导出全部回答（.csv 或 .xlsx）")
+@round_group.command("export", help="导出全部回答（.csv、.xlsx；--labels zh 为中文表头版；.sav 为 SPSS 文件）")
 @click.argument("round_id", type=int)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出文件")
-def export(round_id: int, out: Path) -> None:
+@click.option("--labels", type=click.Choice(["zh"]), help="zh：中文表头、学校名称、题目文字、北京时间（供阅读）")
+def export(round_id: int, out: Path, labels: str | None) -> None:
     from survey.exports import responses_frame
+    from survey.exports_zh import labelled_frame, write_sav, write_table
     from survey.instruments import catalogue
 
-    if out.suffix.lower() not in (".csv", ".xlsx"):
-        raise InputError("输出文件应以 .csv 或 .xlsx 结尾", field="--out")
-    with app_context():
-        frame = responses_frame(_round(round_id), catalogue())
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("csv", "xlsx", "sav"):
+        raise InputError("输出文件应以 .csv、.xlsx 或 .sav 结尾", field="--out")
     tmp = out.with_name(out.name + ".part")
-    if out.suffix.lower() == ".csv":
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig")
-    else:
+    with app_context():
+        rnd = _round(round_id)
+        if fmt == "sav":
+            with open(tmp, "wb") as fh:
+                write_sav(rnd, catalogue(), fh)
+            n = None
+        else:
+            frame = labelled_frame(rnd, catalogue()) if labels == "zh" else responses_frame(rnd, catalogue())
+            n = len(frame)
+    if fmt == "csv" and labels != "zh":
+        frame.map(neutralise).to_csv(tmp, index=False, encoding="utf-8-sig")
+    elif fmt == "xlsx" and labels != "zh":
         with open(tmp, "wb") as fh:
-            frame.to_excel(fh, index=False, sheet_name="responses", engine="openpyxl")
+            frame.map(neutralise).to_excel(fh, index=False, sheet_name="responses", engine="openpyxl")
+    elif fmt != "sav":
+        with open(tmp, "wb") as fh:
+            write_table(frame, fh, fmt, sheet="回答")
     tmp.replace(out)
-    click.echo(f"已导出 {len(frame)} 条回答到 {out}", err=True)
+    click.echo(f"已导出 {n} 条回答到 {out}" if n is not None else f"已导出 SPSS 文件 {out}", err=True)
 
 
 @round_group.command("close", help="结束调查，不再接受回答")
