@@ -23,12 +23,11 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from wtforms.fields.choices import SelectChoice
 
 from evaluator.errors import InputError
 from evaluator.groups import GROUPS
 from evaluator.roster import read_roster
-from evaluator.rules import available_rulesets
+from evaluator.rules import DEFAULT_RULESET
 from survey import qr
 from survey.access import roles_required, round_or_404
 from survey.admin import bp
@@ -39,6 +38,7 @@ from survey.i18n import _
 from survey.instruments import catalogue
 from survey.models import EntryLink
 from survey.recognition import dropped_responses
+from survey.rulesets import ruleset_choices, ruleset_title
 from survey.services import ServiceError
 from survey.services.rounds import (
     describe_link,
@@ -75,8 +75,9 @@ def index():
 @roles_required(*WRITERS)
 def round_new():
     form = RoundForm()
-    form.ruleset.choices = [SelectChoice(r) for r in available_rulesets()]
+    form.ruleset.choices = ruleset_choices()
     if request.method == "GET":
+        form.ruleset.data = DEFAULT_RULESET
         form.stop_when_full.data = True
         if current_user.role == "staff" and current_user.county:
             form.county_code.data = current_user.county.code
@@ -117,6 +118,7 @@ def round_detail(round_id: int):
     from survey.services.corrections import history
 
     return render_template("admin/round_detail.html", rnd=rnd, links=links, plan=plan, form=ActionForm(),
+                           ruleset_title=ruleset_title(rnd.ruleset),
                            describe=describe_link, base=base_url(), groups=GROUPS, can_edit=current_user.role in WRITERS,
                            history=history(rnd), answered=_answered_by_school(rnd))
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from evaluator.errors import InputError
 from evaluator.questionnaire import Catalogue
-from evaluator.recognition import recognize_file
+from evaluator.recognition import RecognitionRules, recognize_file
 from evaluator.rules import available_rulesets, load_ruleset
 from evaluator.verdict import evaluate_workbook
 from evaluator.workbook import read_workbook
@@ -127,7 +127,8 @@ def run_evaluation(*, user: User, workbook_name: str, workbook_bytes: bytes, rul
                 raise ServiceError(f"调查轮次“{round.name}”不属于数据表中的县（{code}）")
             if catalogue is None:
                 raise ValueError("catalogue is required with a round")
-            recognition = round_recognition(round, catalogue).to_dict()
+            # the chosen rule-set's recognition rules, so results and errors name the file chosen
+            recognition = round_recognition(round, catalogue, rules=RecognitionRules.from_ruleset(rules)).to_dict()
             answers = round_inputs(round, catalogue)[0].to_csv(index=False).encode("utf-8")
             extra.append((f"调查轮次 {round.id}：{round.name}", sha256(answers)))
         elif responses_bytes is not None:
