@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
+from evaluator.report.view import item_problem, plain
 from survey.access import roles_required
 from survey.admin.forms import ActionForm
 from survey.db import db
@@ -21,6 +22,8 @@ from survey.workspace import bp
 from survey.workspace.views import READERS, WRITERS, evaluation_or_404
 
 bp.add_app_template_global(ruleset_title, "ruleset_title")
+bp.add_app_template_filter(plain, "plain")  # details without workbook keys (report writers' wording)
+bp.add_app_template_filter(item_problem, "item_problem")
 bp.add_app_template_global(LABELS, "evaluation_labels")
 
 
