@@ -40,6 +40,7 @@ from survey.models import EntryLink
 from survey.recognition import dropped_responses
 from survey.rulesets import ruleset_choices, ruleset_title
 from survey.services import ServiceError
+from survey.services.counties import is_placeholder
 from survey.services.rounds import (
     describe_link,
     get_or_create_county,
@@ -103,6 +104,9 @@ def round_new():
                 field.errors = [*field.errors, str(exc)]
             else:
                 flash(_("已创建调查“%(name)s”，共 %(n)s 所学校。", name=rnd.name, n=len(rnd.schools)), "ok")
+                if is_placeholder(county.name):
+                    flash(_("县 %(code)s 暂定名为“%(name)s”，请点“修改设置”改为正式名称。",
+                            code=county.code, name=county.name), "ok")
                 return redirect(url_for(".round_detail", round_id=rnd.id))
     status = 422 if request.method == "POST" else 200
     return render_template("admin/round_new.html", form=form), status

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from survey.db import db
 from survey.models import County, EntryLink, RoundChange, School, SurveyRound, utcnow
 from tests.survey.conftest import ROSTER_ROWS, csrf_from, roster_xlsx
-from tests.survey.helpers import link_for, login, make_round, make_user, store_answers
+from tests.survey.helpers import PASSWORD, link_for, login, make_round, make_user, store_answers
 from tests.survey.test_cli import run
 
 
@@ -184,3 +184,40 @@ def test_reopen_clears_a_passed_closing_time(app):
         reopen_round(rnd, by=None)
         db.session.commit()
         assert rnd.state() == "open" and rnd.closes_at is None
+
+
+def test_poster_page_warns_about_loopback_or_unset_public_address(app, client):
+    rid = _staff_and_round(app)
+    login(client, "staff1")
+    url = f"/admin/rounds/{rid}/posters?group=npc_deputy"
+    page = client.get(url).get_data(as_text=True)  # PUBLIC_BASE_URL is http://survey.test/
+    assert 'class="screen-note warn"' not in page and page.count('class="poster"') == 1
+    app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:5000/"
+    page = client.get(url).get_data(as_text=True)
+    assert "这是本机地址，家长的手机无法打开" in page and "PUBLIC_BASE_URL" in page
+    app.config["PUBLIC_BASE_URL"] = None
+    page = client.get(url).get_data(as_text=True)  # the test client's host is localhost
+    assert "这是本机地址" in page and "http://localhost/" in page
+    lan, base = app.test_client(), "http://192.168.1.20:5000"
+    form = lan.get("/login", base_url=base).get_data(as_text=True)
+    lan.post("/login", base_url=base, data={"username": "staff1", "password": PASSWORD, "csrf_token": csrf_from(form)})
+    page = lan.get(url, base_url=base).get_data(as_text=True)
+    assert "没有设置对外网址（PUBLIC_BASE_URL）" in page and "http://192.168.1.20:5000/" in page
+
+
+def test_new_round_in_the_browser_without_a_county_name_gets_a_placeholder(app, client):
+    import io
+
+    with app.app_context():
+        make_user("admin1", "admin")
+    login(client, "admin1")
+    token = csrf_from(client.get("/admin/rounds/new").get_data(as_text=True))
+    resp = client.post("/admin/rounds/new", data={
+        "csrf_token": token, "county_code": "440981", "county_name": "", "name": "2026年调查",
+        "ruleset": "national-2017", "stop_when_full": "y",
+        "roster": (io.BytesIO(roster_xlsx(ROSTER_ROWS)), "名单.xlsx"),
+    }, content_type="multipart/form-data", follow_redirects=True)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "县 440981 暂定名为“广东省 440981 县（待改名）”" in page
+    with app.app_context():
+        assert db.session.scalar(select(County.name).where(County.code == "440981")) == "广东省 440981 县（待改名）"
