@@ -24,6 +24,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from evaluator.cells import neutralise, neutralise_row
 from evaluator.errors import InputError
 from evaluator.groups import GROUPS
 from evaluator.roster import read_roster
@@ -267,7 +268,7 @@ def links_csv(round_id: int):
     writer = csv.writer(out)
     writer.writerow(["school_code", "school_name", "group", "url"])
     for row in links_table(rnd, base_url()):
-        writer.writerow([row["school_code"], row["school_name"], row["group"], row["url"]])
+        writer.writerow(neutralise_row([row["school_code"], row["school_name"], row["group"], row["url"]]))
     return FlaskResponse("\ufeff" + out.getvalue(), mimetype="text/csv",
                          headers={"Content-Disposition": f"attachment; filename=round{rnd.id}_links.csv"})
 
@@ -288,7 +289,7 @@ def round_export(round_id: int, ext: str):
     rnd = round_or_404(round_id)
     if ext not in ("csv", "xlsx"):
         abort(404)
-    frame = responses_frame(rnd, catalogue())
+    frame = responses_frame(rnd, catalogue()).map(neutralise)
     buf = io.BytesIO()
     if ext == "csv":
         buf.write(frame.to_csv(index=False).encode("utf-8-sig"))

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from evaluator.cells import neutralise
+from evaluator.cells import neutralise, neutralise_row
 from evaluator.errors import InputError
 from survey.commands._app import app_context
 
@@ -94,7 +94,7 @@ def links(round_id: int) -> None:
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(["school_code", "school_name", "group", "url"])
     for r in rows:
-        out.writerow([r["school_code"], r["school_name"], r["group"], r["url"]])
+        out.writerow(neutralise_row([r["school_code"], r["school_name"], r["group"], r["url"]]))
 
 
 @round_group.command("export", help="导出全部回答（.csv、.xlsx；--labels zh 为中文表头版；.sav 为 SPSS 文件）")

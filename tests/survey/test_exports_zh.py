@@ -102,3 +102,14 @@ def test_web_download_in_chinese_and_spss(app, client):
     sav = client.get(f"/admin/rounds/{rid}/answers.sav")
     assert sav.status_code == 200 and sav.data[:4] == b"$FL2"
     assert client.get(f"/admin/rounds/{rid}/answers.pdf").status_code == 404
+
+
+def test_links_and_machine_exports_neutralise_formula_like_names(app, client, database_url):
+    rid = _round_with_answers(app)
+    with app.app_context():
+        make_user("boss", "admin")
+    login(client, "boss")
+    links = client.get(f"/admin/rounds/{rid}/links.csv").get_data(as_text=True)
+    assert "'=HYPERLINK" in links and ",=HYPERLINK" not in links
+    cli = run(database_url, "round", "links", str(rid))
+    assert cli.returncode == 0 and "'=HYPERLINK" in cli.stdout and ",=HYPERLINK" not in cli.stdout
