@@ -69,7 +69,23 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(collect_bp)
     limiter.exempt(collect_bp)  # respondents are never rate-limited (shared school Wi-Fi, carrier NAT)
     app.register_blueprint(workspace_bp)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
+    app.add_url_rule("/apple-touch-icon.png", "touch_icon", _touch_icon)
     return app
+
+
+def _favicon():
+    """Phones and browsers ask for /favicon.ico on every first visit: a real icon, cached for a week."""
+    from flask import current_app, send_from_directory
+
+    return send_from_directory(current_app.static_folder, "favicon.ico", max_age=7 * 24 * 3600,
+                               mimetype="image/x-icon")
+
+
+def _touch_icon():
+    from flask import current_app, send_from_directory
+
+    return send_from_directory(current_app.static_folder, "apple-touch-icon.png", max_age=7 * 24 * 3600)
 
 
 class BoundedInt(IntegerConverter):

@@ -170,14 +170,24 @@ EXPORT_FORMATS = {
 }
 
 
-def export_bytes(rnd: SurveyRound, catalogue: Catalogue, fmt: str) -> bytes:
-    """All responses of a round as a file (`round export` and the staff page's download):
-    ``responses_frame`` with every text cell neutralised; CSV is UTF-8 with a byte-order mark
-    (Excel), XLSX one sheet ``responses``."""
-    if fmt not in EXPORT_FORMATS:
+def export_bytes(rnd: SurveyRound, catalogue: Catalogue, fmt: str, labels: str | None = None) -> bytes:
+    """All responses of a round as a file (`round export` and the staff page's downloads: one
+    service). Default: the machine format (CONTRACTS §3 plus export columns), ``responses_frame``
+    with every text cell neutralised; CSV is UTF-8 with a byte-order mark (Excel), XLSX one sheet
+    ``responses``. ``labels="zh"``: the form a bureau reads (survey.exports_zh); ``fmt="sav"``:
+    SPSS with variable and value labels."""
+    if fmt not in (*EXPORT_FORMATS, "sav"):
         raise ValueError(fmt)
-    frame = spreadsheet_safe(responses_frame(rnd, catalogue))
     buf = io.BytesIO()
+    if fmt == "sav" or labels == "zh":
+        from survey.exports_zh import labelled_frame, write_sav, write_table
+
+        if fmt == "sav":
+            write_sav(rnd, catalogue, buf)
+        else:
+            write_table(labelled_frame(rnd, catalogue), buf, fmt, sheet="回答")
+        return buf.getvalue()
+    frame = spreadsheet_safe(responses_frame(rnd, catalogue))
     if fmt == "csv":
         buf.write(frame.to_csv(index=False).encode("utf-8-sig"))
     else:

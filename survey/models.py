@@ -127,6 +127,8 @@ class SurveyRound(Base):
     chain_length: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Groups whose links accept several answers from one browser (computer room, shared phone).
     repeat_groups: Mapped[list | None] = mapped_column(JSON)
+    organiser: Mapped[str | None] = mapped_column(String(200))  # 主办单位, printed on posters
+    contact: Mapped[str | None] = mapped_column(String(200))  # 联系方式 line on posters
 
     county: Mapped[County] = relationship()
     schools: Mapped[list[School]] = relationship(back_populates="round", order_by="School.code")
@@ -241,6 +243,8 @@ class Evaluation(Base):
     rectification: Mapped[dict] = mapped_column(JSON, default=dict)
     rectified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rectified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    label: Mapped[str | None] = mapped_column(String(20))  # self / city_review / province / annual
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     county: Mapped[County] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
@@ -348,3 +352,18 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RoundChange(Base):
+    """One correction of a round (name, dates, a school's name or enrolment, schools added or
+    removed, closing and reopening): who, when, and what in plain Chinese, for the round page."""
+
+    __tablename__ = "round_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str] = mapped_column(String(1000))
+
+    by: Mapped[User | None] = relationship()

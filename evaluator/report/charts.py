@@ -272,13 +272,60 @@ SVG_CHARTS = {"cv": svg_cv, "matrix": svg_matrix, "recognition": svg_recognition
 # --------------------------------------------------------------------------- PNG
 
 
+#: Font files registered directly when matplotlib's font cache does not list a CJK font (the
+#: cache is built once, per MPLCONFIGDIR; a cache built before fonts-noto-cjk was installed
+#: never learns of it). Debian/Ubuntu, Fedora/RHEL, Arch locations, then Windows and macOS.
+CJK_FONT_FILES: tuple[str, ...] = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+    "C:/Windows/Fonts/simhei.ttf",
+    "/System/Library/Fonts/PingFang.ttc",
+)
+_FONT_GLOBS: tuple[str, ...] = ("NotoSansCJK*.ttc", "NotoSansSC*.otf", "SourceHanSans*.ttc", "wqy-*.ttc")
+
+
+def _cjk_font_files() -> list[str]:
+    """Known CJK font files present on this machine, best first."""
+    from pathlib import Path
+
+    found = [p for p in CJK_FONT_FILES if Path(p).is_file()]
+    for root in ("/usr/share/fonts", "/usr/local/share/fonts", str(Path.home() / ".local/share/fonts")):
+        if Path(root).is_dir():
+            for pattern in _FONT_GLOBS:
+                found += sorted(str(p) for p in Path(root).rglob(pattern) if str(p) not in found)
+    return found
+
+
 @cache
 def find_cjk_font() -> str | None:
-    """Family name of a CJK font matplotlib can use, or None when none is installed."""
+    """Family name of a CJK font matplotlib can use, or None when none is installed.
+
+    Looks in matplotlib's font list first; if that list has no CJK font (a stale cache),
+    registers known font files directly with ``fontManager.addfont``, so charts do not depend
+    on when the cache was built."""
     from matplotlib import font_manager
 
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in names), None)
+    def listed() -> str | None:
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        return next((name for name in CJK_FONTS if name in names), None)
+
+    name = listed()
+    if name is not None:
+        return name
+    for path in _cjk_font_files():
+        try:
+            font_manager.fontManager.addfont(path)
+        except (OSError, RuntimeError, ValueError):  # unreadable or not a font: try the next
+            continue
+        name = listed()
+        if name is not None:
+            return name
+    return None
 
 
 def _font(font: str, size: float) -> Any:

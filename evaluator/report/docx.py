@@ -29,7 +29,7 @@ from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Pt, RGBColor
 
 from evaluator.report import charts
-from evaluator.report.view import ReportView, Table, build_view, clean, numbered
+from evaluator.report.view import ReportView, Table, build_view, clean, numbered, ruleset_name
 
 TITLE_FONT, HEADING_FONT, SUBHEADING_FONT, BODY_FONT, TABLE_FONT = "黑体", "黑体", "楷体", "仿宋", "宋体"
 WEST_FONT = "Times New Roman"
@@ -140,7 +140,8 @@ def _properties(props: Any, view: ReportView, report: Mapping[str, Any]) -> None
     """Document properties: title, county, language; created = the evaluation's generation time."""
     props.title, props.subject = view.title, view.subtitle
     props.author = props.last_modified_by = "县域义务教育优质均衡发展督导评估工具"
-    props.comments = f"评估规则 {report.get('rules') or '未提供'}；由评估结果自动生成，可编辑。"
+    rules = ruleset_name(str(report["rules"])) if report.get("rules") else "未提供"
+    props.comments = f"评估规则 {rules}；由评估结果自动生成，可编辑。"
     props.keywords = "优质均衡; 督导评估; 自评; 整改"
     props.language = "zh-CN"
     generated = (report.get("provenance") or {}).get("generated_at")

@@ -49,7 +49,9 @@ tr.group {{ break-after: avoid; page-break-after: avoid; }}
 td.n {{ text-align: right; white-space: nowrap; }}
 td.c {{ text-align: center; }}
 th, td {{ overflow-wrap: anywhere; }}
-.note {{ font-size: 9.5pt; color: #444; text-indent: 0; }}
+.note {{ font-size: 9.5pt; color: #444; text-indent: 0; break-before: avoid; page-break-before: avoid; }}
+table.keep {{ break-inside: avoid; page-break-inside: avoid; }}
+h2 + p, h3 + p, h2 + figure, h3 + figure {{ break-before: avoid; }}
 figure {{ margin: 6pt 0 10pt; break-inside: avoid; text-align: center; }}
 figure svg {{ height: auto; }}
 {_BANDS}
@@ -77,7 +79,9 @@ def _colgroup(table: Table) -> str:
 
 def render_table(table: Table) -> str:
     """One table with a repeated header (thead) and area group rows."""
-    parts = [f'<table class="{"compact" if table.compact else "std"}">',
+    # a short table prints whole on one page rather than leave a few rows behind
+    keep = len(table.rows) + (0 if table.groups is None else len(set(table.groups))) <= KEEP_WHOLE_ROWS
+    parts = [f'<table class="{"compact" if table.compact else "std"}{" keep" if keep else ""}">',
              f"<caption>{escape(table.title)}</caption>", _colgroup(table), "<thead><tr>"]
     parts.extend(f'<th scope="col">{_esc(h)}</th>' for h in table.headers)
     parts.append("</tr></thead><tbody>")
@@ -95,6 +99,28 @@ def render_table(table: Table) -> str:
     return "".join(parts)
 
 
+#: Tables up to this many rows are kept on one printed page; longer ones break between rows.
+KEEP_WHOLE_ROWS = 25
+#: Only a chapter of about two pages or more (paragraphs + table rows + charts) starts on a fresh
+#: printed page; shorter ones follow on, so a forced break never leaves a page nearly blank.
+LONG_CHAPTER = 60
+
+
+def _size(section) -> int:
+    return len(section.paragraphs) + sum(max(1, len(t.rows)) for t in section.tables) + (12 if section.chart else 0)
+
+
+def _chapter_size(sections: list, i: int) -> int:
+    """Size of section ``i`` with the subsections that follow it."""
+    level = sections[i][1].level
+    total = _size(sections[i][1])
+    for _, sub in sections[i + 1:]:
+        if sub.level <= level:
+            break
+        total += _size(sub)
+    return total
+
+
 def render_html(report: Mapping[str, Any]) -> str:
     """The complete report.html text for a report dict."""
     view = build_view(report)
@@ -106,9 +132,10 @@ def render_html(report: Mapping[str, Any]) -> str:
         f'<p class="subtitle">{escape(view.subtitle)}</p>',
         f'<div class="verdict {escape(view.verdict)}">评估结论：{escape(view.verdict_text)}</div>',
     ]
-    for number, section in numbered(view):
+    sections = list(numbered(view))
+    for i, (number, section) in enumerate(sections):
         tag = "h2" if section.level == 1 else "h3"
-        cls = ' class="break"' if section.page_break else ""
+        cls = ' class="break"' if section.page_break and _chapter_size(sections, i) >= LONG_CHAPTER else ""
         out.append(f"<section{cls}><{tag}>{number}{escape(section.title)}</{tag}>")
         out.extend(f"<p>{_esc(p)}</p>" for p in section.paragraphs)
         if section.chart:

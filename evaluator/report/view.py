@@ -266,14 +266,74 @@ def missing_text(missing: Iterable[Any]) -> str:
     return "缺少数据：" + "、".join(parts) if parts else ""
 
 
+_KEY_IS = re.compile(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)=(是|否)")
+_BARE_KEY = re.compile(r"(?<![A-Za-z0-9_（(])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![A-Za-z0-9_）)=])")
+_CLI_HINTS = {"（--responses 或 --round）": "（上传社会认可度答卷文件或选择调查轮次）"}
+
+
+def plain(text: Any) -> str:
+    """A detail as a reader sees it: data-workbook keys shown by their Chinese names
+    (``performance_pay_ok=是`` → ``绩效工资…：是``; a bare key in ``缺少数据：equipment_value`` →
+    its Chinese name), command-line hints in words. Keys already given beside their Chinese
+    name (``中文名（key）``) and unknown words stay as they are."""
+    out = str(text or "")
+    if not out:
+        return out
+    names = _field_names()
+    out = _KEY_IS.sub(lambda m: f"{names[m.group(1)]}：{m.group(2)}" if m.group(1) in names else m.group(0), out)
+    out = _BARE_KEY.sub(lambda m: names.get(m.group(1), m.group(1)), out)
+    for hint, words in _CLI_HINTS.items():
+        out = out.replace(hint, words)
+    return out
+
+
+def beijing_time(value: Any) -> str:
+    """An ISO 8601 time (UTC in report.json) as 2026年12月1日 18:15（北京时间）; other text unchanged."""
+    import datetime as dt
+
+    if not value:
+        return ""
+    try:
+        when = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    bj = when.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    return f"{bj.year}年{bj.month}月{bj.day}日 {bj:%H:%M}（北京时间）"
+
+
+def software_name(value: Any) -> str:
+    """``evaluator 0.1`` → 优质均衡督导评估工具 0.1 版."""
+    text = str(value or "")
+    m = re.fullmatch(r"evaluator\s+([\w.]+)", text)
+    return f"优质均衡督导评估工具 {m.group(1)} 版" if m else text
+
+
+@cache
+def ruleset_name(rule_id: str) -> str:
+    """The rule-set's Chinese title with its id, when the rule-set is one of ours."""
+    try:
+        from evaluator.rules import load_ruleset
+
+        return f"{load_ruleset(rule_id).title}（{rule_id}）"
+    except Exception:  # noqa: BLE001 - an unknown or external rule-set prints by its id
+        return rule_id
+
+
 def _problem(item: Mapping[str, Any]) -> str:
     problem = str(item.get("problem") or "")
     missing = missing_text(item.get("missing") or [])
     if missing:
         problem = (problem + "；" if problem else "") + missing
     if not problem:
-        return "无" if item.get("status") == "pass" else str(item.get("detail") or "")
-    return problem
+        return "无" if item.get("status") == "pass" else plain(item.get("detail"))
+    return plain(problem)
+
+
+def item_problem(item: Mapping[str, Any]) -> str:
+    """The 存在问题 text of an item as the report prints it (for pages showing the same item)."""
+    return _problem(item)
 
 
 def items_table(report: Mapping[str, Any]) -> Table:
@@ -539,7 +599,7 @@ def cv_table(report: Mapping[str, Any]) -> Table:
             if value is None:
                 cells.append(Cell("无法计算", band="pending"))
                 note = (notes.get(stage) or {}).get(key)
-                why.append(f"{label}：{note or '未说明原因'}")
+                why.append(f"{label}：{plain(note) or '未说明原因'}")
             elif limit is None:
                 cells.append(Cell(NOT_GIVEN))
             else:
@@ -877,14 +937,14 @@ def provenance_tables(report: Mapping[str, Any]) -> tuple[Table, Table]:
         "来源", "评估依据与版本",
         ("项目", "内容"),
         [
-            row("评估规则", prov.get("ruleset_id") or report.get("rules")),
+            row("评估规则", ruleset_name(str(prov.get("ruleset_id") or report.get("rules") or "")) or None),
             row("规则版本", prov.get("ruleset_version")),
             row("规则文件", "、".join(map(str, prov.get("ruleset_sources") or [])) or None),
             row("规则文件 SHA-256", prov.get("ruleset_sha256")),
             *(row(f"规则文件 {f.get('name')} SHA-256", f.get("sha256"))
               for f in prov.get("ruleset_files") or [] if len(prov.get("ruleset_files") or []) > 1),
-            row("生成时间", prov.get("generated_at")),
-            row("软件版本", prov.get("software_version")),
+            row("生成时间", beijing_time(prov.get("generated_at")) or None),
+            row("软件版本", software_name(prov.get("software_version")) or None),
             *(row(key, value if isinstance(value, str | int | float) else json.dumps(value, ensure_ascii=False))
               for key, value in prov.items() if key not in _KNOWN_PROVENANCE),
         ],
@@ -918,7 +978,7 @@ def build_view(report: Mapping[str, Any]) -> ReportView:
     """Build the ordered sections every writer prints."""
     verdict = str(report.get("verdict") or "")
     verdict_text = VERDICT_TEXT.get(verdict, f"结论未提供（{verdict or '空'}）")
-    reasons = [str(r) for r in report.get("reasons") or []]
+    reasons = [plain(r) for r in report.get("reasons") or []]
     if reasons:
         reason_pars = ("主要原因：", *(f"{i}. {r}" for i, r in enumerate(reasons, 1)))
     elif verdict == "recognized":
@@ -929,7 +989,7 @@ def build_view(report: Mapping[str, Any]) -> ReportView:
     prereq = report.get("prerequisite")
     if prereq:
         status = COMPLIANCE.get(str(prereq.get("status")), NOT_GIVEN)
-        prereq_par = f"前提条件（通过基本均衡认定满规定年限）：{status}。{prereq.get('detail') or ''}"
+        prereq_par = f"前提条件（通过基本均衡认定满规定年限）：{status}。{plain(prereq.get('detail'))}"
     else:
         prereq_par = f"前提条件（通过基本均衡认定满规定年限）：{NOT_GIVEN}。"
     rec = report.get("recognition")
@@ -944,7 +1004,7 @@ def build_view(report: Mapping[str, Any]) -> ReportView:
     sections = [
         Section(
             "评估结论", 1,
-            (f"评估对象：{county}。", f"评估规则：{report.get('rules') or NOT_GIVEN}。",
+            (f"评估对象：{county}。", f"评估规则：{ruleset_name(str(report.get('rules'))) if report.get('rules') else NOT_GIVEN}。",
              prereq_par, f"结论：{verdict_text}。", *reason_pars, *borderline),
             (key_figures_table(report),),
         ),

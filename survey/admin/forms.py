@@ -15,7 +15,8 @@ class RoundForm(Form):
         _l("县级行政区划代码（6 位）"),
         validators=[InputRequired(message=_l("请填写县代码")), Regexp(r"^\d{6}$", message=_l("县代码应为 6 位数字"))],
     )
-    county_name = StringField(_l("县名称（新县必填）"), validators=[Optional(), Length(max=100)])
+    county_name = StringField(_l("县名称（新县填写；不填则按代码暂定名称，之后可改）"),
+                              validators=[Optional(), Length(max=100)])
     name = StringField(
         _l("调查轮次名称"),
         validators=[InputRequired(message=_l("请填写名称")), Length(max=200, message=_l("名称最多 200 字"))],

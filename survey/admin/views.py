@@ -22,11 +22,10 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from wtforms.fields.choices import SelectChoice
 
 from evaluator.errors import InputError
 from evaluator.groups import GROUPS
-from evaluator.rules import available_rulesets
+from evaluator.rules import DEFAULT_RULESET
 from survey import qr
 from survey.access import roles_required, round_or_404
 from survey.admin import bp
@@ -38,10 +37,11 @@ from survey.instruments import catalogue
 from survey.models import EntryLink
 from survey.pagination import paginate
 from survey.pins import round_questionnaire
-from survey.recognition import dropped_responses, round_recognition_sql
+from survey.recognition import dropped_responses
+from survey.rulesets import ruleset_choices, ruleset_title
 from survey.services import ServiceError
+from survey.services.counties import is_placeholder
 from survey.services.rounds import (
-    close_round,
     create_round,
     describe_link,
     propose_quotas,
@@ -75,8 +75,9 @@ def index():
 @roles_required(*WRITERS)
 def round_new():
     form = RoundForm()
-    form.ruleset.choices = [SelectChoice(r) for r in available_rulesets()]
+    form.ruleset.choices = ruleset_choices()
     if request.method == "GET":
+        form.ruleset.data = DEFAULT_RULESET
         form.stop_when_full.data = True
         if current_user.role == "staff" and current_user.county:
             form.county_code.data = current_user.county.code
@@ -101,6 +102,9 @@ def round_new():
                 field.errors = [*field.errors, str(exc)]
             else:
                 flash(_("已创建调查“%(name)s”，共 %(n)s 所学校。", name=rnd.name, n=len(rnd.schools)), "ok")
+                if is_placeholder(rnd.county.name):
+                    flash(_("县 %(code)s 暂定名为“%(name)s”，请点“修改设置”改为正式名称。",
+                            code=rnd.county.code, name=rnd.county.name), "ok")
                 return redirect(url_for(".round_detail", round_id=rnd.id))
     status = 422 if request.method == "POST" else 200
     return render_template("admin/round_new.html", form=form), status
@@ -114,9 +118,22 @@ def round_detail(round_id: int):
                           resident_population=rnd.resident_population)
     links = sorted(rnd.links, key=lambda ln: (ln.school is None, ln.school.code if ln.school else "", list(GROUPS).index(ln.group)))
     links, pager = paginate(links, current_app.config["LINKS_PER_PAGE"])
+    from survey.services.corrections import history
+
     return render_template("admin/round_detail.html", rnd=rnd, links=links, plan=plan, form=ActionForm(),
+                           ruleset_title=ruleset_title(rnd.ruleset),
                            describe=describe_link, base=base_url(), groups=GROUPS, can_edit=current_user.role in WRITERS,
-                           pager=pager)
+                           history=history(rnd), answered=_answered_by_school(rnd), pager=pager)
+
+
+def _answered_by_school(rnd) -> dict[int, int]:
+    from sqlalchemy import func, select
+
+    from survey.models import Response
+
+    rows = db.session.execute(select(Response.school_id, func.count()).where(Response.round_id == rnd.id)
+                              .group_by(Response.school_id))
+    return {sid: n for sid, n in rows}
 
 
 @bp.post("/rounds/<int:round_id>/quotas")
@@ -157,7 +174,9 @@ def round_close(round_id: int):
     rnd = round_or_404(round_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    close_round(rnd)
+    from survey.services.corrections import close
+
+    close(rnd, by=current_user)
     flash(_("调查已结束，不再接受新的回答。"), "ok")
     return redirect(url_for(".round_detail", round_id=rnd.id))
 
@@ -185,7 +204,27 @@ def posters(round_id: int):
         url = link_url(base, ln.code)
         items.append({"link": ln, "url": url, "svg": qr.svg_inline(url), "group": GROUPS[ln.group],
                       "audience": round_questionnaire(rnd, cat, ln.group).audience[ln.group]})
-    return render_template("admin/posters.html", rnd=rnd, posters=items, pager=pager)
+    return render_template("admin/posters.html", rnd=rnd, posters=items, pager=pager,
+                           address_warning=_address_warning(base))
+
+
+def _address_warning(base: str) -> str | None:
+    """Posters printed with an address phones cannot reach are wasted paper: say so on screen."""
+    from ipaddress import ip_address
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(base).hostname or "").lower()
+    try:
+        loopback = ip_address(host).is_loopback or ip_address(host).is_unspecified
+    except ValueError:
+        loopback = host == "localhost" or host.endswith(".localhost")
+    if loopback:
+        return _("注意：海报上的网址是 %(url)s，这是本机地址，家长的手机无法打开。请管理员设置 PUBLIC_BASE_URL"
+                 "（如 https://wj.example.gov.cn/）后再打印。", url=base)
+    if not current_app.config.get("PUBLIC_BASE_URL"):
+        return _("注意：没有设置对外网址（PUBLIC_BASE_URL），海报上印的是您当前访问的地址 %(url)s。"
+                 "请确认手机能打开这个地址后再打印。", url=base)
+    return None
 
 
 @bp.get("/rounds/<int:round_id>/qr/<code>.<ext>")
@@ -255,20 +294,40 @@ def round_export(round_id: int, ext: str):
 @bp.get("/rounds/<int:round_id>/results")
 @roles_required(*READERS)
 def round_results(round_id: int):
-    """Live social-recognition score with its CI, breakdowns, design effects and filters."""
+    """Live social-recognition score with its CI, breakdowns and charts; while weighted groups
+    are missing, the figures of the groups that answered and the county score pending."""
+    from survey.results import live_results
+    from survey.results_charts import distribution_chart, interval_chart, per_day_chart
+
     rnd = round_or_404(round_id)
-    cat = catalogue()
-    try:
-        result = round_recognition_sql(rnd, cat).to_dict()  # cell sums aggregated in SQL
-        problem = None
-    except InputError as exc:  # e.g. a configured group has no valid answers yet
-        result, problem = None, str(exc)
+    live = live_results(rnd, catalogue(), current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    result = live.result
     dropped = dropped_responses(rnd, round_recognition_rules(rnd))
-    names = {s.code: s.name for s in rnd.schools}
     from survey.integrity.report import without_flagged
 
-    return render_template("admin/results.html", rnd=rnd, r=result, problem=problem, groups=GROUPS,
-                           without_flagged=without_flagged(rnd, cat),
+    names = {s.code: s.name for s in rnd.schools}
+    charts = {}
+    if result:
+        threshold = result.get("threshold")
+        rows = [(GROUPS[g].label, v["score"], *(v["ci"] or (None, None))) for g, v in result["groups"].items()]
+        if not live.partial:
+            rows.insert(0, (_("全县"), result["score"], *(result["ci"] or (None, None))))
+        charts["groups"] = interval_chart(rows, threshold, _("各调查对象的认可度（黑线为置信区间）"), label_width=110)
+        charts["items"] = interval_chart(
+            [(f"{k} {v['text'][:10]}…" if len(v["text"]) > 10 else f"{k} {v['text']}", v["score"], None, None)
+             for k, v in result["items"].items()], threshold, _("各题目的认可度"), label_width=200)
+        shown = [(names.get(c, c), v["score"], None, None) for c, v in result["schools"].items()
+                 if not v.get("suppressed")]
+        if shown:
+            charts["schools"] = interval_chart(shown, threshold, _("各学校的认可度"), label_width=170)
+    if live.distribution:
+        charts["options"] = distribution_chart([(GROUPS[g].label, c) for g, c in live.distribution.items()],
+                                               live.scale, _("各调查对象的答案分布"))
+    if live.per_day:
+        charts["days"] = per_day_chart(live.per_day, _("每天收到的回答（北京时间）"))
+    return render_template("admin/results.html", rnd=rnd, r=result, live=live, problem=live.problem, groups=GROUPS,
+                           missing="、".join(GROUPS[g].label for g in live.missing), charts=charts,
+                           without_flagged=without_flagged(rnd, catalogue()),
                            dropped=dropped.to_dict("records"), school_names=names,
                            n_total=(result["n_kept"] + result["n_dropped"]) if result else None,
                            refresh=current_app.config["PROGRESS_REFRESH_SECONDS"] * 3)

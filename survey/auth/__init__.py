@@ -36,8 +36,12 @@ class LoginForm(Form):
     password = PasswordField(_l("密码"), validators=[InputRequired(message=_l("请填写密码"))])
 
 
-def _safe_next(target: str | None) -> str:
-    return safe_next(target) or url_for("admin.index")
+def _safe_next(target: str | None, user: User | None = None) -> str:
+    if safe_next(target):
+        return safe_next(target)
+    if user is not None and user.role == "evaluator":
+        return url_for("workspace.index")  # an evaluator's work is the evaluations list
+    return url_for("admin.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -58,7 +62,7 @@ def login():
             session.permanent = True  # the cookie expires with the session's lifetime
             session[SESSION_KEY] = token
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_safe_next(request.args.get("next"), user))
         throttle.record_failure(form.username.data, address)
         flash(_("用户名或密码不正确。"), "error")
     return render_template("auth/login.html", form=form)

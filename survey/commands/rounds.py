@@ -1,4 +1,4 @@
-"""`round create | links | export | close` (CONTRACTS.md §1)."""
+"""`round create | links | export | close | reopen` (CONTRACTS.md §1)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _base_url(app) -> str:
 
 @round_group.command("create", help="从学校名单创建调查轮次；标准输出只打印轮次编号")
 @click.option("--county", "county_code", required=True, help="6 位县代码")
-@click.option("--county-name", help="县名称（新县必填）")
+@click.option("--county-name", help="县名称（新县可不填：先按代码暂定名称，之后在网页上修改）")
 @click.option("--name", required=True, help="轮次名称")
 @click.option("--schools", required=True, type=click.Path(dir_okay=False, path_type=Path), help="学校名单 .xlsx/.csv")
 @click.option("--opens", help="开始时间（ISO 8601，默认立即）")
@@ -62,6 +62,7 @@ def create(county_code, county_name, name, schools, opens, closes, ruleset, targ
 
     opens_at, closes_at = _when(opens, "--opens"), _when(closes, "--closes")
     from survey.config import Config, from_environment
+    from survey.services.counties import is_placeholder
 
     with app_context(), cli_transaction():
         rnd = create_round(
@@ -72,6 +73,9 @@ def create(county_code, county_name, name, schools, opens, closes, ruleset, targ
         )
         db.session.flush()
         round_id = rnd.id
+        if is_placeholder(rnd.county.name):
+            click.echo(f"提示：县 {rnd.county.code} 没有名称，暂定为“{rnd.county.name}”；请在网页上的调查轮次页面"
+                       "（“修改设置”）改为正式名称，或重新运行时加 --county-name。", err=True)
     click.echo(round_id)
 
 
@@ -85,10 +89,11 @@ def links(round_id: int) -> None:
     sys.stdout.write(text)
 
 
-@round_group.command("export", help="导出全部回答（.csv 或 .xlsx）")
+@round_group.command("export", help="导出全部回答（.csv、.xlsx；--labels zh 为中文表头版；.sav 为 SPSS 文件）")
 @click.argument("round_id", type=int)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出文件")
-def export(round_id: int, out: Path) -> None:
+@click.option("--labels", type=click.Choice(["zh"]), help="zh：中文表头、学校名称、题目文字、北京时间（供阅读）")
+def export(round_id: int, out: Path, labels: str | None) -> None:
     from sqlalchemy import func, select
 
     from survey.db import db
@@ -97,11 +102,11 @@ def export(round_id: int, out: Path) -> None:
     from survey.models import Response
 
     fmt = out.suffix.lower().lstrip(".")
-    if fmt not in ("csv", "xlsx"):
-        raise InputError("输出文件应以 .csv 或 .xlsx 结尾", field="--out")
+    if fmt not in ("csv", "xlsx", "sav"):
+        raise InputError("输出文件应以 .csv、.xlsx 或 .sav 结尾", field="--out")
     with app_context():
         rnd = _round(round_id)
-        data = export_bytes(rnd, catalogue(), fmt)
+        data = export_bytes(rnd, catalogue(), fmt, labels)
         n = db.session.scalar(select(func.count()).select_from(Response).where(Response.round_id == rnd.id))
     tmp = out.with_name(out.name + ".part")
     tmp.write_bytes(data)
@@ -113,11 +118,28 @@ def export(round_id: int, out: Path) -> None:
 @click.argument("round_id", type=int)
 def close(round_id: int) -> None:
     from survey.db import cli_transaction
-    from survey.services.rounds import close_round
+    from survey.services.corrections import close
 
     with app_context(), cli_transaction():
-        close_round(_round(round_id))
+        close(_round(round_id), by=None)
     click.echo(f"调查轮次 {round_id} 已结束", err=True)
+
+
+@round_group.command("reopen", help="重新开放已结束的调查（也可用于延期）；问卷和规则版本不变")
+@click.argument("round_id", type=int)
+@click.option("--closes", help="新的结束时间（ISO 8601，不带时区即北京时间；默认直到 round close）")
+def reopen(round_id: int, closes: str | None) -> None:
+    from survey.db import cli_transaction
+    from survey.services import ServiceError
+    from survey.services.corrections import reopen_round
+
+    closes_at = _when(closes, "--closes")
+    with app_context(), cli_transaction():
+        try:
+            detail = reopen_round(_round(round_id), by=None, closes_at=closes_at)
+        except ServiceError as exc:
+            raise InputError(str(exc), field="ROUND_ID") from None
+    click.echo(f"调查轮次 {round_id}：{detail}", err=True)
 
 
 commands = [round_group]

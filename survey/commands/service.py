@@ -5,6 +5,21 @@ from __future__ import annotations
 import click
 
 
+def _die_with_master(server, worker) -> None:
+    """Linux: a worker is killed the moment its master dies, even by ``kill -9`` (an open
+    transaction simply rolls back), so no orphaned worker keeps the port and serves on
+    (elsewhere gunicorn's own parent check applies)."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+
+
 class _Gunicorn:
     """gunicorn with the app preloaded, so the schema is migrated once, before workers fork."""
 
@@ -23,6 +38,11 @@ class _Gunicorn:
                 from survey.integrity.accesslog import configure
 
                 configure(self.cfg)  # no raw client addresses or entry codes by default (ACCESS_LOG)
+                # `kill PID` of this process stops the whole server promptly: requests are short,
+                # so 5 s of grace is plenty; no control socket left behind in the home directory.
+                self.cfg.set("graceful_timeout", 5)
+                self.cfg.set("control_socket_disable", True)
+                self.cfg.set("post_fork", _die_with_master)
 
             def load(self):
                 return create_app()

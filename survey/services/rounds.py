@@ -26,6 +26,7 @@ from survey.db import db
 from survey.models import County, EntryLink, School, SurveyRound, User, utcnow
 from survey.pins import pin_round, round_ruleset
 from survey.services import ServiceError
+from survey.services.counties import placeholder_name
 
 _CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: easy to type from a poster
 CODE_LENGTH = 10  # 31^10 ≈ 8·10^14 codes: not guessable, short enough to type
@@ -37,7 +38,8 @@ def new_link_code() -> str:
 
 
 def get_or_create_county(code: str, name: str | None) -> County:
-    """The county with this 6-digit code, registered with ``name`` if new. Two requests
+    """The county with this 6-digit code, registered with ``name`` (or a placeholder naming the
+    province, see ``counties.placeholder_name``) if new. Two requests
     registering the same new county at once both get it (INSERT … ON CONFLICT DO NOTHING)."""
     code = (code or "").strip()
     if not _COUNTY_CODE.match(code):
@@ -45,7 +47,7 @@ def get_or_create_county(code: str, name: str | None) -> County:
     county = db.session.scalar(select(County).where(County.code == code))
     if county is None:
         if not (name or "").strip():
-            raise InputError(f"县 {code} 尚未登记，请同时填写县名称", field="county_name")
+            name = placeholder_name(code)  # staff rename it on the round page
         dialect_insert = pg_insert if db.session.connection().dialect.name == "postgresql" else sqlite_insert
         db.session.execute(dialect_insert(County).values(code=code, name=name.strip())
                            .on_conflict_do_nothing(index_elements=["code"]))

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("workspace", __name__, url_prefix="/evaluations")
 
-from survey.workspace import views  # noqa: E402,F401
+from survey.workspace import manage, views  # noqa: E402,F401

@@ -21,6 +21,7 @@ from survey.db import db
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.models import County, Evaluation
+from survey.rulesets import ruleset_choices
 from survey.services import ServiceError
 from survey.services.evaluations import (
     RECTIFICATION_FIELDS,
@@ -73,21 +74,30 @@ def index():
     county_id = request.args.get("county", type=int)
     if county_id is not None and not can_see_county(county_id):
         abort(404)
+    show_archived = request.args.get("archived") == "1"
     evaluations = visible_evaluations(current_user)
     counties = sorted({ev.county for ev in evaluations}, key=lambda c: c.code)
+    n_archived = sum(1 for ev in evaluations if ev.archived_at is not None)
     by_county: dict[County, list[Evaluation]] = {}
     for ev in evaluations:
-        if county_id is None or ev.county_id == county_id:
+        if (county_id is None or ev.county_id == county_id) and (show_archived or ev.archived_at is None):
             by_county.setdefault(ev.county, []).append(ev)
     return render_template("workspace/index.html", by_county=by_county, verdicts=verdict_labels(),
-                           counties=counties, county_id=county_id)
+                           counties=counties, county_id=county_id, show_archived=show_archived,
+                           n_archived=n_archived, compare_default=_compare_default)
+
+
+def _compare_default(evs: list[Evaluation]) -> tuple[int, int]:
+    """(older, newer) by assessment year, then time of the run: the usual 基期 → 本期."""
+    ordered = sorted(evs, key=lambda e: (e.assessment_year or 0, e.created_at, e.id))
+    return ordered[-2].id, ordered[-1].id
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*READERS)
 def new():
     form = EvaluationForm()
-    form.ruleset.choices = [SelectChoice(r) for r in available_rulesets()]
+    form.ruleset.choices = ruleset_choices()
     rounds = visible_rounds(current_user)
     form.round.choices = [SelectChoice(0, _("不使用调查轮次"))] + [
         SelectChoice(r.id, _("%(county)s · %(name)s（编号 %(id)s）", county=r.county.name, name=r.name, id=r.id))

@@ -11,15 +11,19 @@ from tests.survey.conftest import csrf_from
 from tests.survey.helpers import PASSWORD, link_for, login, make_round, make_user
 
 
-def _round_urls(app, round_id: int, code: str) -> list[tuple[str, str]]:
+def _round_urls(app, round_id: int, code: str, school_id: int | None = None) -> list[tuple[str, str]]:
     """Every admin URL that takes a round id, as (method, url)."""
     urls = []
     for rule in app.url_map.iter_rules():
         if "round_id" not in rule.arguments:
             continue
-        values = {"round_id": round_id, "code": code, "ext": "png"}
+        values = {"round_id": round_id, "code": code, "ext": "png", "school_id": school_id}
         if rule.endpoint == "admin.round_export":
             values["ext"] = "csv"
+        if rule.endpoint == "admin.round_export_zh":
+            values["ext"] = "xlsx"
+        if rule.endpoint in ("admin.school_remove", "admin.round_delete"):
+            continue  # checked below for county B; would remove what the loop still visits
         path = rule.build(values, append_unknown=False)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             urls.append((method, path))
@@ -34,15 +38,19 @@ def test_staff_of_county_a_gets_404_on_every_county_b_page_and_file(app, client)
         a_id, b_id = a.id, b.id
         b_code = link_for(b, "parent", "S01").code
         a_code = link_for(a, "parent", "S01").code
+        a_school, b_school = a.schools[0].id, b.schools[0].id
     login(client, "staff_a")
     token = csrf_from(client.get("/admin/rounds/new").get_data(as_text=True))
-    urls = _round_urls(app, b_id, b_code)
+    urls = _round_urls(app, b_id, b_code, b_school)
+    urls += [("POST", f"/admin/rounds/{b_id}/schools/{b_school}/remove"), ("POST", f"/admin/rounds/{b_id}/delete")]
     assert len(urls) >= 9
     for method, url in urls:
         resp = client.open(url, method=method, data={"csrf_token": token})
         assert resp.status_code == 404, (method, url, resp.status_code)
+    # another round's school through this county's round is not found either
+    assert client.get(f"/admin/rounds/{a_id}/schools/{b_school}").status_code == 404
     # …while their own county's pages work
-    for method, url in _round_urls(app, a_id, a_code):
+    for method, url in _round_urls(app, a_id, a_code, a_school):
         if method == "GET":
             assert client.get(url).status_code == 200, url
     listing = client.get("/admin/").get_data(as_text=True)

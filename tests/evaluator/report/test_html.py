@@ -82,7 +82,7 @@ def test_content_figures(sample):
     text = "".join(_parse(render_html(sample)).text)
     for expected in ("宝鑫新经典学校（小学部）", "宝鑫新经典学校（初中部）", "0.512", "共缺少7间音乐专用教室",
                      "88.6%", "85.5%～91.1%", "84.0%", "样本过少，不予公布", "实验中学设有重点班",
-                     "立即撤销实验班，均衡编班。", "9b2d4f6a8c0e2a4c", "2023-06-15T10:30:00+08:00", "无法计算"):
+                     "立即撤销实验班，均衡编班。", "9b2d4f6a8c0e2a4c", "2023年6月15日 10:30（北京时间）", "无法计算"):
         assert expected in text, expected
 
 

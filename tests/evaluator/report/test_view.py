@@ -81,7 +81,7 @@ def test_absent_extensions_read_as_not_given(minimal):
     assert "未提供社会认可度调查结果" in texts
     assert "评估未完成" in view.verdict_text
     prov = next(s for s in view.sections if s.title == "数据来源与版本").tables[0]
-    assert prov.rows[0][1].text == "national-2017"  # falls back to the contract key "rules"
+    assert prov.rows[0][1].text.endswith("（national-2017）")  # falls back to the contract key "rules", titled
     assert prov.rows[1][1].text == "未提供"
 
 

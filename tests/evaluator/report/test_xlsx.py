@@ -70,7 +70,7 @@ def test_shortfall_and_recognition_sheets(sample, tmp_path):
 
 def test_provenance_sheet(sample, tmp_path):
     rows = _rows(_open(sample, tmp_path)["来源"])
-    assert ("评估规则", "national-2017") in rows
+    assert ("评估规则", "县域义务教育优质均衡发展督导评估（国家标准，教督〔2017〕6号）（national-2017）") in rows
     assert any(r[0] == "responses<2023>.csv" for r in rows)
 
 
