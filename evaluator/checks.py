@@ -63,6 +63,16 @@ class Peers:
 
 
 @dataclass(frozen=True)
+class EvidenceRules:
+    max_bytes: int
+    types: tuple[str, ...]  # file extensions, lower case, without the dot
+    school_items: Mapping[str, str]  # yes/no field of the schools sheet -> item code
+
+
+EVIDENCE_TYPES = ("pdf", "png", "jpg", "jpeg", "gif", "doc", "docx", "xls", "xlsx", "ppt", "pptx")
+
+
+@dataclass(frozen=True)
 class Checks:
     id: str
     title: str
@@ -73,6 +83,7 @@ class Checks:
     county_parts: tuple[tuple[str, str], ...]
     year_over_year: YearOverYear
     peers: Peers
+    evidence: EvidenceRules
 
     def maximum(self, key: str) -> float:
         return self.ranges.get(key, math.inf)
@@ -207,9 +218,26 @@ def load_checks(name: str | Path = DEFAULT_CHECKS) -> Checks:
                   min_schools=min_schools,
                   fields=tuple(school_key(k, f"{where}fields") for k in need(peers_raw, "fields", where, list)),
                   message=need(peers_raw, "message", where, str))
+    ev_raw = need(data, "evidence", "", Mapping)
+    where = "evidence."
+    max_bytes = need(ev_raw, "max_bytes", where, int)
+    if not 1024 <= max_bytes <= 50 * 1024 * 1024:
+        raise InstrumentError("应在 1 KB 到 50 MB 之间", file=file, field=f"{where}max_bytes")
+    types = tuple(str(t).lower() for t in need(ev_raw, "types", where, list))
+    for t in types:
+        if t not in EVIDENCE_TYPES:
+            raise InstrumentError(f"不支持的文件类型“{t}”，可选：{'、'.join(EVIDENCE_TYPES)}", file=file,
+                                  field=f"{where}types")
+    items: dict[str, str] = {}
+    for key, code in (ev_raw.get("school_items") or {}).items():
+        if key not in _SCHOOL_KEYS or field_kind(key) != "yesno":
+            raise InstrumentError("应为 schools 表的是/否字段", file=file, field=f"{where}school_items.{key}")
+        items[str(key)] = str(code)
+    evidence = EvidenceRules(max_bytes=max_bytes, types=types, school_items=items)
     return Checks(id=str(data.get("id") or path.stem), title=str(data.get("title") or path.stem), file=file,
                   sha256=hashlib.sha256(raw_bytes).hexdigest(), ranges=ranges, rules=tuple(rules),
-                  county_parts=tuple(parts), year_over_year=yoy, peers=peers)
+                  county_parts=tuple(parts), year_over_year=yoy, peers=peers,
+                  evidence=evidence)
 
 
 # ----------------------------------------------------------------------------- checking

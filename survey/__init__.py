@@ -61,6 +61,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(collect_bp)
     limiter.exempt(collect_bp)  # respondents are never rate-limited (shared school Wi-Fi, carrier NAT)
     app.register_blueprint(workspace_bp)
+    from survey.datacollect.views import bp as datacollect_bp
+
+    app.register_blueprint(datacollect_bp)  # 填报: staff under /data/, each school's own link /d/<token>
     return app
 
 

@@ -233,3 +233,6 @@ class Evaluation(Base):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     rectified_by: Mapped[User | None] = relationship(foreign_keys=[rectified_by_id])
     round: Mapped[SurveyRound | None] = relationship()
+
+
+from survey.datacollect import models as _datacollect_models  # noqa: E402,F401 - the 填报 tables

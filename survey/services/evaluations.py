@@ -99,7 +99,8 @@ def _county_for(user: User, code: str, name: str) -> County:
 
 def run_evaluation(*, user: User, workbook_name: str, workbook_bytes: bytes, ruleset: str,
                    round: SurveyRound | None = None, responses_name: str | None = None,
-                   responses_bytes: bytes | None = None, catalogue: Catalogue | None = None) -> Evaluation:
+                   responses_bytes: bytes | None = None, catalogue: Catalogue | None = None,
+                   extra_inputs: tuple[tuple[str, str], ...] = ()) -> Evaluation:
     """Read and validate the inputs, evaluate, and store an Evaluation with its inputs and report.
 
     Social recognition comes from the responses file, or from a survey round of the same
@@ -139,6 +140,7 @@ def run_evaluation(*, user: User, workbook_name: str, workbook_bytes: bytes, rul
             path.write_bytes(responses_bytes)
             recognition = recognize_file(path, workbook.schools, rules).to_dict()
             extra.append((responses_name, sha256(responses_bytes)))
+        extra.extend(extra_inputs)  # e.g. a data round's evidence files (name, sha256)
         report = evaluate_workbook(workbook, rules, recognition, extra).to_dict()
     report = json.loads(json.dumps(report, ensure_ascii=False, allow_nan=False))  # plain JSON, as stored
     year = (report.get("county") or {}).get("assessment_year")
