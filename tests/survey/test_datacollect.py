@@ -311,3 +311,145 @@ def test_frames_neutralise_formula_like_names(app, staff, demo):
     with app.app_context():
         out = round_frames(db.session.get(DataRound, rnd.id))["schools"]
     assert isinstance(out, pd.DataFrame) and out["school_name"].iloc[0] == "'@SUM(1+1)实验学校"
+
+
+# ----------------------------------------------------------------------------- evidence
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def upload_school_evidence(client, sheet: Sheet, name: str, data: bytes, field: str = "has_charter_and_ict"):
+    page = client.get(f"/d/{sheet.token}").get_data(as_text=True)
+    return post_file(client, f"/d/{sheet.token}/evidence", {"csrf_token": csrf_from(page), "field": field,
+                                                            "file": (io.BytesIO(data), name)})
+
+
+def post_file(client, url: str, data: dict):
+    """A multipart POST whose encoded body (a temporary file when large) is closed afterwards."""
+    from flask.testing import EnvironBuilder
+
+    builder = EnvironBuilder(client.application, path=url, method="POST", data=data)
+    try:
+        env = builder.get_environ()
+        with env["wsgi.input"] as stream:
+            body = stream.read()
+    finally:
+        builder.close()
+    return client.post(url, data=body, content_type=env["CONTENT_TYPE"])
+
+
+def test_evidence_limits_type_and_content(app, staff, demo):
+    from survey.datacollect.models import Evidence
+
+    rnd = open_round(staff, demo)
+    sheet = rnd.sheets[0]
+    school = app.test_client()
+    too_big = PDF + b"0" * (5 * 1024 * 1024)
+    resp = upload_school_evidence(school, sheet, "章程.pdf", too_big)
+    assert resp.status_code == 422 and "超过 5 MB" in resp.get_data(as_text=True)
+    resp = upload_school_evidence(school, sheet, "page.html", b"<script>alert(1)</script>")
+    assert resp.status_code == 422 and "类型不允许" in resp.get_data(as_text=True)
+    resp = upload_school_evidence(school, sheet, "fake.pdf", b"<html><script>alert(1)</script></html>")
+    assert resp.status_code == 422 and "不符" in resp.get_data(as_text=True)
+    resp = upload_school_evidence(school, sheet, "章程.pdf", PDF, field="teaching_area")
+    assert resp.status_code == 422 and "不需要佐证材料" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(Evidence)).all() == []
+    resp = upload_school_evidence(school, sheet, "../../章程.pdf", PDF)
+    assert resp.status_code == 303
+    with app.app_context():
+        (ev,) = db.session.scalars(select(Evidence)).all()
+        ev_id, name, digest = ev.id, ev.filename, ev.sha256
+    import hashlib
+
+    assert name == "章程.pdf" and digest == hashlib.sha256(PDF).hexdigest()
+    # staff download: always an attachment, never sniffed or rendered
+    resp = staff.get(f"/data/{rnd.id}/evidence/{ev_id}")
+    assert resp.status_code == 200 and resp.data == PDF
+    assert resp.headers["Content-Disposition"].startswith("attachment")
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.mimetype == "application/octet-stream"
+    # the school's link cannot download anything, another county's staff cannot either
+    assert school.get(f"/data/{rnd.id}/evidence/{ev_id}").status_code in (302, 401)
+
+
+def test_evidence_never_changes_a_status_and_is_listed_in_the_report(app, staff, demo):
+    rnd = open_round(staff, demo)
+    school = app.test_client()
+    for sheet in rnd.sheets:
+        submit_school(school, sheet, demo)
+    county = {**demo["county"], "layout_plan_ok": False}
+    fill_county(staff, rnd, {**demo, "county": county})
+    page = staff.get(f"/data/{rnd.id}/county").get_data(as_text=True)
+    resp = staff.post(f"/data/{rnd.id}/county/evidence", data={
+        "csrf_token": csrf_from(page), "field": "layout_plan_ok", "file": (io.BytesIO(PDF), "规划.pdf")},
+        content_type="multipart/form-data")
+    assert resp.status_code == 302
+    from survey.datacollect.models import Evidence
+
+    with app.app_context():
+        ev_id = db.session.scalar(select(Evidence.id))
+    page = staff.get(f"/data/{rnd.id}/county").get_data(as_text=True)
+    assert "规划.pdf" in page
+    resp = staff.post(f"/data/{rnd.id}/evidence/{ev_id}/accept", data={"csrf_token": csrf_from(page)})
+    assert resp.status_code == 302
+    resp = staff.post(f"/data/{rnd.id}/close", data={"csrf_token": csrf_from(page)})
+    assert resp.status_code == 302 and "/evaluations/" in resp.headers["Location"]
+    with app.app_context():
+        report = db.session.get(DataRound, rnd.id).evaluation.report
+    item = next(i for i in report["items"] if i["code"] == "2.1")
+    assert item["status"] == "fail"  # accepted evidence does not turn 否 into a pass
+    names = [i["name"] for i in report["provenance"]["inputs"]]
+    assert any("佐证材料 2.1" in n and "规划.pdf" in n and "已认可" in n for n in names), names
+
+
+# ----------------------------------------------------------------------------- flags, lateness
+def test_staff_override_a_flag_keeps_both(app, staff, demo):
+    rnd = open_round(staff, demo)
+    school = app.test_client()
+    for sheet in rnd.sheets:
+        submit_school(school, sheet, demo)
+    nxt = open_round(staff, demo, year=2025, name="2025年度数据填报", previous=rnd.id)
+    sheet = nxt.sheets[1]
+    page = school.get(f"/d/{sheet.token}").get_data(as_text=True)
+    old = sheet_row(app, rnd.sheets[1].id).values["equipment_value"]
+    data = school_form(page, demo, sheet.code, equipment_value=str(round(old * 4)))
+    data["explain-year_over_year--equipment_value"] = "新购置实验室设备"
+    assert school.post(f"/d/{sheet.token}", data={**data, "action": "draft"}).status_code == 303
+    from survey.datacollect.models import DataFlag
+
+    with app.app_context():
+        flag = db.session.scalar(select(DataFlag).where(DataFlag.sheet_id == sheet.id,
+                                                        DataFlag.field == "equipment_value"))
+        flag_id, explanation, previous = flag.id, flag.explanation, flag.previous
+    assert explanation == "新购置实验室设备" and previous == old
+    page = staff.get(f"/data/{nxt.id}/sheets/{sheet.id}").get_data(as_text=True)
+    assert "新购置实验室设备" in page
+    resp = staff.post(f"/data/{nxt.id}/flags/{flag_id}/override",
+                      data={"csrf_token": csrf_from(page), "note": "已实地核查，设备清单属实"})
+    assert resp.status_code == 302
+    with app.app_context():
+        flag = db.session.get(DataFlag, flag_id)
+        assert flag.explanation == "新购置实验室设备" and flag.override_note == "已实地核查，设备清单属实"
+        assert flag.overridden_by.username == "clerk"
+    # a value changed back clears the flag but keeps its record
+    data = school_form(school.get(f"/d/{sheet.token}").get_data(as_text=True), demo, sheet.code,
+                       equipment_value=cell(old))
+    assert school.post(f"/d/{sheet.token}", data={**data, "action": "draft"}).status_code == 303
+    with app.app_context():
+        assert db.session.get(DataFlag, flag_id).cleared_at is not None
+
+
+def test_late_schools_are_shown(app, staff, demo):
+    from datetime import timedelta
+
+    from survey.models import utcnow
+
+    rnd = open_round(staff, demo)
+    with app.app_context():
+        db.session.get(DataRound, rnd.id).deadline = utcnow() - timedelta(days=1)
+        db.session.commit()
+    submit_school(app.test_client(), rnd.sheets[0], demo)
+    page = staff.get(f"/data/{rnd.id}").get_data(as_text=True)
+    assert f"逾期 {SCHOOLS - 1} 所" in page
+    page = app.test_client().get(f"/d/{rnd.sheets[1].token}").get_data(as_text=True)
+    assert "已逾期" in page
