@@ -84,6 +84,7 @@ class Checks:
     year_over_year: YearOverYear
     peers: Peers
     evidence: EvidenceRules
+    complete_on_submit: bool = True
 
     def maximum(self, key: str) -> float:
         return self.ranges.get(key, math.inf)
@@ -234,10 +235,13 @@ def load_checks(name: str | Path = DEFAULT_CHECKS) -> Checks:
             raise InstrumentError("应为 schools 表的是/否字段", file=file, field=f"{where}school_items.{key}")
         items[str(key)] = str(code)
     evidence = EvidenceRules(max_bytes=max_bytes, types=types, school_items=items)
+    complete = data.get("complete_on_submit", True)
+    if not isinstance(complete, bool):
+        raise InstrumentError(f"应为 true 或 false，实际为 {complete!r}", file=file, field="complete_on_submit")
     return Checks(id=str(data.get("id") or path.stem), title=str(data.get("title") or path.stem), file=file,
                   sha256=hashlib.sha256(raw_bytes).hexdigest(), ranges=ranges, rules=tuple(rules),
                   county_parts=tuple(parts), year_over_year=yoy, peers=peers,
-                  evidence=evidence)
+                  evidence=evidence, complete_on_submit=complete)
 
 
 # ----------------------------------------------------------------------------- checking

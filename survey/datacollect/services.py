@@ -409,6 +409,9 @@ def save_sheet(sheet: SchoolSheet, data: SheetInput, *, submit: bool, actor: str
                    now=now)
             flag.explanation, flag.explained_at = text, now
     findings = check_school(checks, sheet.school_type, sheet.values, sheet.classes, sheet.rooms)
+    if submit and checks.complete_on_submit:
+        findings += tuple(Finding("complete_on_submit", c.key, "提交前请填写此项（没有的填 0）")
+                          for c in school_fields(sheet.school_type) if c.required and sheet.values.get(c.key) is None)
     if submit:
         unsettled = tuple(f for f in flags if not f.settled)
         if findings or unsettled:

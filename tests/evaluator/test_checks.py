@@ -162,3 +162,10 @@ def test_loader_errors_name_file_and_field(tmp_path, edit, field):
 def test_every_checks_file_loads():
     for path in sorted(CHECKS_DIR.glob("*.yaml")):
         assert load_checks(path).rules
+
+
+def test_complete_on_submit_must_be_a_boolean(tmp_path):
+    assert CHECKS.complete_on_submit is True
+    with pytest.raises(InstrumentError) as err:
+        load_checks(_broken(tmp_path, lambda d: d.update(complete_on_submit="yes")))
+    assert "broken.yaml" in str(err.value) and "complete_on_submit" in str(err.value)

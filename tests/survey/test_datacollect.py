@@ -453,3 +453,17 @@ def test_late_schools_are_shown(app, staff, demo):
     assert f"逾期 {SCHOOLS - 1} 所" in page
     page = app.test_client().get(f"/d/{rnd.sheets[1].token}").get_data(as_text=True)
     assert "已逾期" in page
+
+
+def test_submission_needs_every_required_field_but_a_draft_does_not(app, staff, demo):
+    rnd = open_round(staff, demo)
+    sheet = rnd.sheets[0]
+    school = app.test_client()
+    page = school.get(f"/d/{sheet.token}").get_data(as_text=True)
+    data = school_form(page, demo, sheet.code, sports_area="", founded_year="")
+    assert school.post(f"/d/{sheet.token}", data={**data, "action": "draft"}).status_code == 303
+    resp = school.post(f"/d/{sheet.token}", data={**data, "action": "submit"})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'id="sports_area-err"' in body and "提交前请填写此项" in body
+    assert 'id="founded_year-err"' not in body  # optional
+    assert sheet_row(app, sheet.id).state == "draft"
