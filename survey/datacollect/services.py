@@ -7,14 +7,17 @@ Explicit arguments (never ``request`` or ``g``); add and flush, never commit.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import json
 import math
 import re
 import secrets
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -531,6 +534,8 @@ def add_evidence(rnd: DataRound, sheet: SchoolSheet | None, key: str, filename: 
 def accept_evidence(ev: Evidence, *, user: User, now: datetime | None = None) -> None:
     """A reviewer marks evidence accepted; the item's status still comes from the data."""
     now = now or utcnow()
+    if db.session.get(DataRound, ev.round_id).closed_at is not None:
+        raise ServiceError("本次填报已结束，评估已按结束时的佐证材料生成")
     ev.accepted_at, ev.accepted_by = now, user
     rnd = db.session.get(DataRound, ev.round_id)
     _audit(rnd, ev.sheet, f"evidence:{ev.field}", None, f"已认可 {ev.filename}", actor=user.username, user=user,
@@ -600,12 +605,43 @@ def close_data_round(rnd: DataRound, *, user: User, catalogue: Catalogue | None 
         more = f"等 {len(waiting)} 所学校" if len(waiting) > 10 else ""
         raise ServiceError(f"还有学校未提交数据：{names}{more}")
     data = workbook_bytes(rnd)
+    audit = audit_csv(rnd)
+    n_changes = audit.count(b"\n") - 1
+    extra = (*evidence_inputs(rnd), (f"数据填报 {rnd.id} 修改记录（{n_changes} 条，history.csv）", hashlib.sha256(audit).hexdigest()))
     evaluation = run_evaluation(user=user, workbook_name=workbook_name(rnd), workbook_bytes=data,
-                                ruleset=rnd.ruleset, catalogue=catalogue, extra_inputs=evidence_inputs(rnd))
+                                ruleset=rnd.ruleset, catalogue=catalogue, extra_inputs=extra)
     rnd.closed_at, rnd.closed_by_id, rnd.evaluation = now, user.id, evaluation
     _audit(rnd, None, "state", "open", "closed", actor=user.username, user=user, action="close", now=now)
     db.session.flush()
     return evaluation
+
+
+AUDIT_HEADER = ("时间（UTC）", "学校代码", "学校名称", "数据", "原值", "新值", "操作人", "操作")
+
+
+def _audit_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return neutralise(json.dumps(value, ensure_ascii=False, sort_keys=True))
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return neutralise(value)
+
+
+def audit_csv(rnd: DataRound) -> bytes:
+    """Every entered or changed value of the round (UTF-8 with BOM for Excel). Its sha256 at
+    closing is among the evaluation's inputs, so the printed report pins the trail."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(AUDIT_HEADER)
+    for c in history(rnd):
+        if c.action == "close":
+            continue
+        w.writerow([c.at.astimezone(UTC).isoformat(timespec="microseconds"),
+                    _audit_cell(c.sheet.code if c.sheet else ""), _audit_cell(c.sheet.name if c.sheet else "县级"),
+                    _audit_cell(c.field), _audit_cell(c.old), _audit_cell(c.new), _audit_cell(c.actor), c.action])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def history(rnd: DataRound, sheet: SchoolSheet | None = None, field_name: str | None = None) -> list[DataChange]:

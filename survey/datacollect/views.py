@@ -243,8 +243,13 @@ def evidence_accept(round_id: int, evidence_id: int):
     rnd = data_round_or_404(round_id)
     ev = _evidence_of(rnd, evidence_id)
     _csrf_or_400()
-    svc.accept_evidence(ev, user=current_user)
-    flash(_("已认可佐证材料“%(name)s”。认可不改变指标的达标情况。", name=ev.filename), "ok")
+    try:
+        svc.accept_evidence(ev, user=current_user)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash(_("已认可佐证材料“%(name)s”。认可不改变指标的达标情况。", name=ev.filename), "ok")
     if ev.sheet_id:
         return redirect(url_for(".sheet_detail", round_id=rnd.id, sheet_id=ev.sheet_id))
     return redirect(url_for(".county", round_id=rnd.id))
@@ -333,6 +338,14 @@ def history(round_id: int):
     field_name = (request.args.get("field") or "").strip()[:80] or None
     changes = svc.history(rnd, sheet, field_name)
     return render_template("datacollect/history.html", rnd=rnd, sheet=sheet, field_name=field_name, changes=changes)
+
+
+@bp.get("/data/<int:round_id>/history.csv")
+@roles_required(*READERS)
+def history_csv(round_id: int):
+    rnd = data_round_or_404(round_id)
+    return send_file(io.BytesIO(svc.audit_csv(rnd)), mimetype="text/csv", as_attachment=True,
+                     download_name=f"{rnd.county.code}_{rnd.year}_修改记录_{rnd.id}.csv")
 
 
 # ----------------------------------------------------------------------------- school

@@ -248,6 +248,14 @@ def test_close_evaluates_the_round_as_its_exported_workbook(app, staff, demo, tm
     assert [(i["code"], i["status"]) for i in report["items"]] == [
         (i["code"], i["status"]) for i in original["items"]]
     assert report["cv"] == original["cv"]
+    # the report pins the audit trail: the sha256 of history.csv at closing is among its inputs
+    import hashlib
+
+    trail = staff.get(f"/data/{rnd.id}/history.csv")
+    assert trail.status_code == 200 and trail.data.decode("utf-8-sig").startswith("时间（UTC）,学校代码")
+    inputs = {i["name"]: i["sha256"] for i in report["provenance"]["inputs"]}
+    (name,) = [n for n in inputs if "修改记录" in n]
+    assert inputs[name] == hashlib.sha256(trail.data).hexdigest()
     # closed: the school can no longer change anything
     sheet = rnd.sheets[0]
     page = school.get(f"/d/{sheet.token}").get_data(as_text=True)
