@@ -17,7 +17,7 @@ class DataRoundForm(Form):
     name = StringField(_l("名称"), validators=[
         InputRequired(message=_l("请填写名称")), Length(max=200, message=_l("名称最多 200 字"))])
     previous = SelectField(_l("沿用上一年的填报数据"), choices=[], coerce=int)
-    roster = FileField(_l("或上传学校名单（.xlsx 或 .csv）"), validators=[
+    roster = FileField(_l("或上传学校名单（.xlsx 或 .csv）或上一年的数据表"), validators=[
         FileAllowed(["xlsx", "csv"], message=_l("只接受 .xlsx 或 .csv 文件"))])
     ruleset = SelectField(_l("评估规则"), choices=[])
     deadline = DateTimeLocalField(_l("截止时间（北京时间，可留空）"), validators=[Optional()], format="%Y-%m-%dT%H:%M")

@@ -15,6 +15,7 @@ import math
 import re
 import secrets
 import tempfile
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,10 +45,13 @@ from evaluator.workbook import (
     LOCALITIES,
     RATINGS,
     SCHOOL_COLUMNS,
+    SHEETS,
     SUBJECT_NAMES,
     TYPE_STAGES,
     Column,
     CountyKey,
+    Workbook,
+    read_workbook,
     write_workbook,
 )
 from survey.datacollect.models import DataChange, DataFlag, DataRound, Evidence, SchoolSheet
@@ -263,8 +267,64 @@ def visible_data_rounds(user: User) -> list[DataRound]:
     return list(db.session.scalars(query))
 
 
+def read_previous_workbook(data: bytes, filename: str) -> Workbook | None:
+    """Last year's CONTRACTS §2 workbook, when the uploaded file is one (it has a county
+    sheet); None for a plain roster. Raises InputError naming file, sheet, row and column."""
+    if Path(filename).suffix.lower() != ".xlsx":
+        return None
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True)
+        names = list(book.sheetnames)
+        book.close()
+    except Exception:  # not an XLSX file: the roster reader says so in its own words
+        return None
+    wanted = {n.lower() for n in SHEETS["county"]}
+    if not any(n.strip().lower() in wanted for n in names):
+        return None
+    with tempfile.TemporaryDirectory(prefix="datacollect-") as tmp:
+        path = Path(tmp) / safe_filename(filename, "data.xlsx")
+        path.write_bytes(data)
+        return read_workbook(path)
+
+
+def _plain(value: Any, kind: str) -> Any:
+    """A workbook cell as stored in a sheet's JSON (None for missing, ints for counts)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if kind == "yesno":
+        return bool(value)
+    if kind in ("count", "year"):
+        return int(value)
+    if kind == "number":
+        return float(value)
+    return str(value)
+
+
+def _sheets_from_workbook(wb: Workbook) -> list[dict[str, Any]]:
+    kinds = {c.key: c.kind for c in SCHOOL_COLUMNS}
+    classes: dict[str, list[dict[str, Any]]] = {}
+    if wb.classes is not None:
+        for r in wb.classes.to_dict("records"):
+            classes.setdefault(str(r["school_code"]), []).append(
+                {"stage": r["stage"], "grade": int(r["grade"]), "students": int(r["students"])})
+    rooms: dict[str, list[dict[str, Any]]] = {}
+    if wb.rooms is not None:
+        for r in wb.rooms.to_dict("records"):
+            rooms.setdefault(str(r["school_code"]), []).append({"room_type": r["room_type"], "area": float(r["area"])})
+    out = []
+    for r in wb.schools.to_dict("records"):
+        code = str(r["school_code"])
+        values = {k: _plain(r.get(k), kind) for k, kind in kinds.items() if k not in FIXED}
+        out.append({"code": code, "name": str(r["school_name"]), "school_type": str(r["school_type"]),
+                    "values": values, "classes": classes.get(code, []), "rooms": rooms.get(code, [])})
+    return out
+
+
 def open_data_round(*, county: County, year: int, name: str, user: User | None,
                     roster: Sequence[RosterSchool] | None = None, previous: DataRound | None = None,
+                    previous_workbook: Workbook | None = None,
                     deadline: datetime | None = None, ruleset: str = "national-2017",
                     checks: str = "national-2017") -> DataRound:
     """A data round with one sheet (and link) per school, prefilled from the roster's
@@ -278,8 +338,13 @@ def open_data_round(*, county: County, year: int, name: str, user: User | None,
     if ruleset not in available_rulesets():
         raise InputError("未知的规则集", field="ruleset")
     load_checks(checks)
-    if (roster is None) == (previous is None):
-        raise ServiceError("请上传学校名单，或选择上一年的填报轮次（二选一）")
+    if sum(x is not None for x in (roster, previous, previous_workbook)) != 1:
+        raise ServiceError("请上传学校名单或上一年的数据表，或选择上一年的填报轮次（三选一）")
+    if previous_workbook is not None:
+        code = str(previous_workbook.county_value("county_code") or "").strip()
+        if code != county.code:
+            raise InputError(f"数据表 county 工作表的 county_code（{code or '空'}）与所选县（{county.code}）不一致",
+                             file=previous_workbook.source, sheet="county", column="value")
     if previous is not None and previous.county_id != county.id:
         raise ServiceError("上一年的填报轮次不属于该县")
     exists = db.session.scalar(select(DataRound).where(DataRound.county_id == county.id, DataRound.year == year,
@@ -296,6 +361,13 @@ def open_data_round(*, county: County, year: int, name: str, user: User | None,
                                        token=new_token(), values=dict(old.values or {}),
                                        classes=list(old.classes or []), rooms=list(old.rooms or []),
                                        previous=dict(old.values or {}), state="empty"))
+    elif previous_workbook is not None:
+        rnd.county_values = {k: v for k, v in previous_workbook.county.items()
+                             if k not in ("county_code", "county_name", "assessment_year")}
+        for row in _sheets_from_workbook(previous_workbook):
+            db.session.add(SchoolSheet(round=rnd, code=row["code"], name=row["name"], school_type=row["school_type"],
+                                       token=new_token(), values=dict(row["values"]), classes=row["classes"],
+                                       rooms=row["rooms"], previous=dict(row["values"]), state="empty"))
     else:
         for s in roster or ():
             values: dict[str, Any] = {"students_primary": s.students_primary, "students_junior": s.students_junior,
@@ -582,9 +654,25 @@ def round_frames(rnd: DataRound) -> dict[str, Any]:
             "county": county}
 
 
+_CORE_TIMES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
+
+
 def workbook_bytes(rnd: DataRound) -> bytes:
+    """The round as a §2 workbook, byte for byte reproducible: the same data give the same
+    bytes (zip entry times and the document's created/modified stamps are fixed to the
+    round's opening), so the export can be matched to the evaluation's stored input."""
     with tempfile.TemporaryDirectory(prefix="datacollect-") as tmp:
-        return write_workbook(Path(tmp) / "data.xlsx", round_frames(rnd)).read_bytes()
+        raw = write_workbook(Path(tmp) / "data.xlsx", round_frames(rnd)).read_bytes()
+    stamp = rnd.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "docProps/core.xml":
+                data = _CORE_TIMES.sub(rb"\g<1>" + stamp + rb"\g<2>", data)
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), data,
+                         compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def workbook_name(rnd: DataRound) -> str:

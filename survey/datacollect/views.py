@@ -131,10 +131,15 @@ def new():
         try:
             if county is None:
                 raise ServiceError(_("请选择县"))
-            roster = read_roster(upload.stream, filename=upload.filename) if upload and prev is None else None
+            roster = last_year = None
+            if upload and prev is None:
+                raw = upload.read()
+                last_year = svc.read_previous_workbook(raw, upload.filename or "")
+                if last_year is None:
+                    roster = read_roster(io.BytesIO(raw), filename=upload.filename)
             rnd = svc.open_data_round(county=county, year=form.year.data, name=form.name.data, user=current_user,
-                                      roster=roster, previous=prev, deadline=_local_to_utc(form.deadline.data),
-                                      ruleset=form.ruleset.data)
+                                      roster=roster, previous=prev, previous_workbook=last_year,
+                                      deadline=_local_to_utc(form.deadline.data), ruleset=form.ruleset.data)
         except (InputError, ServiceError) as exc:
             db.session.rollback()
             form.roster.errors = [*form.roster.errors, str(exc)]

@@ -475,3 +475,46 @@ def test_submission_needs_every_required_field_but_a_draft_does_not(app, staff, 
     assert resp.status_code == 422 and 'id="sports_area-err"' in body and "提交前请填写此项" in body
     assert 'id="founded_year-err"' not in body  # optional
     assert sheet_row(app, sheet.id).state == "draft"
+
+
+def test_new_round_from_last_years_workbook(app, staff, demo, tmp_path):
+    """A bureau's first online year: last year's §2 workbook prefills every school and the
+    county sheet, and is the history the plausibility flags compare with."""
+    path = _write(demo, tmp_path / "2023年数据表.xlsx")
+    page = staff.get("/data/new").get_data(as_text=True)
+    county_id = re.search(r'<option value="(\d+)"[^>]*>[^<]*（' + DEMO, page).group(1)
+    resp = staff.post("/data/new", data={"csrf_token": csrf_from(page), "county": county_id, "year": "2024",
+                                         "name": "沿用去年数据表", "previous": "0", "ruleset": "national-2017",
+                                         "roster": (io.BytesIO(path.read_bytes()), path.name)},
+                      content_type="multipart/form-data")
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    with app.app_context():
+        rnd = db.session.scalar(select(DataRound).where(DataRound.name == "沿用去年数据表"))
+        first = rnd.sheets[0]
+        row = demo["schools"].set_index("school_code").loc[first.code]
+        assert first.values["teachers_primary"] == row["teachers_primary"]
+        assert first.previous["sports_area"] == row["sports_area"]
+        assert len(first.classes) == len(demo["classes"][demo["classes"]["school_code"] == first.code])
+        assert rnd.county_values["teacher_avg_salary"] == demo["county"]["teacher_avg_salary"]
+    # a workbook of another county is refused, naming the sheet
+    other = {**demo, "county": {**demo["county"], "county_code": "110101"}}
+    path2 = _write(other, tmp_path / "别县.xlsx")
+    resp = staff.post("/data/new", data={"csrf_token": csrf_from(page), "county": county_id, "year": "2024",
+                                         "name": "别县", "previous": "0", "ruleset": "national-2017",
+                                         "roster": (io.BytesIO(path2.read_bytes()), path2.name)},
+                      content_type="multipart/form-data")
+    assert resp.status_code == 422 and "工作表 county" in resp.get_data(as_text=True)
+
+
+def test_export_is_reproducible_byte_for_byte(app, staff, demo):
+    import time
+
+    from openpyxl import load_workbook
+
+    rnd = open_round(staff, demo)
+    first = staff.get(f"/data/{rnd.id}/export.xlsx").data
+    time.sleep(1.1)  # openpyxl stamps the save time: it must not leak into the bytes
+    assert staff.get(f"/data/{rnd.id}/export.xlsx").data == first
+    book = load_workbook(io.BytesIO(first), read_only=True)
+    assert {"schools", "classes", "rooms", "county"} <= set(book.sheetnames)
+    book.close()

@@ -46,7 +46,7 @@ def test_school_fills_drafts_submits_is_returned_and_resubmits(app, live, browse
     page.get_by_role("link", name="新建填报").click()
     page.get_by_label("填报年度").fill("2026")
     page.get_by_label("名称", exact=True).fill("2026年度指标数据填报")
-    page.get_by_label("或上传学校名单（.xlsx 或 .csv）").set_input_files(str(roster))
+    page.get_by_label("或上传学校名单（.xlsx 或 .csv）或上一年的数据表").set_input_files(str(roster))
     page.get_by_role("button", name="创建并生成各校填报链接").click()
     page.wait_for_url(re.compile(r"/data/\d+$"))
     assert "共 5 所学校" in page.content()
