@@ -49,8 +49,8 @@ def state_labels() -> dict[str, str]:
     return {"empty": _("未填写"), "draft": _("草稿"), "submitted": _("已提交"), "returned": _("已退回")}
 
 
-def data_round_or_404(round_id: int) -> DataRound:
-    rnd = db.session.get(DataRound, round_id)
+def data_round_or_404(data_round_id: int) -> DataRound:
+    rnd = db.session.get(DataRound, data_round_id)
     if rnd is None or not can_see_county(rnd.county_id):
         abort(404)
     return rnd
@@ -145,15 +145,15 @@ def new():
             form.roster.errors = [*form.roster.errors, str(exc)]
         else:
             flash(_("已创建填报“%(name)s”，共 %(n)s 所学校。", name=rnd.name, n=len(rnd.sheets)), "ok")
-            return redirect(url_for(".detail", round_id=rnd.id))
+            return redirect(url_for(".detail", data_round_id=rnd.id))
     status = 422 if request.method == "POST" else 200
     return render_template("datacollect/new.html", form=form), status
 
 
-@bp.get("/data/<int:round_id>")
+@bp.get("/data/<int:data_round_id>")
 @roles_required(*READERS)
-def detail(round_id: int):
-    rnd = data_round_or_404(round_id)
+def detail(data_round_id: int):
+    rnd = data_round_or_404(data_round_id)
     rows = []
     for s in rnd.sheets:
         flags = svc.open_flags(s)
@@ -167,19 +167,19 @@ def detail(round_id: int):
                            late=sum(1 for r in rows if r["late"]))
 
 
-@bp.get("/data/<int:round_id>/links")
+@bp.get("/data/<int:data_round_id>/links")
 @roles_required(*WRITERS)
-def links(round_id: int):
+def links(data_round_id: int):
     """Every school's link with its QR code, one card per school (print and hand out)."""
-    rnd = data_round_or_404(round_id)
+    rnd = data_round_or_404(data_round_id)
     cards = [{"sheet": s, "url": school_url(s), "svg": qr.svg_inline(school_url(s))} for s in rnd.sheets]
     return render_template("datacollect/links.html", rnd=rnd, cards=cards)
 
 
-@bp.get("/data/<int:round_id>/sheets/<int:sheet_id>")
+@bp.get("/data/<int:data_round_id>/sheets/<int:sheet_id>")
 @roles_required(*READERS)
-def sheet_detail(round_id: int, sheet_id: int):
-    rnd = data_round_or_404(round_id)
+def sheet_detail(data_round_id: int, sheet_id: int):
+    rnd = data_round_or_404(data_round_id)
     sheet = _sheet_of(rnd, sheet_id)
     flags = db.session.query(DataFlag).filter(DataFlag.sheet_id == sheet.id).order_by(DataFlag.id).all()
     evidence = [e for e in svc.round_evidence(rnd) if e.sheet_id == sheet.id]
@@ -189,10 +189,10 @@ def sheet_detail(round_id: int, sheet_id: int):
                            can_review=current_user.role in REVIEWERS, url=school_url(sheet))
 
 
-@bp.post("/data/<int:round_id>/sheets/<int:sheet_id>/return")
+@bp.post("/data/<int:data_round_id>/sheets/<int:sheet_id>/return")
 @roles_required(*WRITERS)
-def sheet_return(round_id: int, sheet_id: int):
-    rnd = data_round_or_404(round_id)
+def sheet_return(data_round_id: int, sheet_id: int):
+    rnd = data_round_or_404(data_round_id)
     sheet = _sheet_of(rnd, sheet_id)
     _csrf_or_400()
     try:
@@ -202,13 +202,13 @@ def sheet_return(round_id: int, sheet_id: int):
         flash(str(exc), "error")
     else:
         flash(_("已退回%(name)s，学校打开填报链接即可看到退回原因并修改。", name=sheet.name), "ok")
-    return redirect(url_for(".sheet_detail", round_id=rnd.id, sheet_id=sheet.id))
+    return redirect(url_for(".sheet_detail", data_round_id=rnd.id, sheet_id=sheet.id))
 
 
-@bp.post("/data/<int:round_id>/flags/<int:flag_id>/override")
+@bp.post("/data/<int:data_round_id>/flags/<int:flag_id>/override")
 @roles_required(*WRITERS)
-def flag_override(round_id: int, flag_id: int):
-    rnd = data_round_or_404(round_id)
+def flag_override(data_round_id: int, flag_id: int):
+    rnd = data_round_or_404(data_round_id)
     flag = db.session.get(DataFlag, flag_id)
     if flag is None or flag.sheet.round_id != rnd.id:
         abort(404)
@@ -220,7 +220,7 @@ def flag_override(round_id: int, flag_id: int):
         flash(str(exc), "error")
     else:
         flash(_("已确认该数据，核实意见已记录。"), "ok")
-    return redirect(url_for(".sheet_detail", round_id=rnd.id, sheet_id=flag.sheet_id))
+    return redirect(url_for(".sheet_detail", data_round_id=rnd.id, sheet_id=flag.sheet_id))
 
 
 def _evidence_of(rnd: DataRound, evidence_id: int) -> Evidence:
@@ -230,11 +230,11 @@ def _evidence_of(rnd: DataRound, evidence_id: int) -> Evidence:
     return ev
 
 
-@bp.get("/data/<int:round_id>/evidence/<int:evidence_id>")
+@bp.get("/data/<int:data_round_id>/evidence/<int:evidence_id>")
 @roles_required(*READERS)
-def evidence_file(round_id: int, evidence_id: int):
+def evidence_file(data_round_id: int, evidence_id: int):
     """Always a download, never rendered by the browser (uploaded files are untrusted)."""
-    ev = _evidence_of(data_round_or_404(round_id), evidence_id)
+    ev = _evidence_of(data_round_or_404(data_round_id), evidence_id)
     resp = send_file(io.BytesIO(ev.data), mimetype="application/octet-stream", as_attachment=True,
                      download_name=ev.filename)
     resp.headers["X-Content-Type-Options"] = "nosniff"
@@ -242,10 +242,10 @@ def evidence_file(round_id: int, evidence_id: int):
     return resp
 
 
-@bp.post("/data/<int:round_id>/evidence/<int:evidence_id>/accept")
+@bp.post("/data/<int:data_round_id>/evidence/<int:evidence_id>/accept")
 @roles_required(*REVIEWERS)
-def evidence_accept(round_id: int, evidence_id: int):
-    rnd = data_round_or_404(round_id)
+def evidence_accept(data_round_id: int, evidence_id: int):
+    rnd = data_round_or_404(data_round_id)
     ev = _evidence_of(rnd, evidence_id)
     _csrf_or_400()
     try:
@@ -256,14 +256,14 @@ def evidence_accept(round_id: int, evidence_id: int):
     else:
         flash(_("已认可佐证材料“%(name)s”。认可不改变指标的达标情况。", name=ev.filename), "ok")
     if ev.sheet_id:
-        return redirect(url_for(".sheet_detail", round_id=rnd.id, sheet_id=ev.sheet_id))
-    return redirect(url_for(".county", round_id=rnd.id))
+        return redirect(url_for(".sheet_detail", data_round_id=rnd.id, sheet_id=ev.sheet_id))
+    return redirect(url_for(".county", data_round_id=rnd.id))
 
 
-@bp.route("/data/<int:round_id>/county", methods=["GET", "POST"])
+@bp.route("/data/<int:data_round_id>/county", methods=["GET", "POST"])
 @roles_required(*READERS)
-def county(round_id: int):
-    rnd = data_round_or_404(round_id)
+def county(data_round_id: int):
+    rnd = data_round_or_404(data_round_id)
     can_edit = current_user.role in WRITERS
     values, errors = dict(rnd.county_values or {}), {}
     status = 200
@@ -281,7 +281,7 @@ def county(round_id: int):
                 status = 422
             else:
                 flash(_("县级指标已保存。"), "ok")
-                return redirect(url_for(".county", round_id=rnd.id))
+                return redirect(url_for(".county", data_round_id=rnd.id))
         else:
             status = 422
     evidence = [e for e in svc.round_evidence(rnd) if e.sheet_id is None]
@@ -293,10 +293,10 @@ def county(round_id: int):
                                            for k in svc.county_fields()}), status
 
 
-@bp.post("/data/<int:round_id>/county/evidence")
+@bp.post("/data/<int:data_round_id>/county/evidence")
 @roles_required(*WRITERS)
-def county_evidence(round_id: int):
-    rnd = data_round_or_404(round_id)
+def county_evidence(data_round_id: int):
+    rnd = data_round_or_404(data_round_id)
     _csrf_or_400()
     upload = request.files.get("file")
     try:
@@ -305,39 +305,39 @@ def county_evidence(round_id: int):
     except ServiceError as exc:
         db.session.rollback()
         flash(str(exc), "error")
-        return redirect(url_for(".county", round_id=rnd.id))
+        return redirect(url_for(".county", data_round_id=rnd.id))
     flash(_("佐证材料已上传，待审核认可。"), "ok")
-    return redirect(url_for(".county", round_id=rnd.id))
+    return redirect(url_for(".county", data_round_id=rnd.id))
 
 
-@bp.post("/data/<int:round_id>/close")
+@bp.post("/data/<int:data_round_id>/close")
 @roles_required(*WRITERS)
-def close(round_id: int):
-    rnd = data_round_or_404(round_id)
+def close(data_round_id: int):
+    rnd = data_round_or_404(data_round_id)
     _csrf_or_400()
     try:
         evaluation = svc.close_data_round(rnd, user=current_user, catalogue=catalogue())
     except (InputError, ServiceError) as exc:
         db.session.rollback()
         flash(str(exc), "error")
-        return redirect(url_for(".detail", round_id=rnd.id))
+        return redirect(url_for(".detail", data_round_id=rnd.id))
     flash(_("填报已结束，已生成评估。"), "ok")
     return redirect(url_for("workspace.detail", evaluation_id=evaluation.id))
 
 
-@bp.get("/data/<int:round_id>/export.xlsx")
+@bp.get("/data/<int:data_round_id>/export.xlsx")
 @roles_required(*READERS)
-def export(round_id: int):
-    rnd = data_round_or_404(round_id)
+def export(data_round_id: int):
+    rnd = data_round_or_404(data_round_id)
     return send_file(io.BytesIO(svc.workbook_bytes(rnd)), mimetype=XLSX, as_attachment=True,
                      download_name=svc.workbook_name(rnd))
 
 
-@bp.get("/data/<int:round_id>/history")
+@bp.get("/data/<int:data_round_id>/history")
 @roles_required(*READERS)
-def history(round_id: int):
+def history(data_round_id: int):
     """Who entered or changed which value when (optionally one school, one field)."""
-    rnd = data_round_or_404(round_id)
+    rnd = data_round_or_404(data_round_id)
     sheet_id = request.args.get("sheet", type=int)
     sheet = _sheet_of(rnd, sheet_id) if sheet_id else None
     field_name = (request.args.get("field") or "").strip()[:80] or None
@@ -345,10 +345,10 @@ def history(round_id: int):
     return render_template("datacollect/history.html", rnd=rnd, sheet=sheet, field_name=field_name, changes=changes)
 
 
-@bp.get("/data/<int:round_id>/history.csv")
+@bp.get("/data/<int:data_round_id>/history.csv")
 @roles_required(*READERS)
-def history_csv(round_id: int):
-    rnd = data_round_or_404(round_id)
+def history_csv(data_round_id: int):
+    rnd = data_round_or_404(data_round_id)
     return send_file(io.BytesIO(svc.audit_csv(rnd)), mimetype="text/csv", as_attachment=True,
                      download_name=f"{rnd.county.code}_{rnd.year}_修改记录_{rnd.id}.csv")
 

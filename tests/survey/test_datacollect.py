@@ -211,13 +211,36 @@ def test_links_only_reach_their_own_school(app, staff, demo):
 
 def test_staff_see_only_their_county(app, staff, demo):
     rnd = open_round(staff, demo)
-    other = app.test_client()
+    school = app.test_client()
+    upload_school_evidence(school, rnd.sheets[0], "章程.pdf", PDF)
+    from survey.datacollect.models import DataFlag, Evidence
+
     with app.app_context():
+        ev_id = db.session.scalar(select(Evidence.id))
+        sheet = db.session.get(SchoolSheet, rnd.sheets[0].id)
+        flag = DataFlag(sheet=sheet, rule="peers", field="sports_area", message="x", value=1.0, previous=2.0)
+        db.session.add(flag)
+        db.session.commit()
+        flag_id = flag.id
         make_user("elsewhere", "staff", ("110101",))
+    other = app.test_client()
     login(other, "elsewhere")
-    assert other.get(f"/data/{rnd.id}").status_code == 404
-    assert other.get(f"/data/{rnd.id}/export.xlsx").status_code == 404
+    token = csrf_from(other.get("/data/").get_data(as_text=True))
+    values = {"data_round_id": rnd.id, "sheet_id": rnd.sheets[0].id, "evidence_id": ev_id, "flag_id": flag_id}
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "data_round_id" in rule.arguments:
+            path = rule.build({k: v for k, v in values.items() if k in rule.arguments}, append_unknown=False)[1]
+            urls += [(m, path) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    assert len(urls) >= 14
+    for method, url in urls:
+        resp = other.open(url, method=method, data={"csrf_token": token, "comment": "x", "note": "x"})
+        assert resp.status_code == 404, (method, url, resp.status_code)
     assert "2024年度数据填报" not in other.get("/data/").get_data(as_text=True)
+    # …while their own county's pages work
+    for method, url in urls:
+        if method == "GET":
+            assert staff.get(url).status_code == 200, url
 
 
 def test_close_evaluates_the_round_as_its_exported_workbook(app, staff, demo, tmp_path: Path):
