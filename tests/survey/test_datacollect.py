@@ -541,3 +541,31 @@ def test_export_is_reproducible_byte_for_byte(app, staff, demo):
     book = load_workbook(io.BytesIO(first), read_only=True)
     assert {"schools", "classes", "rooms", "county"} <= set(book.sheetnames)
     book.close()
+
+
+def test_a_flag_overridden_by_staff_lets_the_school_submit(app, staff, demo):
+    rnd = open_round(staff, demo)
+    school = app.test_client()
+    for sheet in rnd.sheets:
+        submit_school(school, sheet, demo)
+    nxt = open_round(staff, demo, year=2025, name="2025年度数据填报", previous=rnd.id)
+    sheet = nxt.sheets[2]
+    old = sheet_row(app, rnd.sheets[2].id).values["teaching_area"]
+    page = school.get(f"/d/{sheet.token}").get_data(as_text=True)
+    data = school_form(page, demo, sheet.code, teaching_area=cell(round(old / 2, 1)))
+    assert school.post(f"/d/{sheet.token}", data={**data, "action": "draft"}).status_code == 303
+    refused = school.post(f"/d/{sheet.token}", data={**data, "action": "submit"})
+    assert refused.status_code == 422 and "explain-year_over_year--teaching_area" in refused.get_data(as_text=True)
+    from survey.datacollect.models import DataFlag
+
+    with app.app_context():
+        flags = db.session.scalars(select(DataFlag).where(DataFlag.sheet_id == sheet.id,
+                                                          DataFlag.cleared_at.is_(None))).all()
+        ids = [f.id for f in flags]
+    page = staff.get(f"/data/{nxt.id}/sheets/{sheet.id}").get_data(as_text=True)
+    for flag_id in ids:
+        assert staff.post(f"/data/{nxt.id}/flags/{flag_id}/override",
+                          data={"csrf_token": csrf_from(page), "note": "教学楼部分拆除重建，已核实"}).status_code == 302
+    resp = school.post(f"/d/{sheet.token}", data={**data, "action": "submit"})
+    assert resp.status_code == 303
+    assert sheet_row(app, sheet.id).state == "submitted"
