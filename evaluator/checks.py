@@ -25,7 +25,8 @@ from evaluator.workbook import COUNTY_BY_KEY, SCHOOL_COLUMNS, TYPE_STAGES
 
 CHECKS_DIR = Path(__file__).resolve().parent.parent / "instruments" / "checks"
 DEFAULT_CHECKS = "national-2017"
-KINDS = ("not_more_than", "classes_match", "class_students", "positive_needs", "room_area", "type_requires")
+KINDS = ("not_more_than", "classes_match", "class_students", "positive_needs", "zero_needs_zero", "room_area",
+         "type_requires")
 _SCHOOL_KEYS = {c.key for c in SCHOOL_COLUMNS}
 _LIST_KEYS = ("class_students", "room_area")
 
@@ -174,7 +175,7 @@ def load_checks(name: str | Path = DEFAULT_CHECKS) -> Checks:
         if kind == "not_more_than":
             kw["field"] = school_key(need(r, "field", where, str), f"{where}field")
             kw["limit"] = school_key(need(r, "limit", where, str), f"{where}limit")
-        elif kind == "positive_needs":
+        elif kind in ("positive_needs", "zero_needs_zero"):
             kw["field"] = school_key(need(r, "field", where, str), f"{where}field")
             kw["needs"] = tuple(school_key(k, f"{where}needs") for k in need(r, "needs", where, list))
         elif kind == "class_students":
@@ -275,7 +276,7 @@ def check_school(checks: Checks, school_type: str, values: Mapping[str, Any],
     stages = school_stages(school_type)
     out: list[Finding] = []
     for rule in checks.rules:
-        if rule.kind in ("not_more_than", "positive_needs"):
+        if rule.kind in ("not_more_than", "positive_needs", "zero_needs_zero"):
             applies = stages if "{stage}" in rule.field else ("",)
             for stage in applies:
                 key = rule.field.format(stage=stage)
@@ -286,7 +287,13 @@ def check_school(checks: Checks, school_type: str, values: Mapping[str, Any],
                     if value is not None and limit is not None and value > limit:
                         out.append(Finding(rule.id, key, rule.message.format(
                             stage=label, value=_fmt(value), limit=_fmt(limit))))
-                elif value is not None and value > 0:
+                elif rule.kind == "zero_needs_zero" and value == 0:
+                    for need in rule.needs:
+                        nkey = need.format(stage=stage)
+                        nv = _num(values.get(nkey))
+                        if nv is not None and nv > 0:
+                            out.append(Finding(rule.id, nkey, rule.message.format(stage=label, value=_fmt(nv))))
+                elif rule.kind == "positive_needs" and value is not None and value > 0:
                     for need in rule.needs:
                         nkey = need.format(stage=stage)
                         nv = _num(values.get(nkey))

@@ -79,6 +79,12 @@ def test_students_need_classes_and_teachers():
         teachers_junior=0, qualified_teachers_junior=0, backbone_teachers_junior=0, pe_art_teachers_junior=0)
 
 
+def test_no_students_means_no_classes_or_teachers_of_the_stage():
+    hit = rules_hit("小学", classes=[], students_primary=0, classes_primary=0, teachers_primary=3,
+                    qualified_teachers_primary=0, backbone_teachers_primary=0, pe_art_teachers_primary=0)
+    assert hit == {("no_students_no_classes_or_teachers", "teachers_primary")}
+
+
 def test_room_areas_plausible():
     assert rules_hit(rooms=[{"room_type": "音乐", "area": 29}]) == {("room_area_plausible", "rooms[0]")}
     assert rules_hit(rooms=[ROOMS[0], {"room_type": "美术", "area": 401}]) == {("room_area_plausible", "rooms[1]")}
