@@ -71,6 +71,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(workspace_bp)
     app.add_url_rule("/favicon.ico", "favicon", _favicon)
     app.add_url_rule("/apple-touch-icon.png", "touch_icon", _touch_icon)
+    from survey.datacollect.views import bp as datacollect_bp
+
+    app.register_blueprint(datacollect_bp)  # 填报: staff under /data/, each school's own link /d/<token>
     return app
 
 

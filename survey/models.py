@@ -367,3 +367,6 @@ class RoundChange(Base):
     detail: Mapped[str] = mapped_column(String(1000))
 
     by: Mapped[User | None] = relationship()
+
+
+from survey.datacollect import models as _datacollect_models  # noqa: E402,F401 - the 填报 tables

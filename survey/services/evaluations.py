@@ -137,7 +137,8 @@ def check_round_matches(rnd: SurveyRound, workbook: Workbook, workbook_name: str
 
 def evaluate_inputs(workbook: Workbook, rules: RuleSet, *, workbook_name: str, round: SurveyRound | None = None,
                     catalogue: Catalogue | None = None, responses_path: Path | None = None,
-                    responses_name: str | None = None) -> dict[str, Any]:
+                    responses_name: str | None = None,
+                    extra_inputs: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
     """The one evaluation behind `run.py evaluate` and the web workspace: the report dict
     (plain JSON) of a read workbook under ``rules``, with item 5 from a survey round of the
     same county and schools, or from a responses file, or pending (neither).
@@ -173,6 +174,7 @@ def evaluate_inputs(workbook: Workbook, rules: RuleSet, *, workbook_name: str, r
             raise InputError("答卷文件不存在", file=name, field="--responses")
         recognition = recognize_file(responses_path, workbook.schools, rules).to_dict()
         extra.append((name, sha256(responses_path.read_bytes())))
+    extra.extend(extra_inputs)  # e.g. a data round's change history and evidence files
     report = evaluate_workbook(workbook, rules, recognition, extra)
     if provenance:
         report = dataclasses.replace(report, extra_provenance={**dict(report.extra_provenance), **provenance})
@@ -181,9 +183,11 @@ def evaluate_inputs(workbook: Workbook, rules: RuleSet, *, workbook_name: str, r
 
 def run_evaluation(*, user: User, workbook_name: str, workbook_bytes: bytes, ruleset: str,
                    round: SurveyRound | None = None, responses_name: str | None = None,
-                   responses_bytes: bytes | None = None, catalogue: Catalogue | None = None) -> Evaluation:
+                   responses_bytes: bytes | None = None, catalogue: Catalogue | None = None,
+                   extra_inputs: tuple[tuple[str, str], ...] = ()) -> Evaluation:
     """Read and validate the inputs, evaluate (``evaluate_inputs``), and store an Evaluation
-    with its inputs and report; freeze the rule-set files it used.
+    with its inputs and report; freeze the rule-set files it used. ``extra_inputs`` (name,
+    sha256) are listed among the report's inputs (e.g. a data round's history and evidence).
 
     Raises ``InputError`` (location-first Chinese message) on bad input and ``ServiceError``
     on a refused county; nothing is added then.
@@ -211,7 +215,8 @@ def run_evaluation(*, user: User, workbook_name: str, workbook_bytes: bytes, rul
             path = folder / "responses" / responses_name  # its own folder: errors name the user's file
             path.write_bytes(responses_bytes)
         report = evaluate_inputs(workbook, rules, workbook_name=workbook_name, round=round, catalogue=catalogue,
-                                 responses_path=path, responses_name=responses_name)
+                                 responses_path=path, responses_name=responses_name,
+                                 extra_inputs=extra_inputs)
     freeze_ruleset(rules)
     year = (report.get("county") or {}).get("assessment_year")
     evaluation = Evaluation(
