@@ -100,7 +100,9 @@ class User(UserMixin, Base):
             return None
         if self.role == "staff":
             return {self.county_id} if self.county_id else set()
-        return {c.id for c in self.assigned_counties}
+        from survey.overview.models import region_county_ids  # a city/province assigned as a whole
+
+        return {c.id for c in self.assigned_counties} | region_county_ids(self)
 
 
 class SurveyRound(Base):
@@ -233,3 +235,6 @@ class Evaluation(Base):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     rectified_by: Mapped[User | None] = relationship(foreign_keys=[rectified_by_id])
     round: Mapped[SurveyRound | None] = relationship()
+
+
+from survey.overview import models as _overview_models  # noqa: E402,F401  (regions, roadmaps: same metadata)
