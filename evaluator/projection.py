@@ -403,3 +403,89 @@ def indicator_series(projection: Projection, key: str, stage: str) -> tuple[Seri
             threshold=min(thresholds) if thresholds else None,
             cv=y.report.resources.cv[stage].get(key), cv_limit=limits.get(stage)))
     return tuple(out)
+
+
+# ----------------------------------------------------------------------------- tracking
+_RANK = {"fail": 0, "pending": 1, "pass": 2, "n/a": 2}
+
+
+@dataclass(frozen=True)
+class TrackedItem:
+    code: str
+    title: str
+    planned: str | None
+    real: str | None
+    detail: str  # the real report's problem or detail
+
+
+@dataclass(frozen=True)
+class TrackedShortfall:
+    item: str
+    what: str
+    unit: str
+    planned: float
+    real: float
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """A year's real evaluation against that year's projection (report dicts of both)."""
+
+    year: int
+    behind: tuple[TrackedItem, ...]   # projected to pass that year, really not passing
+    ahead: tuple[TrackedItem, ...]    # projected not to pass, really passing
+    shortfalls: tuple[TrackedShortfall, ...]  # county totals larger than projected
+    verdict_planned: str
+    verdict_real: str
+
+    def summary(self) -> str:
+        """A Chinese paragraph for the annual 督导 report."""
+        head = f"{self.year}年实际评估与规划预测相比："
+        if not self.behind and not self.shortfalls:
+            text = head + "各项指标均达到或好于规划预测。"
+        else:
+            parts = []
+            if self.behind:
+                parts.append(f"{len(self.behind)}项指标落后于计划（" + "、".join(
+                    f"{t.code}{t.title.split('，')[0][:16]}" for t in self.behind) + "）")
+            for s in self.shortfalls:
+                parts.append(f"{s.what}比预测多缺{fmt_amount(s.real - s.planned)}{s.unit}"
+                             f"（预测{fmt_amount(s.planned)}{s.unit}，实际{fmt_amount(s.real)}{s.unit}）")
+            text = head + "；".join(parts) + "。"
+        if self.ahead:
+            text += f"{len(self.ahead)}项指标提前达标（" + "、".join(t.code for t in self.ahead) + "）。"
+        return text
+
+
+def fmt_amount(x: float) -> str:
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
+
+
+def _totals(report: Mapping[str, Any]) -> dict[tuple[str, str, str], float]:
+    out: dict[tuple[str, str, str], float] = {}
+    for row in report.get("shortfall_totals") or []:
+        key = (str(row.get("item") or ""), str(row.get("what") or ""), str(row.get("unit") or ""))
+        out[key] = out.get(key, 0.0) + float(row.get("amount") or 0)
+    return out
+
+
+def track(year: int, planned: Mapping[str, Any], real: Mapping[str, Any]) -> Tracking:
+    """Compare the real report of ``year`` with the projected one (both report dicts): items
+    behind plan (projected pass, real fail/pending), ahead of it, and shortfall totals that
+    exceed the projection."""
+    a = {it["code"]: it for it in planned.get("items", [])}
+    b = {it["code"]: it for it in real.get("items", [])}
+    behind, ahead = [], []
+    for code, it in a.items():
+        r = b.get(code)
+        ps, rs = it.get("status"), (r or {}).get("status")
+        row = TrackedItem(code, it.get("title", ""), ps, rs, (r or {}).get("problem") or (r or {}).get("detail", ""))
+        if _RANK.get(ps, -1) == 2 and _RANK.get(rs, -1) < 2:
+            behind.append(row)
+        elif _RANK.get(ps, -1) < 2 and _RANK.get(rs, -1) == 2:
+            ahead.append(row)
+    ta, tb = _totals(planned), _totals(real)
+    short = tuple(TrackedShortfall(k[0], k[1], k[2], ta.get(k, 0.0), tb[k]) for k in tb
+                  if tb[k] > ta.get(k, 0.0) + 1e-9)
+    return Tracking(year=year, behind=tuple(behind), ahead=tuple(ahead), shortfalls=short,
+                    verdict_planned=planned.get("verdict", ""), verdict_real=real.get("verdict", ""))

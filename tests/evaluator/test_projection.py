@@ -117,3 +117,25 @@ def test_unknown_school_in_a_project_is_refused(tmp_path):
         project(base, [bad], RULES, base_year=2024, target_year=2026)
     with pytest.raises(InputError, match="目标年份"):
         project(base, [], RULES, base_year=2024, target_year=2020)
+
+
+def test_tracking_names_items_behind_plan_and_by_how_much(tmp_path):
+    """The plan (from the short county) expected 三小 fixed in 2026; the real 2026 data show
+    only half the sports ground built and no music room: 1.5/1.8/2.3 are behind plan."""
+    from evaluator.projection import track
+
+    base = _short_county(tmp_path)
+    planned = project(base, [FIX_P3], RULES, base_year=2025, target_year=2026, recognition=RECOGNITION_PASS,
+                      dependencies=False).at(2026).report.to_dict()
+    half = Project("p1", 2026, "extension", "P3", added={"sports_area": 600})
+    real = project(base, [half], RULES, base_year=2025, target_year=2026, recognition=RECOGNITION_PASS,
+                   dependencies=False).at(2026).report.to_dict()
+    t = track(2026, planned, real)
+    assert [x.code for x in t.behind] == ["1.5", "1.8", "2.3"]
+    assert t.ahead == ()
+    music = next(s for s in t.shortfalls if s.what == "音乐专用教室")
+    assert (music.planned, music.real, music.unit) == (0.0, 1.0, "间")
+    text = t.summary()
+    assert text.startswith("2026年实际评估与规划预测相比：3项指标落后于计划（1.5")
+    assert "音乐专用教室比预测多缺1间" in text
+    assert track(2026, planned, planned).summary() == "2026年实际评估与规划预测相比：各项指标均达到或好于规划预测。"
