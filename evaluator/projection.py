@@ -188,9 +188,15 @@ def projected_frames(base: Workbook, projects: Sequence[Project], year: int,
     Projects with ``year`` ≤ the year are applied in (year, key) order; then the enrolment
     projection (columns school_code, year, students_primary, students_junior; the latest
     entry of each school at or before the year) sets students. See the module docstring."""
-    schools = base.schools.drop(columns=["_row"], errors="ignore").copy().reset_index(drop=True)
-    classes = None if base.classes is None else base.classes.drop(columns=["_row"], errors="ignore").copy()
-    rooms = None if base.rooms is None else base.rooms.drop(columns=["_row"], errors="ignore").copy()
+    def fresh(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        if frame is None:
+            return None
+        out = frame.drop(columns=["_row"], errors="ignore").copy().reset_index(drop=True)
+        out.attrs = {}  # the reader's column letters: pandas deep-copies attrs on every operation
+        return out
+
+    schools, classes, rooms = fresh(base.schools), fresh(base.classes), fresh(base.rooms)
+    assert schools is not None
     county = dict(base.county)
     county["assessment_year"] = year
     codes = set(schools["school_code"])

@@ -54,6 +54,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from survey.admin import bp as admin_bp
     from survey.auth import bp as auth_bp
     from survey.collect import bp as collect_bp
+    from survey.overview.views import bp as overview_bp
     from survey.workspace import bp as workspace_bp
 
     app.register_blueprint(auth_bp)
@@ -61,6 +62,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(collect_bp)
     limiter.exempt(collect_bp)  # respondents are never rate-limited (shared school Wi-Fi, carrier NAT)
     app.register_blueprint(workspace_bp)
+    app.register_blueprint(overview_bp)
     return app
 
 
