@@ -200,3 +200,45 @@ def test_regions_are_managed_by_admins_only(app, client, city):
     client.post("/logout", data={"csrf_token": csrf_from(page)})
     login(client, "dalian")  # now sees 抚顺市's county too
     assert set(rows_of(client.get("/overview/").get_data(as_text=True))) == {c[0] for c in DALIAN} | {"210321"}
+
+
+def test_survey_round_progress_and_live_score_with_interval(app, client, city):
+    from survey.instruments import catalogue
+    from survey.models import County
+    from survey.recognition import round_recognition_sql
+    from tests.survey.helpers import make_round, store_answers
+
+    with app.app_context():
+        rnd = make_round("210302", name="2026年铁东区社会认可度调查")
+        n = 0
+        for i, ln in enumerate(rnd.links):
+            for k in range(min(3, ln.quota)):
+                store_answers(ln, "满意" if (i + k) % 4 else "不满意")
+                n += 1
+        expected = round_recognition_sql(rnd, catalogue()).to_dict()
+        quota = sum(ln.quota for ln in rnd.links)
+        assert db.session.get(County, rnd.county_id).code == "210302"
+    login(client, "anshan")
+    page = client.get("/overview/").get_data(as_text=True)
+    row = re.search(r'<tr data-county="210302">(.*?)</tr>', page, re.S).group(1)
+    assert f"2026年铁东区社会认可度调查</a>：{n}/{quota}" in row
+    score = f"{expected['score'] * 100:.1f}%"
+    ci = f"（{expected['ci'][0] * 100:.1f}–{expected['ci'][1] * 100:.1f}%）"
+    assert f"<b>{score}</b>{ci}" in row
+
+
+def test_measures_are_edited_in_the_browser(app, client, city):
+    login(client, "tiedong")  # county staff edit their own roadmap
+    cid = city.ids["210302"]
+    page = client.get(f"/overview/counties/{cid}/roadmap").get_data(as_text=True)
+    assert "三小增建音乐教室" in page
+    resp = client.post(f"/overview/counties/{cid}/roadmap", data={
+        "csrf_token": csrf_from(page), "target_year": "2027", "m-2.3-2026": "", "m-2.5-2027": "起始年级严格控制班额"})
+    assert resp.status_code == 302
+    page = client.get(f"/overview/counties/{cid}/roadmap").get_data(as_text=True)
+    assert "三小增建音乐教室" not in page and "起始年级严格控制班额" in page and 'value="2027"' in page
+    resp = client.post(f"/overview/counties/{cid}/roadmap", data={
+        "csrf_token": csrf_from(page), "target_year": "1999", "m-2.5-2027": "x"})
+    assert resp.status_code == 422 and "目标验收年份应在 2000–2100 之间" in resp.get_data(as_text=True)
+    assert "起始年级严格控制班额" in client.get(f"/overview/counties/{cid}/roadmap").get_data(as_text=True)
+    assert client.get(f"/overview/counties/{city.ids['210303']}/roadmap").status_code == 404
