@@ -299,6 +299,34 @@ def delete_project(county: County, project_id: int, *, user: User | None) -> Non
         _touch(county, plan.target_year, user)
 
 
+def set_enrolment(county: County, school_code: str, year: int, students_primary: int | None,
+                  students_junior: int | None, *, user: User | None) -> None:
+    """Enter (or replace, or with both counts empty remove) one school's projected students in a year."""
+    plan = plan_of(county)
+    if plan is None:
+        raise ServiceError("请先填写目标验收年份（推进规划）")
+    code = (school_code or "").strip()
+    if not code or len(code) > 40:
+        raise ServiceError("请填写学校代码（不超过 40 字）")
+    if not 2000 <= year <= 2100:
+        raise ServiceError("年份应在 2000–2100 之间")
+    for v in (students_primary, students_junior):
+        if v is not None and not 0 <= v <= 100_000:
+            raise ServiceError("在校生数应为 0–100000 的整数")
+    row = db.session.scalar(select(EnrolmentProjection).where(
+        EnrolmentProjection.county_id == county.id, EnrolmentProjection.school_code == code,
+        EnrolmentProjection.year == year))
+    if students_primary is None and students_junior is None:
+        if row is not None:
+            db.session.delete(row)
+    else:
+        if row is None:
+            row = EnrolmentProjection(county_id=county.id, school_code=code, year=year)
+            db.session.add(row)
+        row.students_primary, row.students_junior = students_primary, students_junior
+    _touch(county, plan.target_year, user)
+
+
 # ----------------------------------------------------------------------------- projection
 _CACHE: OrderedDict[str, Projection] = OrderedDict()
 _CACHE_SIZE = 64

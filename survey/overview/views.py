@@ -306,6 +306,35 @@ def project_delete(county_id: int, project_id: int):
     return redirect(url_for(".roadmap", county_id=c.id) + "#projects")
 
 
+@bp.post("/counties/<int:county_id>/roadmap/enrolment")
+@roles_required(*WRITERS)
+def enrolment_set(county_id: int):
+    c = county_or_404(county_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+
+    def count(name: str) -> int | None:
+        text = (request.form.get(name) or "").strip()
+        if not text:
+            return None
+        if not text.isdigit():
+            raise ServiceError(_("在校生数应为 0–100000 的整数"))
+        return int(text)
+
+    try:
+        year = request.form.get("year", type=int)
+        if year is None:
+            raise ServiceError(_("请填写年份"))
+        svc.set_enrolment(c, request.form.get("school_code", ""), year, count("students_primary"),
+                          count("students_junior"), user=current_user)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc) + _("，未保存。"), "error")
+    else:
+        flash(_("学生数预测已保存。"), "ok")
+    return redirect(url_for(".roadmap", county_id=c.id) + "#enrolment")
+
+
 # ----------------------------------------------------------------------------- projection
 def _charts(projection) -> list[dict]:
     labels = {"min": _("最低学校"), "mean": _("县均值"), "threshold": _("标准")}

@@ -242,3 +242,22 @@ def test_measures_are_edited_in_the_browser(app, client, city):
     assert resp.status_code == 422 and "目标验收年份应在 2000–2100 之间" in resp.get_data(as_text=True)
     assert "起始年级严格控制班额" in client.get(f"/overview/counties/{cid}/roadmap").get_data(as_text=True)
     assert client.get(f"/overview/counties/{city.ids['210303']}/roadmap").status_code == 404
+
+
+def test_enrolment_projection_entered_in_the_browser_changes_the_projection(app, client, city):
+    """铁西区 with 600 more primary students at 三小 from 2027: its sports ground, even after the
+    extension, is short again (3000 + 6300 m² for 1800 students = 5.17 m²): no recognition by 2027."""
+    login(client, "city_admin")
+    cid = city.ids["210303"]
+    page = client.get(f"/overview/counties/{cid}/roadmap").get_data(as_text=True)
+    resp = client.post(f"/overview/counties/{cid}/roadmap/enrolment", data={
+        "csrf_token": csrf_from(page), "school_code": "P3", "year": "2027", "students_primary": "1800"})
+    assert resp.status_code == 302
+    proj = client.get(f"/overview/counties/{cid}/projection").get_data(as_text=True)
+    assert "按现有规划，2027 年前不能达到认定要求。" in proj
+    resp = client.post(f"/overview/counties/{cid}/roadmap/enrolment", data={
+        "csrf_token": csrf_from(page), "school_code": "P3", "year": "2027", "students_primary": "-3"})
+    assert "在校生数应为 0–100000 的整数，未保存。" in client.get(f"/overview/counties/{cid}/roadmap").get_data(as_text=True)
+    client.post(f"/overview/counties/{cid}/roadmap/enrolment", data={
+        "csrf_token": csrf_from(page), "school_code": "P3", "year": "2027"})  # both empty: removed
+    assert "预计 2027 年达到优质均衡认定要求。" in client.get(f"/overview/counties/{cid}/projection").get_data(as_text=True)
