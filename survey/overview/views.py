@@ -127,7 +127,7 @@ def review():
     _regions, region, rows = _scope()
     title = _("%(name)s县域义务教育优质均衡发展市级复核报告", name=region.name if region else "")
     return render_template("overview/review.html", data=review_data(rows, title), verdicts=verdict_labels(),
-                           statuses=status_labels(), today=dt.date.today())
+                           statuses=status_labels(), today=dt.date.today(), assumptions=ASSUMPTIONS)
 
 
 @bp.get("/review.docx")
