@@ -261,3 +261,33 @@ def test_enrolment_projection_entered_in_the_browser_changes_the_projection(app,
     client.post(f"/overview/counties/{cid}/roadmap/enrolment", data={
         "csrf_token": csrf_from(page), "school_code": "P3", "year": "2027"})  # both empty: removed
     assert "预计 2027 年达到优质均衡认定要求。" in client.get(f"/overview/counties/{cid}/projection").get_data(as_text=True)
+
+
+def test_demo_city_and_roadmap_answer_the_demo_shortfalls(app, client, tmp_path):
+    """The demo's roadmap (survey/overview/demo.py) is built from its evaluation's shortfalls:
+    in the target year 2.3 (rooms) and 2.4 (school size) pass; safe to load twice."""
+    from evaluator.workbook import demo_workbook
+    from survey.instruments import catalogue
+    from survey.overview.demo import load_demo_overview
+    from survey.overview.services import plan_projects, projection_for
+    from survey.services.evaluations import run_evaluation
+    from tests.survey.helpers import make_user
+
+    with app.app_context():
+        admin = make_user("demo_admin", "admin")
+        insp = make_user("demo_insp", "evaluator", ("370300",), names={"370300": "演示县"})
+        wb = demo_workbook(tmp_path / "演示县数据.xlsx")
+        ev = run_evaluation(user=admin, workbook_name=wb.name, workbook_bytes=wb.read_bytes(), ruleset="national-2017",
+                            round=None, catalogue=catalogue())
+        load_demo_overview(ev.county, admin, insp)
+        load_demo_overview(ev.county, admin, insp)
+        db.session.commit()
+        n = len(plan_projects(ev.county))
+        p = projection_for(ev.county, dependencies=False).projection
+        assert n >= 2 and p.target_year == 2027
+        assert p.base.item("2.3").status == "fail" and p.target.status("2.3") == "pass"
+        assert p.base.item("2.4").status == "fail" and p.target.status("2.4") == "pass"
+    login(client, "demo_insp")
+    page = client.get("/overview/").get_data(as_text=True)
+    assert "演示市（市）" in page
+    assert set(rows_of(page)) == {"370300"}
