@@ -321,6 +321,15 @@ def _evaluate_year(base: Workbook, projects: Sequence[Project], year: int, rules
                     recognition=recognition, generated_at=generated_at)
 
 
+def project_year(base: Workbook, projects: Sequence[Project], rules: RuleSet, *, base_year: int, year: int,
+                 enrolment: pd.DataFrame | None = None, recognition: Mapping[str, Any] | None = None,
+                 generated_at: str = "projection") -> EvaluationReport:
+    """The projected evaluation of one year (the same report ``project`` gives for that year):
+    projects after ``base_year`` and up to ``year`` applied to the base workbook."""
+    later = tuple(p for p in projects if p.year > base_year)
+    return _evaluate_year(base, later, year, rules, enrolment, recognition, generated_at)
+
+
 def project(base: Workbook, projects: Sequence[Project], rules: RuleSet, *, base_year: int, target_year: int,
             enrolment: pd.DataFrame | None = None, recognition: Mapping[str, Any] | None = None,
             dependencies: bool = True, generated_at: str = "projection") -> Projection:

@@ -35,10 +35,12 @@ from evaluator.projection import (
     Projection,
     Tracking,
     project,
+    project_year,
     track,
 )
 from evaluator.roadmap import Roadmap
-from evaluator.rules import ITEM_CODES, SCHOOL_TYPES, load_ruleset
+from evaluator.rules import ITEM_CODES, SCHOOL_TYPES, RuleSet, load_ruleset
+from evaluator.verdict import EvaluationReport
 from evaluator.workbook import LOCALITIES, Workbook
 from survey.db import db
 from survey.models import County, Evaluation, SurveyRound, User, utcnow
@@ -332,12 +334,65 @@ _CACHE: OrderedDict[str, Projection] = OrderedDict()
 _CACHE_SIZE = 64
 
 
+_WORKBOOKS: OrderedDict[tuple[int, str], Workbook] = OrderedDict()
+
+
 def evaluation_workbook(evaluation: Evaluation) -> Workbook:
-    """The data workbook an evaluation read, from its stored bytes."""
+    """The data workbook an evaluation read, from its stored bytes (parsed once per process)."""
     from survey.services.evaluations import _read_upload
 
-    with tempfile.TemporaryDirectory(prefix="projection-") as tmp:
-        return _read_upload(evaluation.workbook_data, evaluation.workbook_name, Path(tmp))
+    key = (evaluation.id, evaluation.workbook_sha256)
+    if key not in _WORKBOOKS:
+        with tempfile.TemporaryDirectory(prefix="projection-") as tmp:
+            _WORKBOOKS[key] = _read_upload(evaluation.workbook_data, evaluation.workbook_name, Path(tmp))
+        while len(_WORKBOOKS) > 16:
+            _WORKBOOKS.popitem(last=False)
+    return _WORKBOOKS[key]
+
+
+_YEARS: OrderedDict[str, EvaluationReport] = OrderedDict()
+
+
+def _year_report(ev: Evaluation, rules: RuleSet, projects: Sequence[Project], enrolment: pd.DataFrame,
+                 year: int) -> EvaluationReport:
+    """One projected year from ``ev`` (evaluator.projection.project_year), cached per inputs."""
+    key = _fingerprint(ev.id, ev.workbook_sha256, ev.responses_sha256, ev.round_id, ev.ruleset, year,
+                       [p.__dict__ for p in projects], enrolment.to_dict("records"))
+    if key not in _YEARS:
+        _YEARS[key] = project_year(evaluation_workbook(ev), projects, rules, base_year=ev.assessment_year,
+                                   year=year, enrolment=enrolment, recognition=(ev.report or {}).get("recognition"))
+        while len(_YEARS) > 256:
+            _YEARS.popitem(last=False)
+    _YEARS.move_to_end(key)
+    return _YEARS[key]
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What the overview needs of a projection: the target year's report and the first year
+    projected "recognized" (found year by year only when the target year is recognized)."""
+
+    target: EvaluationReport | None
+    verdict_year: int | None
+    problem: str | None
+
+
+def outlook_for(county: County, plan: CountyPlan, ev: Evaluation) -> Outlook:
+    if ev.assessment_year is None:
+        return Outlook(None, None, "最近一次评估的数据表缺少评估年份（assessment_year）")
+    projects = [as_project(r) for r in plan_projects(county)]
+    enrolment = plan_enrolment(county)
+    target_year = max(plan.target_year, ev.assessment_year)
+    try:
+        rules = load_ruleset(ev.ruleset)
+        target = _year_report(ev, rules, projects, enrolment, target_year)
+        first = None
+        if target.verdict == "recognized":
+            first = next(y for y in range(ev.assessment_year, target_year + 1)
+                         if _year_report(ev, rules, projects, enrolment, y).verdict == "recognized")
+    except InputError as exc:
+        return Outlook(None, None, f"无法测算：{exc}")
+    return Outlook(target, first, None)
 
 
 @dataclass(frozen=True)
@@ -399,13 +454,12 @@ def tracking_for(county: County) -> tuple[Tracking | None, str | None]:
     if latest.assessment_year is None or baseline.assessment_year is None \
             or latest.assessment_year < baseline.assessment_year:
         return None, "评估年份缺失或早于规划起点"
-    out = projection_for(county, evaluation=baseline, target_year=max(latest.assessment_year, plan.target_year),
-                         dependencies=False)
-    if out.projection is None:
-        return None, out.problem
-    year = out.projection.at(latest.assessment_year)
-    assert year is not None
-    return track(latest.assessment_year, year.report.to_dict(), latest.report), None
+    try:
+        planned = _year_report(baseline, load_ruleset(baseline.ruleset), [as_project(r) for r in plan_projects(county)],
+                               plan_enrolment(county), latest.assessment_year)
+    except InputError as exc:
+        return None, f"无法测算：{exc}"
+    return track(latest.assessment_year, planned.to_dict(), latest.report), None
 
 
 # ----------------------------------------------------------------------------- overview rows
@@ -474,7 +528,7 @@ def round_summaries(county: County, catalogue) -> tuple[RoundSummary, ...]:
     return tuple(out)
 
 
-def light_for(plan: CountyPlan | None, latest: Evaluation | None, projection: Projection | None,
+def light_for(plan: CountyPlan | None, latest: Evaluation | None, outlook: Outlook | None,
               tracking: Tracking | None, this_year: int) -> Light:
     """The traffic light (see ``LIGHT_RULE``)."""
     labels = {code: (label, why) for code, label, why in LIGHT_RULE}
@@ -482,11 +536,12 @@ def light_for(plan: CountyPlan | None, latest: Evaluation | None, projection: Pr
         return Light("green", labels["green"][0], "最近一次评估已达到认定要求")
     if plan is None:
         return Light("grey", labels["grey"][0], "尚未录入推进规划")
-    if latest is None or projection is None:
-        return Light("grey", "尚无评估" if latest is None else "无法测算", "尚无评估可供测算")
+    if latest is None or outlook is None or outlook.target is None:
+        return Light("grey", "尚无评估" if latest is None else "无法测算",
+                     "尚无评估可供测算" if latest is None else (outlook.problem if outlook else ""))
     if this_year > plan.target_year:
         return Light("red", labels["red"][0], f"已过目标年份（{plan.target_year}年）仍未通过认定")
-    target = projection.target.report
+    target = outlook.target
     failing = [it.code for it in target.items if it.status == "fail"]
     if failing:
         return Light("red", labels["red"][0],
@@ -496,7 +551,7 @@ def light_for(plan: CountyPlan | None, latest: Evaluation | None, projection: Pr
         return Light("yellow", labels["yellow"][0], f"按规划测算无未达标项，但{len(pending)}项待定：" + "、".join(pending))
     if tracking is not None and (tracking.behind or tracking.shortfalls):
         return Light("yellow", labels["yellow"][0], tracking.summary())
-    return Light("green", labels["green"][0], f"按规划测算{projection.verdict_year}年达到认定要求")
+    return Light("green", labels["green"][0], f"按规划测算{outlook.verdict_year}年达到认定要求")
 
 
 def overview_rows(counties: Sequence[County], catalogue, this_year: int) -> list[CountyRow]:
@@ -505,17 +560,16 @@ def overview_rows(counties: Sequence[County], catalogue, this_year: int) -> list
         plan = plan_of(county)
         latest = latest_evaluation(county)
         report = latest.report if latest is not None else {}
-        out = projection_for(county, dependencies=False) if plan is not None and latest is not None else None
+        outlook = outlook_for(county, plan, latest) if plan is not None and latest is not None else None
         tracking = tracking_for(county)[0] if plan is not None else None
-        projection = out.projection if out else None
         rows.append(CountyRow(
             county=county, plan=plan, latest=latest,
             failing=tuple(it["code"] for it in report.get("items", []) if it.get("status") == "fail"),
             pending=tuple(it["code"] for it in report.get("items", []) if it.get("status") == "pending"),
             shortfalls=shortfall_texts(report), rounds=round_summaries(county, catalogue),
-            light=light_for(plan, latest, projection, tracking, this_year),
-            verdict_year=projection.verdict_year if projection else None,
-            projection_problem=out.problem if out else None, tracking=tracking, cv=report.get("cv") or {}))
+            light=light_for(plan, latest, outlook, tracking, this_year),
+            verdict_year=outlook.verdict_year if outlook else None,
+            projection_problem=outlook.problem if outlook else None, tracking=tracking, cv=report.get("cv") or {}))
     return rows
 
 

@@ -139,3 +139,14 @@ def test_tracking_names_items_behind_plan_and_by_how_much(tmp_path):
     assert text.startswith("2026年实际评估与规划预测相比：3项指标落后于计划（1.5")
     assert "音乐专用教室比预测多缺1间" in text
     assert track(2026, planned, planned).summary() == "2026年实际评估与规划预测相比：各项指标均达到或好于规划预测。"
+
+
+def test_one_year_alone_is_the_same_report(tmp_path):
+    from evaluator.projection import project_year
+
+    base = _short_county(tmp_path)
+    pr = project(base, [FIX_P3], RULES, base_year=2024, target_year=2027, recognition=RECOGNITION_PASS,
+                 dependencies=False)
+    for year in (2025, 2026):
+        alone = project_year(base, [FIX_P3], RULES, base_year=2024, year=year, recognition=RECOGNITION_PASS)
+        assert alone.to_dict() == pr.at(year).report.to_dict()
