@@ -291,3 +291,19 @@ def test_demo_city_and_roadmap_answer_the_demo_shortfalls(app, client, tmp_path)
     page = client.get("/overview/").get_data(as_text=True)
     assert "演示市（市）" in page
     assert set(rows_of(page)) == {"370300"}
+
+
+def test_what_if_adding_a_project_gives_a_verdict_year(app, client, city):
+    login(client, "anshan")
+    cid = city.ids["210304"]  # 立山区: P3 short, no project planned
+    page = client.get(f"/overview/counties/{cid}/projection").get_data(as_text=True)
+    assert "按现有规划，2027 年前不能达到认定要求。" in page
+    assert "1.8</b>（未达标）" in page  # what remains short in the target year
+    resp = client.post(f"/overview/counties/{cid}/projection", data={
+        "csrf_token": csrf_from(page), "year": "2026", "kind": "extension", "school_code": "P3",
+        "sports_area": "3000", "music_rooms": "1", "music_room_area": "100"})
+    assert resp.status_code == 200
+    assert "原规划：目标年份前不能达到；模拟：2026 年达到。" in resp.get_data(as_text=True)
+    # nothing was saved: the plan still has no project
+    assert "按现有规划，2027 年前不能达到认定要求。" in client.get(f"/overview/counties/{cid}/projection").get_data(
+        as_text=True)
