@@ -224,8 +224,7 @@ def roadmap_import(county_id: int):
     c = county_or_404(county_id)
     form = RoadmapImportForm()
     if not form.validate_on_submit():
-        flash("；".join(e for errs in form.errors.values() for e in errs), "error")
-        return redirect(url_for(".roadmap", county_id=c.id))
+        return _refused(c, "；".join(str(e) for errs in form.errors.values() for e in errs))
     upload = form.roadmap.data
     name = safe_filename(upload.filename, "roadmap.xlsx")
     try:
@@ -236,10 +235,16 @@ def roadmap_import(county_id: int):
         svc.save_roadmap(c, roadmap, user=current_user, source_name=name)
     except (InputError, ServiceError) as exc:
         db.session.rollback()
-        return render_template("overview/import_error.html", c=c, error=str(exc)), 422
+        return _refused(c, str(exc))
     flash(_("已导入推进规划：目标 %(year)s 年，措施 %(m)s 条，项目 %(p)s 个。", year=roadmap.target_year,
             m=len(roadmap.measures), p=len(roadmap.projects)), "ok")
     return redirect(url_for(".roadmap", county_id=c.id))
+
+
+def _refused(c: County, message: str):
+    """Bad input on a roadmap form: a Chinese page naming the problem, 422, nothing stored."""
+    return render_template("overview/refused.html", c=c, error=message,
+                           back=url_for(".roadmap", county_id=c.id)), 422
 
 
 def _number(name: str, label: str) -> float:
@@ -284,9 +289,8 @@ def project_add(county_id: int):
         svc.add_project(c, _project_from_form(), user=current_user)
     except ServiceError as exc:
         db.session.rollback()
-        flash(str(exc) + _("，项目未保存。"), "error")
-    else:
-        flash(_("项目已添加。"), "ok")
+        return _refused(c, str(exc) + _("，项目未保存。"))
+    flash(_("项目已添加。"), "ok")
     return redirect(url_for(".roadmap", county_id=c.id) + "#projects")
 
 
@@ -300,9 +304,8 @@ def project_delete(county_id: int, project_id: int):
         svc.delete_project(c, project_id, user=current_user)
     except ServiceError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        flash(_("项目已删除。"), "ok")
+        return _refused(c, str(exc))
+    flash(_("项目已删除。"), "ok")
     return redirect(url_for(".roadmap", county_id=c.id) + "#projects")
 
 
@@ -329,9 +332,8 @@ def enrolment_set(county_id: int):
                           count("students_junior"), user=current_user)
     except ServiceError as exc:
         db.session.rollback()
-        flash(str(exc) + _("，未保存。"), "error")
-    else:
-        flash(_("学生数预测已保存。"), "ok")
+        return _refused(c, str(exc) + _("，未保存。"))
+    flash(_("学生数预测已保存。"), "ok")
     return redirect(url_for(".roadmap", county_id=c.id) + "#enrolment")
 
 
@@ -443,7 +445,7 @@ def region_update(region_id: int):
             svc.assign_region(region, request.form["username"])
     except ServiceError as exc:
         db.session.rollback()
-        flash(str(exc) + _("，未保存任何修改。"), "error")
-    else:
-        flash(_("已保存 %(name)s。", name=region.name), "ok")
+        return render_template("overview/refused.html", c=None, error=str(exc) + _("，未保存任何修改。"),
+                               back=url_for(".regions")), 422
+    flash(_("已保存 %(name)s。", name=region.name), "ok")
     return redirect(url_for(".regions"))

@@ -145,6 +145,9 @@ def test_roadmap_import_errors_are_located_and_store_nothing(app, client, city, 
     assert "文件 台安规划.xlsx，工作表 建设项目，第 2 行，列 C（项目类型）：项目类型“新修”应为 新建/改扩建/撤并" in \
         resp.get_data(as_text=True)
     assert "尚未录入推进规划" in client.get(f"/overview/counties/{cid}").get_data(as_text=True)
+    wrong = client.post(f"/overview/counties/{cid}/roadmap/import", content_type="multipart/form-data",
+                        data={"csrf_token": csrf_from(page), "roadmap": (io.BytesIO(b"a,b"), "规划.csv")})
+    assert wrong.status_code == 422 and "只接受 .xlsx 工作簿" in wrong.get_data(as_text=True)
 
     resp = client.post(f"/overview/counties/{cid}/roadmap/import", content_type="multipart/form-data",
                        data={"csrf_token": csrf_from(page), "roadmap": (io.BytesIO(_roadmap_bytes(tmp_path)),
@@ -194,7 +197,7 @@ def test_regions_are_managed_by_admins_only(app, client, city):
     assert '抚顺市（2104，市）' in page
     rid = re.findall(r'/overview/regions/(\d+)"', page)[-1]
     resp = client.post(f"/overview/regions/{rid}", data={"csrf_token": csrf_from(page), "counties": "999999"})
-    assert "以下县代码尚未登记：999999" in client.get("/overview/regions").get_data(as_text=True)
+    assert resp.status_code == 422 and "以下县代码尚未登记：999999" in resp.get_data(as_text=True)
     resp = client.post(f"/overview/regions/{rid}", data={"csrf_token": csrf_from(page), "counties": "210321",
                                                          "username": "dalian"})
     client.post("/logout", data={"csrf_token": csrf_from(page)})
@@ -257,7 +260,7 @@ def test_enrolment_projection_entered_in_the_browser_changes_the_projection(app,
     assert "按现有规划，2027 年前不能达到认定要求。" in proj
     resp = client.post(f"/overview/counties/{cid}/roadmap/enrolment", data={
         "csrf_token": csrf_from(page), "school_code": "P3", "year": "2027", "students_primary": "-3"})
-    assert "在校生数应为 0–100000 的整数，未保存。" in client.get(f"/overview/counties/{cid}/roadmap").get_data(as_text=True)
+    assert resp.status_code == 422 and "在校生数应为 0–100000 的整数，未保存。" in resp.get_data(as_text=True)
     client.post(f"/overview/counties/{cid}/roadmap/enrolment", data={
         "csrf_token": csrf_from(page), "school_code": "P3", "year": "2027"})  # both empty: removed
     assert "预计 2027 年达到优质均衡认定要求。" in client.get(f"/overview/counties/{cid}/projection").get_data(as_text=True)
