@@ -356,7 +356,7 @@ _YEARS: OrderedDict[str, EvaluationReport] = OrderedDict()
 def _year_report(ev: Evaluation, rules: RuleSet, projects: Sequence[Project], enrolment: pd.DataFrame,
                  year: int) -> EvaluationReport:
     """One projected year from ``ev`` (evaluator.projection.project_year), cached per inputs."""
-    key = _fingerprint(ev.id, ev.workbook_sha256, ev.responses_sha256, ev.round_id, ev.ruleset, year,
+    key = _fingerprint(ev.id, ev.workbook_sha256, ev.responses_sha256, ev.round_id, rules.sha256, year,
                        [p.__dict__ for p in projects], enrolment.to_dict("records"))
     if key not in _YEARS:
         _YEARS[key] = project_year(evaluation_workbook(ev), projects, rules, base_year=ev.assessment_year,
@@ -423,14 +423,18 @@ def projection_for(county: County, *, projects: Sequence[Project] | None = None,
     if projects is None:
         projects = [as_project(r) for r in plan_projects(county)]
     enrolment = plan_enrolment(county)
-    key = _fingerprint(ev.id, ev.workbook_sha256, ev.responses_sha256, ev.round_id, ev.ruleset, target, [p.__dict__ for p in projects],
-                       enrolment.to_dict("records"), dependencies)
+    try:
+        rules = load_ruleset(ev.ruleset)
+    except InputError as exc:
+        return ProjectionOutcome(None, f"无法测算：{exc}", ev)
+    key = _fingerprint(ev.id, ev.workbook_sha256, ev.responses_sha256, ev.round_id, rules.sha256, target,
+                       [p.__dict__ for p in projects], enrolment.to_dict("records"), dependencies)
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return ProjectionOutcome(_CACHE[key], None, ev)
     base_year = min(ev.assessment_year, target)
     try:
-        result = project(evaluation_workbook(ev), projects, load_ruleset(ev.ruleset), base_year=base_year,
+        result = project(evaluation_workbook(ev), projects, rules, base_year=base_year,
                          target_year=target, enrolment=enrolment, recognition=(ev.report or {}).get("recognition"),
                          dependencies=dependencies)
     except InputError as exc:
