@@ -329,6 +329,16 @@ def set_enrolment(county: County, school_code: str, year: int, students_primary:
     _touch(county, plan.target_year, user)
 
 
+def rebase_plan(county: County, *, user: User | None) -> CountyPlan:
+    """Start tracking afresh from the latest evaluation (e.g. after the plan was revised)."""
+    plan = plan_of(county)
+    latest = latest_evaluation(county)
+    if plan is None or latest is None:
+        raise ServiceError("尚无推进规划或评估")
+    plan.baseline_evaluation_id = latest.id
+    return _touch(county, plan.target_year, user)
+
+
 # ----------------------------------------------------------------------------- projection
 _CACHE: OrderedDict[str, Projection] = OrderedDict()
 _CACHE_SIZE = 64

@@ -309,6 +309,21 @@ def project_delete(county_id: int, project_id: int):
     return redirect(url_for(".roadmap", county_id=c.id) + "#projects")
 
 
+@bp.post("/counties/<int:county_id>/roadmap/baseline")
+@roles_required(*WRITERS)
+def baseline_reset(county_id: int):
+    c = county_or_404(county_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        plan = svc.rebase_plan(c, user=current_user)
+    except ServiceError as exc:
+        db.session.rollback()
+        return _refused(c, str(exc))
+    flash(_("年度跟踪改以第 %(id)s 号评估为起点。", id=plan.baseline_evaluation_id), "ok")
+    return redirect(url_for(".roadmap", county_id=c.id))
+
+
 @bp.post("/counties/<int:county_id>/roadmap/enrolment")
 @roles_required(*WRITERS)
 def enrolment_set(county_id: int):

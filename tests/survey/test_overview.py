@@ -310,3 +310,20 @@ def test_what_if_adding_a_project_gives_a_verdict_year(app, client, city):
     # nothing was saved: the plan still has no project
     assert "按现有规划，2027 年前不能达到认定要求。" in client.get(f"/overview/counties/{cid}/projection").get_data(
         as_text=True)
+
+
+def test_tracking_restarts_from_the_latest_evaluation_on_request(app, client, city):
+    login(client, "city_admin")
+    cid = city.ids["210381"]  # 海城市: baseline 2025, latest 2027 behind plan
+    page = client.get(f"/overview/counties/{cid}/roadmap").get_data(as_text=True)
+    assert f"年度跟踪的起点：第 {city.evaluations['210381']} 号评估" not in page  # still the 2025 evaluation
+    resp = client.post(f"/overview/counties/{cid}/roadmap/baseline", data={"csrf_token": csrf_from(page)})
+    assert resp.status_code == 302
+    page = client.get(f"/overview/counties/{cid}/roadmap").get_data(as_text=True)
+    assert f"年度跟踪的起点：第 {city.evaluations['210381']} 号评估" in page
+    county = client.get(f"/overview/counties/{cid}").get_data(as_text=True)
+    assert "tracking-summary" not in county and "规划以最近一次评估为起点" in county
+    client.post("/logout", data={"csrf_token": csrf_from(page)})
+    login(client, "anshan")  # evaluators cannot move the baseline
+    assert client.post(f"/overview/counties/{cid}/roadmap/baseline",
+                       data={"csrf_token": csrf_from(page)}).status_code == 403
