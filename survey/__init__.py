@@ -62,6 +62,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from survey.admin import bp as admin_bp
     from survey.auth import bp as auth_bp
     from survey.collect import bp as collect_bp
+    from survey.overview.views import bp as overview_bp
     from survey.workspace import bp as workspace_bp
 
     app.register_blueprint(auth_bp)
@@ -74,6 +75,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from survey.datacollect.views import bp as datacollect_bp
 
     app.register_blueprint(datacollect_bp)  # 填报: staff under /data/, each school's own link /d/<token>
+    app.register_blueprint(overview_bp)
     return app
 
 

@@ -103,7 +103,9 @@ class User(UserMixin, Base):
             return None
         if self.role == "staff":
             return {self.county_id} if self.county_id else set()
-        return {c.id for c in self.assigned_counties}
+        from survey.overview.models import region_county_ids  # a city/province assigned as a whole
+
+        return {c.id for c in self.assigned_counties} | region_county_ids(self)
 
 
 class SurveyRound(Base):
@@ -370,3 +372,4 @@ class RoundChange(Base):
 
 
 from survey.datacollect import models as _datacollect_models  # noqa: E402,F401 - the 填报 tables
+from survey.overview import models as _overview_models  # noqa: E402,F401  (regions, roadmaps: same metadata)

@@ -94,6 +94,9 @@ def demo(seed: int) -> None:
             db.session.flush()
             run_evaluation(user=accounts["admin"], workbook_name=workbook.name, workbook_bytes=workbook.read_bytes(),
                            ruleset="national-2017", round=rnd, catalogue=catalogue())
+        from survey.overview.demo import load_demo_overview  # 演示市 and the county's roadmap
+
+        load_demo_overview(county, accounts["admin"], accounts.get("evaluator"))
         summary = f"演示县：{county.name}（{county.code}），{len(rnd.schools)} 所学校；调查轮次 {rnd.id}"
     click.echo(summary + (f"，已模拟 {stored} 份回答" if stored else "（已存在，未重复创建）"))
     click.echo(f"演示数据表：{workbook}")
