@@ -218,3 +218,24 @@ def test_round_verify_and_integrity_commands(app, database_url, tmp_path):
     assert bad.returncode == 1 and "链位置 1 的回答已被删除" in bad.stdout
     missing = run(database_url, tmp_path, "round", "verify", "9999")
     assert missing.returncode == 2 and "不存在" in missing.stderr
+
+
+def test_upgrading_chains_the_responses_stored_before_the_log_existed(app):
+    from alembic import command
+
+    from survey.db import alembic_config
+
+    with app.app_context():
+        rid = _round_with_answers(4)
+        before = verify_round(db.session.get(SurveyRound, rid))
+        assert before.ok
+        db.session.remove()
+        with db.engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0002")  # the schema before the log: answers stay
+        with db.engine.begin() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM responses")).scalar() == 4
+            command.upgrade(alembic_config(conn), "head")
+        rnd = db.session.get(SurveyRound, rid)
+        assert rnd.chain_length == 4
+        check = verify_round(rnd)
+        assert check.ok, check.message

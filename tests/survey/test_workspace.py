@@ -355,6 +355,11 @@ def test_survey_round_of_the_county_feeds_item_5_and_another_countys_round_is_re
     assert report["recognition"]["n_kept"] > 100
     without = report["recognition"]["without_flagged"]  # CONTRACTS §5: the score without flagged responses too
     assert without["excluded_flagged"] == 0 and without["score"] == report["recognition"]["score"]
+    with app.app_context():
+        from survey.integrity.keys import app_public_fingerprint
+
+        fingerprint = app_public_fingerprint()
+    assert fingerprint in client.get(f"/evaluations/{eid}/sign").get_data(as_text=True)  # the survey's signing key
     assert next(it for it in report["items"] if it["code"] == "5")["status"] in ("pass", "fail")
     assert any(i["name"].startswith(f"调查轮次 {own}") for i in report["provenance"]["inputs"])
     assert "2024年社会认可度调查" in client.get(f"/evaluations/{eid}").get_data(as_text=True)
