@@ -50,6 +50,10 @@ def test_edit_settings_and_school_recorded_and_posters_follow(app, client):
     assert ok.status_code == 302
     posters = client.get(f"/admin/rounds/{rid}/posters?school=S01").get_data(as_text=True)
     assert "城关第一实验小学" in posters and "城关第一小学" not in posters
+    with app.app_context():
+        code = link_for(db.session.get(SurveyRound, rid), "parent", "S01").code
+    respondent = app.test_client().get(f"/s/{code}").get_data(as_text=True)
+    assert "城关第一实验小学" in respondent and "东城区" in respondent
     assert "东城区教育局" in posters and "督导室 010-12345678" in posters and "2030年6月30日" in posters
 
     page = client.get(f"/admin/rounds/{rid}").get_data(as_text=True)
