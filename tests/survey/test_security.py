@@ -124,7 +124,12 @@ def test_hsts_when_the_public_url_is_https(database_url):
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x", "TESTING": True,
                       "PUBLIC_BASE_URL": "https://wj.example.gov.cn/"})
-    resp = app.test_client().get("/login")
+    try:
+        resp = app.test_client().get("/login")
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
     assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
 
 

@@ -26,6 +26,14 @@ def _post_login(client, username, password, **kw):
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token}, **kw)
 
 
+def _dispose(*apps) -> None:
+    """Close the pooled connections of an extra app instance (no unclosed connection left to GC)."""
+    for a in apps:
+        with a.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def _cookie(client) -> str:
     return client.get_cookie("session").value
 
@@ -145,7 +153,10 @@ def test_two_workers_share_the_count(app, database_url):
     with app.app_context():
         make_user("boss", "admin")
     a, b = app.test_client(), second.test_client()
-    codes = [_post_login(c, "boss", "wrong").status_code for c in (a, b, a, b, a, b)]
+    try:
+        codes = [_post_login(c, "boss", "wrong").status_code for c in (a, b, a, b, a, b)]
+    finally:
+        _dispose(second)
     assert codes == [200, 200, 200, 200, 200, 429]
 
 
@@ -166,13 +177,18 @@ def test_redis_store_when_configured(database_url):
     finally:
         for key in r.scan_iter(f"{prefix}*"):
             r.delete(key)
+        r.close()
+        _dispose(one, two)
 
 
 def test_app_starts_with_redis_configured_from_the_environment(database_url, monkeypatch):
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x", "TESTING": True,
                       "LOGIN_THROTTLE_REDIS_PREFIX": f"yzjh-test:{uuid.uuid4().hex}:"})
-    assert app.test_client().get("/login").status_code == 200
+    try:
+        assert app.test_client().get("/login").status_code == 200
+    finally:
+        _dispose(app)
 
 
 # ---------------------------------------------------------------- 8 passwords
