@@ -494,6 +494,8 @@ class RoundSummary:
     ci: tuple[float, float] | None
     borderline: bool
     problem: str | None
+    flagged: int = 0  # responses carrying an integrity signal (survey.integrity; evidence, not deletions)
+    flag_kinds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -520,6 +522,8 @@ def shortfall_texts(report: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def round_summaries(county: County, catalogue) -> tuple[RoundSummary, ...]:
+    from evaluator.integrity import KIND_LABELS, KINDS
+    from survey.integrity.report import round_integrity
     from survey.recognition import round_recognition_sql
 
     out = []
@@ -538,7 +542,12 @@ def round_summaries(county: County, catalogue) -> tuple[RoundSummary, ...]:
                 problem = str(exc)
         else:
             problem = "尚无答卷"
-        out.append(RoundSummary(rnd, rnd.state(), collected, quota, score, ci, borderline, problem))
+        flagged, kinds = 0, ()
+        if collected:
+            report = round_integrity(rnd)[0]
+            flagged = report.flagged
+            kinds = tuple(KIND_LABELS[k] for k in KINDS if any(f["kind"] == k for f in report.flags))
+        out.append(RoundSummary(rnd, rnd.state(), collected, quota, score, ci, borderline, problem, flagged, kinds))
     return tuple(out)
 
 

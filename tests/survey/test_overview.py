@@ -327,3 +327,30 @@ def test_tracking_restarts_from_the_latest_evaluation_on_request(app, client, ci
     login(client, "anshan")  # evaluators cannot move the baseline
     assert client.post(f"/overview/counties/{cid}/roadmap/baseline",
                        data={"csrf_token": csrf_from(page)}).status_code == 403
+
+
+def test_integrity_flags_of_a_round_show_on_the_overview(app, client, city):
+    """Issue 14: the overview lists each round's integrity signals once integrity exists."""
+    from tests.survey.helpers import link_for, make_round, store_answers
+
+    with app.app_context():
+        rnd = make_round("210302", name="2026年铁东区社会认可度调查")
+        rid = rnd.id
+        plain = next(ln for ln in rnd.links if ln.group == "parent")
+        for k in range(3):
+            store_answers(plain, "满意" if k else "不满意")
+    login(client, "anshan")
+    row = re.search(r'<tr data-county="210302">(.*?)</tr>', client.get("/overview/").get_data(as_text=True), re.S).group(1)
+    assert "可疑信号" not in row  # three ordinary answers carry no signal
+    with app.app_context():
+        from survey.models import SurveyRound
+
+        rnd = db.session.get(SurveyRound, rid)
+        stuffed = link_for(rnd, "parent", rnd.schools[1].code)
+        stuffed.quota = 100
+        db.session.commit()
+        for _ in range(20):  # twenty answers within a second on one link: a burst
+            store_answers(stuffed, "不满意")
+    row = re.search(r'<tr data-county="210302">(.*?)</tr>', client.get("/overview/").get_data(as_text=True), re.S).group(1)
+    assert re.search(r"可疑信号 (\d+) 份：[^<]*集中突发提交", row), row
+    assert f"/admin/rounds/{rid}/integrity" in row
