@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from evaluator.errors import InputError
@@ -146,9 +147,12 @@ def detail(evaluation_id: int):
     ev = evaluation_or_404(evaluation_id)
     report = ev.report
     others = [e for e in visible_evaluations(current_user, ev.county_id) if e.id != ev.id]
+    from survey.datacollect.models import DataRound
+
+    data_round = db.session.scalar(select(DataRound).where(DataRound.evaluation_id == ev.id))
     return render_template("workspace/detail.html", ev=ev, report=report, verdicts=verdict_labels(),
                            statuses=status_labels(), n_open=len(open_items(report)), others=others,
-                           can_edit=current_user.role in WRITERS)
+                           can_edit=current_user.role in WRITERS, data_round=data_round)
 
 
 @bp.get("/<int:evaluation_id>/report")

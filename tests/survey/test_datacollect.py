@@ -260,6 +260,8 @@ def test_close_evaluates_the_round_as_its_exported_workbook(app, staff, demo, tm
         ev = db.session.get(DataRound, rnd.id).evaluation
         workbook_data, report = ev.workbook_data, ev.report
     assert workbook_data == export.data  # the evaluation's input is exactly the export
+    detail = staff.get(resp.headers["Location"]).get_data(as_text=True)  # the evaluation names its data round
+    assert 'id="data-round"' in detail and f"/data/{rnd.id}/history" in detail
     path = tmp_path / "export.xlsx"
     path.write_bytes(export.data)
     direct = evaluate_workbook(read_workbook(path), load_ruleset("national-2017")).to_dict()
