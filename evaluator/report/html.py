@@ -39,7 +39,9 @@ section.break {{ break-before: page; }}
 table {{ border-collapse: collapse; width: 100%; table-layout: fixed; margin: 4pt 0 10pt; font-family: {SERIF};
         font-size: 10pt; line-height: 1.35; }}
 table.compact {{ font-size: 8pt; }}
-caption {{ font-family: {HEITI}; font-size: 11pt; padding: 4pt 0; caption-side: top; }}
+caption {{ font-family: {HEITI}; font-size: 11pt; padding: 4pt 0; caption-side: top; break-after: avoid; }}
+thead {{ break-after: avoid; }}
+tbody.lead {{ break-inside: avoid; page-break-inside: avoid; }}
 thead {{ display: table-header-group; }}
 tr {{ break-inside: avoid; page-break-inside: avoid; }}
 th, td {{ border: 1px solid #555; padding: 2pt 4pt; vertical-align: top; }}
@@ -84,9 +86,12 @@ def render_table(table: Table) -> str:
     parts = [f'<table class="{"compact" if table.compact else "std"}{" keep" if keep else ""}">',
              f"<caption>{escape(table.title)}</caption>", _colgroup(table), "<thead><tr>"]
     parts.extend(f'<th scope="col">{_esc(h)}</th>' for h in table.headers)
-    parts.append("</tr></thead><tbody>")
+    # the first rows of a long table stay with its caption and header (no caption alone at a page foot)
+    parts.append("</tr></thead>" + ("<tbody>" if keep else '<tbody class="lead">'))
     current = None
     for i, row in enumerate(table.rows):
+        if not keep and i == LEAD_ROWS:
+            parts.append("</tbody><tbody>")
         if table.groups is not None and table.groups[i] != current:
             current = table.groups[i]
             parts.append(f'<tr class="group"><th colspan="{len(table.headers)}">{escape(current)}</th></tr>')
@@ -101,6 +106,8 @@ def render_table(table: Table) -> str:
 
 #: Tables up to this many rows are kept on one printed page; longer ones break between rows.
 KEEP_WHOLE_ROWS = 25
+#: The first rows of a longer table that print on the page of its caption.
+LEAD_ROWS = 3
 #: Only a chapter of about two pages or more (paragraphs + table rows + charts) starts on a fresh
 #: printed page; shorter ones follow on, so a forced break never leaves a page nearly blank.
 LONG_CHAPTER = 60

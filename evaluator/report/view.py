@@ -1016,7 +1016,7 @@ def build_view(report: Mapping[str, Any]) -> ReportView:
             (summary_table(report), items_table(report)),
             page_break=True,
         ),
-        Section("资源配置", 1, page_break=True),
+        Section("资源配置", 1),  # follows on: the item table before it may end with a short tail
         Section("学校指标达成情况", 2, (), (matrix_table(report), school_issue_table(report), thresholds_table(report)),
                 chart="matrix"),
         Section("校际差异系数", 2, (), (cv_table(report),), chart="cv"),

@@ -23,7 +23,7 @@ def test_admin_creates_a_chinese_named_staff_account_and_resets_its_password(app
         county_id = db.session.scalar(select(County.id).where(County.code == "330101"))
     login(client, "admin1")
     resp = client.post("/admin/users/new", data={"csrf_token": _token(client, "/admin/users/new"),
-                                                 "username": "张老师", "password": "初始密码12345",
+                                                 "username": "张老师", "password": "初始密码-柳树-2026",
                                                  "role": "staff", "counties": [county_id]})
     assert resp.status_code == 302, resp.get_data(as_text=True)
     listing = client.get("/admin/users").get_data(as_text=True)
@@ -42,15 +42,15 @@ def test_admin_creates_a_chinese_named_staff_account_and_resets_its_password(app
 
     page = f"/admin/users/{uid}"
     mismatch = client.post(f"{page}/password", data={"csrf_token": _token(client, page),
-                                                     "reset-new_password": "新密码-abcdefg", "reset-confirm": "x"})
+                                                     "reset-new_password": "新密码-河边-sunny-7", "reset-confirm": "x"})
     assert mismatch.status_code == 422 and "两次输入的密码不一致" in mismatch.get_data(as_text=True)
     done = client.post(f"{page}/password", data={"csrf_token": _token(client, page),
-                                                 "reset-new_password": "新密码-abcdefg",
-                                                 "reset-confirm": "新密码-abcdefg"})
+                                                 "reset-new_password": "新密码-河边-sunny-7",
+                                                 "reset-confirm": "新密码-河边-sunny-7"})
     assert done.status_code == 302
     client.post("/logout", data={"csrf_token": _token(client, "/admin/")})
-    assert login(client, "张老师", "初始密码12345").status_code == 200  # old password: form again
-    assert login(client, "张老师", "新密码-abcdefg").status_code == 302
+    assert login(client, "张老师", "初始密码-柳树-2026").status_code == 200  # old password: form again
+    assert login(client, "张老师", "新密码-河边-sunny-7").status_code == 302
 
 
 def test_role_and_counties_change_and_last_admin_is_protected(app, client):

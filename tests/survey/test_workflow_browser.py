@@ -54,17 +54,17 @@ def test_accounts_in_the_browser(app, live, browser):  # noqa: F811
     assert "示范县（330101）" in row.inner_text()
     # reset the forgotten password
     row.get_by_role("link", name="修改角色/重设密码").click()
-    page.get_by_label("新密码").fill("重设后的密码-1")
-    page.get_by_label("再输入一次").fill("重设后的密码-1")
+    page.get_by_label("新密码").fill("重设后的密码-柳树-2031")
+    page.get_by_label("再输入一次").fill("重设后的密码-柳树-2031")
     page.get_by_role("button", name="设置新密码").click()
     assert "已为“李老师”设置新密码" in page.locator(".flash.ok").inner_text()
     # the user signs in with it and changes it
     other = browser.new_context(**DESKTOP).new_page()
-    sign_in(other, live, "李老师", "重设后的密码-1")
+    sign_in(other, live, "李老师", "重设后的密码-柳树-2031")
     other.get_by_role("link", name="修改密码").click()
-    other.get_by_label("当前密码").fill("重设后的密码-1")
-    other.get_by_label("新密码").fill("我自己的密码-9")
-    other.get_by_label("再输入一次").fill("我自己的密码-9")
+    other.get_by_label("当前密码").fill("重设后的密码-柳树-2031")
+    other.get_by_label("新密码").fill("我自己的密码-河边-sunny")
+    other.get_by_label("再输入一次").fill("我自己的密码-河边-sunny")
     other.get_by_role("button", name="修改密码").click()
     assert "密码已修改" in other.locator(".flash.ok").inner_text()
     # deactivated: the open session ends
