@@ -83,12 +83,19 @@ def test_rule_sets_by_title_with_national_2017_default_on_both_forms(app, client
 
 
 def test_round_answers_are_scored_with_the_chosen_rule_set_and_errors_name_it(app, client, workbook):
-    from tests.survey.helpers import link_for, make_round, store_answers
+    from tests.survey.helpers import link_for, store_answers
 
     with app.app_context():
         make_user("staff_a", "staff", (DEMO,), names={DEMO: "演示县"})
-        rnd = make_round(DEMO)  # opened under national-2017
-        store_answers(link_for(rnd, "parent", "S01"), "满意")
+        from evaluator.roster import read_roster
+        from survey.instruments import catalogue
+        from survey.services.rounds import get_or_create_county, open_round, recognition_rules
+
+        # opened under national-2017, from the workbook's own schools (a mismatched round is refused first)
+        rnd = open_round(county=get_or_create_county(DEMO, "演示县"), name="2026年社会认可度调查",
+                         roster=read_roster(workbook), catalogue=catalogue(), rules=recognition_rules("national-2017"))
+        db.session.commit()
+        store_answers(link_for(rnd, "parent", rnd.schools[0].code), "满意")
         rid = rnd.id
     login(client, "staff_a")
     resp = upload(client, workbook, round_id=rid, ruleset="wusi-2017")

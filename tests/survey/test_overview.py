@@ -161,7 +161,8 @@ def test_roadmap_import_errors_are_located_and_store_nothing(app, client, city, 
     # evaluators read roadmaps but do not edit them
     client.post("/logout", data={"csrf_token": csrf_from(proj)})
     login(client, "anshan")
-    assert client.post(f"/overview/counties/{cid}/roadmap/import", data={"csrf_token": csrf_from(proj)}).status_code == 403
+    fresh = csrf_from(client.get(f"/overview/counties/{cid}/roadmap").get_data(as_text=True))  # a new session's token
+    assert client.post(f"/overview/counties/{cid}/roadmap/import", data={"csrf_token": fresh}).status_code == 403
 
 
 def test_what_if_moving_the_project_moves_the_verdict_year(app, client, city):
@@ -325,8 +326,9 @@ def test_tracking_restarts_from_the_latest_evaluation_on_request(app, client, ci
     assert "tracking-summary" not in county and "规划以最近一次评估为起点" in county
     client.post("/logout", data={"csrf_token": csrf_from(page)})
     login(client, "anshan")  # evaluators cannot move the baseline
+    fresh = csrf_from(client.get(f"/overview/counties/{cid}/roadmap").get_data(as_text=True))  # a new session's token
     assert client.post(f"/overview/counties/{cid}/roadmap/baseline",
-                       data={"csrf_token": csrf_from(page)}).status_code == 403
+                       data={"csrf_token": fresh}).status_code == 403
 
 
 def test_integrity_flags_of_a_round_show_on_the_overview(app, client, city):
