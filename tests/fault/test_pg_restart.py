@@ -26,7 +26,8 @@ from tests.survey.helpers import answer_all
 RESPONDENTS = 50
 RUN_SECONDS = 14
 RESTART_AT, KILL_AT = 3.0, 7.0
-QUOTA = 10
+QUOTA = 5  # three links fill fast (quotas contended under the faults) …
+OPEN_QUOTA = 100_000  # … the other seven never fill, so answers keep arriving across the restart, at any load
 N_LINKS = 10
 
 
@@ -109,8 +110,14 @@ def _roster(tmp_path):
 
 def test_restart_and_killed_worker_lose_nothing_and_never_500(cluster, tmp_path):
     env = {"DATABASE_URL": cluster.url, "SECRET_KEY": "fault-suite", "PUBLIC_BASE_URL": "http://127.0.0.1/"}
+    # The drill's clients answer at once; with the national 30 s speeder filter every answer would be
+    # stored without taking a quota place (issue 9), and quotas would never be contended.
+    rules = tmp_path / "fault-drill.yaml"
+    rules.write_text("extends: national-2017\nid: fault-drill\nversion: 1\ntitle: 故障演练规则（答题用时不设下限）\n"
+                     "source: 测试\nrecognition:\n  filters:\n    speeder_seconds: 0\n", encoding="utf-8")
     made = subprocess.run([sys.executable, "run.py", "round", "create", "--county", "330101", "--county-name",
-                           "示范县", "--name", "故障演练", "--schools", str(_roster(tmp_path))], cwd=ROOT,
+                           "示范县", "--name", "故障演练", "--schools", str(_roster(tmp_path)),
+                           "--rules", str(rules)], cwd=ROOT,
                           env=dict(os.environ, **env), capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr
     round_id = int(made.stdout)
@@ -118,7 +125,8 @@ def test_restart_and_killed_worker_lose_nothing_and_never_500(cluster, tmp_path)
         codes = [r[0] for r in conn.execute(
             "SELECT code FROM entry_links WHERE round_id = %s AND school_id IS NOT NULL ORDER BY id LIMIT %s",
             (round_id, N_LINKS))]
-        conn.execute("UPDATE entry_links SET quota = %s WHERE code = ANY(%s)", (QUOTA, codes))
+        conn.execute("UPDATE entry_links SET quota = %s WHERE code = ANY(%s)", (QUOTA, codes[:3]))
+        conn.execute("UPDATE entry_links SET quota = %s WHERE code = ANY(%s)", (OPEN_QUOTA, codes[3:]))
     user = subprocess.run([sys.executable, "run.py", "users", "create", "--username", "boss", "--role", "admin"],
                           cwd=ROOT, env=dict(os.environ, **env), input="correct horse battery 9\n",
                           capture_output=True, text=True, timeout=120)
