@@ -52,7 +52,13 @@ def _start(tmp_path: Path):
                 proc.kill()
                 pytest.fail("serve did not answer within 90 s")
             time.sleep(0.3)
-    workers = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+    # one worker may answer before the other has forked: wait (bounded) until both are there
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    deadline = time.monotonic() + 30
+    workers = [int(p) for p in children.read_text().split()]
+    while len(workers) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        workers = [int(p) for p in children.read_text().split()]
     return proc, port, conn, resp, body, workers
 
 
@@ -76,6 +82,10 @@ def test_kill_stops_master_and_workers_and_favicon_is_served(tmp_path):
     finally:
         conn.close()
         proc.kill()
+        proc.wait(timeout=20)  # reaped even when an assertion failed (no stray server, no ResourceWarning)
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
     proc, port, conn, resp, body, workers = _start(tmp_path)
     conn.close()
