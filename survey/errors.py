@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 
 from survey.i18n import _
 
@@ -57,6 +57,7 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(code, lambda e, code=code: _page(code))
     app.register_error_handler(500, _server_error)
     app.register_error_handler(DBAPIError, _database_unavailable)
+    app.register_error_handler(PendingRollbackError, _database_unavailable)
     app.register_error_handler(
         CSRFError, lambda e: _page(400, _("页面已过期或来源无法验证，请刷新页面后重新提交。"))
     )

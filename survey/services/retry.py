@@ -15,16 +15,32 @@ import time
 from functools import wraps
 
 from flask import current_app
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    PendingRollbackError,
+)
 
 from survey.db import db
 
 
 def is_disconnect(exc: BaseException) -> bool:
-    """A database-unavailable error (not a constraint or a bug)."""
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    """A database-unavailable error (not a constraint or a bug), also when it is the cause of
+    the exception raised (e.g. a session left needing a rollback by a dropped connection)."""
+    import psycopg
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PendingRollbackError
+                      | psycopg.OperationalError | psycopg.InterfaceError):
+            return True
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _reset() -> None:
