@@ -73,6 +73,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.add_url_rule("/favicon.ico", "favicon", _favicon)
     app.add_url_rule("/apple-touch-icon.png", "touch_icon", _touch_icon)
     from survey.datacollect.views import bp as datacollect_bp
+    from survey.integrity.views import bp as integrity_bp
+
+    app.register_blueprint(integrity_bp)  # integrity pages (staff and evaluators) under /admin/rounds/…
 
     app.register_blueprint(datacollect_bp)  # 填报: staff under /data/, each school's own link /d/<token>
     app.register_blueprint(overview_bp)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, PendingRollbackError
+from werkzeug.exceptions import HTTPException
 
+from survey.db import fail_request
 from survey.i18n import _
 
 _MESSAGES = {
@@ -15,12 +17,15 @@ _MESSAGES = {
     405: ("请求方式不支持", "请通过页面上的按钮操作。"),
     413: ("文件或内容过大", "提交的内容超过了允许的大小，请缩小文件后重试。"),
     429: ("尝试次数过多", "操作过于频繁，请稍等一分钟后再试。"),
+    422: ("无法完成操作", "提交的内容未通过检查，未保存任何修改。"),
     500: ("服务器出错", "服务器暂时出现问题，请稍后再试。我们已记录此错误。"),
     503: ("请稍后重试", "服务器正在恢复，请稍等几秒后刷新页面或再次提交；已提交成功的答卷不会重复保存。"),
 }
 
 
 def _page(code: int, detail: str | None = None):
+    """Every error page: the request failed, so nothing it changed is committed (survey.db)."""
+    fail_request()
     title, text = _MESSAGES.get(code, _MESSAGES[500])
     template = "collect/error.html" if request.blueprint == "collect" else "error.html"
     return render_template(template, code=code, title=_(title), text=detail or _(text)), code
@@ -42,6 +47,17 @@ def _database_unavailable(exc: Exception):
     return page, code, {"Retry-After": "5"}
 
 
+def _refused(exc):
+    """A service refusal no view caught: its Chinese message on a page, nothing committed."""
+    return _page(422, str(exc))
+
+
+def _other_http_error(e: HTTPException):
+    """HTTP errors without a page of their own keep werkzeug's response but still fail the request."""
+    fail_request()
+    return e
+
+
 def _server_error(e):
     """500s: one raised while committing in ``after_request`` arrives here wrapped."""
     from survey.services.retry import is_disconnect
@@ -53,8 +69,12 @@ def _server_error(e):
 
 
 def init_app(app: Flask) -> None:
+    from survey.services import ServiceError
+
     for code in _MESSAGES:
         app.register_error_handler(code, lambda e, code=code: _page(code))
+    app.register_error_handler(HTTPException, _other_http_error)
+    app.register_error_handler(ServiceError, _refused)
     app.register_error_handler(500, _server_error)
     app.register_error_handler(DBAPIError, _database_unavailable)
     app.register_error_handler(PendingRollbackError, _database_unavailable)

@@ -1,28 +1,26 @@
 """Accounts in the browser: administrators list, create, edit (role and counties), reset
-passwords and deactivate/reactivate; every signed-in user changes their own password."""
+passwords and deactivate/reactivate (a user's own password page is survey.auth.password)."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import EqualTo, InputRequired, Length
+from wtforms.validators import InputRequired, Length
 
 from evaluator.errors import InputError
 from survey.access import roles_required
 from survey.admin import bp
 from survey.admin.forms import ActionForm
-from survey.auth import SESSION_KEY
-from survey.db import db
+from survey.auth.password import ResetPasswordForm
+from survey.db import db, refused
 from survey.forms import Form
 from survey.i18n import _, _l
 from survey.models import ROLES, County, User
 from survey.services import ServiceError
 from survey.services.users import (
     MIN_PASSWORD,
-    authenticate,
     create_user,
     deactivate,
     list_users,
@@ -30,6 +28,7 @@ from survey.services.users import (
     set_password,
     update_user,
 )
+from survey.views_common import action_or_400
 
 ROLE_LABELS = {"admin": _l("管理员（全部县，管理账号）"), "staff": _l("工作人员（本县调查与评估）"),
                "evaluator": _l("评估人员（指定县，只读并可运行评估）")}
@@ -55,15 +54,6 @@ class NewUserForm(_RoleCounties):
 
 class EditUserForm(_RoleCounties):
     pass
-
-
-class ResetPasswordForm(Form):
-    new_password = PasswordField(_l("新密码"), validators=[InputRequired(message=_l("请填写新密码"))])
-    confirm = PasswordField(_l("再输入一次"), validators=[EqualTo("new_password", message=_l("两次输入的密码不一致"))])
-
-
-class OwnPasswordForm(ResetPasswordForm):
-    current = PasswordField(_l("当前密码"), validators=[InputRequired(message=_l("请填写当前密码"))])
 
 
 def _user_or_404(user_id: int) -> User:
@@ -95,7 +85,7 @@ def user_new():
         try:
             user = create_user(form.username.data, form.password.data, form.role.data, form.chosen_counties())
         except InputError as exc:
-            db.session.rollback()
+            refused()
             _attach(form, exc)
         else:
             flash(_("已创建账号“%(name)s”。请把初始密码当面或电话告知本人，并提醒其登录后修改。", name=user.username), "ok")
@@ -118,7 +108,7 @@ def user_edit(user_id: int):
         try:
             update_user(user, form.role.data, form.chosen_counties())
         except (InputError, ServiceError) as exc:
-            db.session.rollback()
+            refused()
             form.counties.errors = [*form.counties.errors, getattr(exc, "reason", str(exc))]
         else:
             flash(_("已保存“%(name)s”的角色和县。", name=user.username), "ok")
@@ -141,7 +131,7 @@ def user_password(user_id: int):
         try:
             set_password(user, reset.new_password.data)
         except InputError as exc:
-            db.session.rollback()
+            refused()
             reset.new_password.errors = [*reset.new_password.errors, exc.reason]
         else:
             flash(_("已为“%(name)s”设置新密码。", name=user.username), "ok")
@@ -154,8 +144,7 @@ def user_password(user_id: int):
 @roles_required("admin")
 def user_active(user_id: int):
     user = _user_or_404(user_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    action_or_400()
     if request.form.get("active") == "1":
         reactivate(user)
         flash(_("账号“%(name)s”已重新启用。", name=user.username), "ok")
@@ -163,29 +152,8 @@ def user_active(user_id: int):
         try:
             deactivate(user)
         except ServiceError as exc:
-            db.session.rollback()
+            refused()
             flash(str(exc), "error")
         else:
             flash(_("账号“%(name)s”已停用，不能再登录。", name=user.username), "ok")
     return redirect(url_for(".users"))
-
-
-@bp.route("/account/password", methods=["GET", "POST"])
-@login_required
-def own_password():
-    form = OwnPasswordForm()
-    if form.validate_on_submit():
-        if authenticate(current_user.username, form.current.data) is None:
-            form.current.errors = [*form.current.errors, _("当前密码不正确")]
-        else:
-            try:
-                set_password(current_user, form.new_password.data, keep_session=session.get(SESSION_KEY))  # other sessions end
-            except InputError as exc:
-                db.session.rollback()
-                form.new_password.errors = [*form.new_password.errors, exc.reason]
-            else:
-                flash(_("密码已修改，下次登录请使用新密码。"), "ok")
-                return redirect(url_for(".index") if current_user.role != "evaluator"
-                                else url_for("workspace.index"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("admin/own_password.html", form=form, min_password=MIN_PASSWORD), status

@@ -17,17 +17,17 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from evaluator.errors import InputError
 from evaluator.roster import MAX_COUNT, SCHOOL_TYPES
-from survey.access import roles_required, round_or_404
+from survey.access import WRITERS, roles_required, round_or_404
 from survey.admin import bp
 from survey.admin.forms import ActionForm
-from survey.admin.views import WRITERS, _local_to_utc
-from survey.db import db
+from survey.db import refused
 from survey.forms import Form
 from survey.i18n import _, _l
 from survey.instruments import catalogue
 from survey.models import School
 from survey.services import ServiceError
 from survey.services import corrections as svc
+from survey.views_common import action_or_400, local_to_utc
 
 _WHEN = "%Y-%m-%dT%H:%M"
 
@@ -102,11 +102,11 @@ def round_edit(round_id: int):
         try:
             svc.rename_county(rnd.county, form.county_name.data, by=current_user, rnd=rnd)
             changes = svc.update_round(
-                rnd, by=current_user, name=form.name.data, opens_at=_local_to_utc(form.opens.data),
-                closes_at=_local_to_utc(form.closes.data), stop_when_full=form.stop_when_full.data,
+                rnd, by=current_user, name=form.name.data, opens_at=local_to_utc(form.opens.data),
+                closes_at=local_to_utc(form.closes.data), stop_when_full=form.stop_when_full.data,
                 organiser=form.organiser.data, contact=form.contact.data)
         except InputError as exc:
-            db.session.rollback()
+            refused()
             _error_to(form, exc, {"name": "name", "closes": "closes", "organiser": "organiser",
                                   "contact": "contact", "county_name": "county_name"}, "name")
         else:
@@ -123,9 +123,9 @@ def round_reopen(round_id: int):
     form = ReopenForm()
     if form.validate_on_submit():
         try:
-            detail = svc.reopen_round(rnd, by=current_user, closes_at=_local_to_utc(form.closes.data))
+            detail = svc.reopen_round(rnd, by=current_user, closes_at=local_to_utc(form.closes.data))
         except (InputError, ServiceError) as exc:
-            db.session.rollback()
+            refused()
             _error_to(form, exc, {}, "closes")
         else:
             flash(_("%(what)s。", what=detail), "ok")
@@ -151,7 +151,7 @@ def school_edit(round_id: int, school_id: int):
                 students_junior=form.students_junior.data, students_senior=form.students_senior.data,
                 teachers=form.teachers.data)
         except InputError as exc:
-            db.session.rollback()
+            refused()
             _error_to(form, exc, {"school_name": "name", "students_primary": "students_primary",
                                   "students_junior": "students_junior", "students_senior": "students_senior",
                                   "teachers": "teachers"}, "name")
@@ -176,7 +176,7 @@ def school_new(round_id: int):
                 students_primary=form.students_primary.data or 0, students_junior=form.students_junior.data or 0,
                 students_senior=form.students_senior.data or 0, teachers=form.teachers.data)
         except (InputError, ServiceError) as exc:
-            db.session.rollback()
+            refused()
             _error_to(form, exc, {"school_code": "code", "school_name": "name", "school_type": "school_type",
                                   "students_primary": "students_primary", "students_junior": "students_junior",
                                   "teachers": "teachers"}, "code")
@@ -192,13 +192,12 @@ def school_new(round_id: int):
 def school_remove(round_id: int, school_id: int):
     rnd = round_or_404(round_id)
     school = _school(rnd, school_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    action_or_400()
     name = school.name
     try:
         svc.remove_school(rnd, school, by=current_user)
     except ServiceError as exc:
-        db.session.rollback()
+        refused()
         flash(str(exc), "error")
     else:
         flash(_("已从本轮名单中删除“%(name)s”。", name=name), "ok")
@@ -209,13 +208,12 @@ def school_remove(round_id: int, school_id: int):
 @roles_required(*WRITERS)
 def round_delete(round_id: int):
     rnd = round_or_404(round_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    action_or_400()
     name = rnd.name
     try:
         svc.delete_round(rnd)
     except ServiceError as exc:
-        db.session.rollback()
+        refused()
         flash(str(exc), "error")
         return redirect(url_for(".round_detail", round_id=round_id))
     flash(_("已删除调查轮次“%(name)s”。", name=name), "ok")
@@ -233,9 +231,9 @@ def round_copy(round_id: int):
     elif form.validate_on_submit():
         try:
             new = svc.copy_round(rnd, by=current_user, name=form.name.data, catalogue=catalogue(),
-                                 opens_at=_local_to_utc(form.opens.data), closes_at=_local_to_utc(form.closes.data))
+                                 opens_at=local_to_utc(form.opens.data), closes_at=local_to_utc(form.closes.data))
         except InputError as exc:
-            db.session.rollback()
+            refused()
             _error_to(form, exc, {"name": "name", "closes": "closes"}, "name")
         else:
             flash(_("已按“%(old)s”的名单创建“%(name)s”，共 %(n)s 所学校，二维码和链接都是新的，请重新打印海报。",

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import (
     Response as FlaskResponse,
@@ -27,20 +24,20 @@ from evaluator.errors import InputError
 from evaluator.groups import GROUPS
 from evaluator.rules import DEFAULT_RULESET
 from survey import qr
-from survey.access import roles_required, round_or_404
+from survey.access import READERS, WRITERS, roles_required, round_or_404
 from survey.admin import bp
 from survey.admin.forms import ActionForm, RoundForm
-from survey.db import db
+from survey.db import db, refused
 from survey.exports import EXPORT_FORMATS, export_bytes, link_url, links_csv_text, progress
 from survey.i18n import _
 from survey.instruments import catalogue
-from survey.models import EntryLink
 from survey.pagination import paginate
-from survey.pins import round_questionnaire
 from survey.recognition import dropped_responses
 from survey.rulesets import ruleset_choices, ruleset_title
 from survey.services import ServiceError
 from survey.services.counties import is_placeholder
+from survey.services.posters import address_warning, poster_items, selected_links
+from survey.services.posters import posters_zip as zip_of_posters
 from survey.services.rounds import (
     create_round,
     describe_link,
@@ -49,20 +46,7 @@ from survey.services.rounds import (
     set_quotas,
     visible_rounds,
 )
-
-READERS = ("admin", "staff", "evaluator")
-WRITERS = ("admin", "staff")
-
-
-def base_url() -> str:
-    return current_app.config.get("PUBLIC_BASE_URL") or request.host_url
-
-
-def _local_to_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return value.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
+from survey.views_common import action_or_400, base_url, local_to_utc
 
 
 @bp.get("/")
@@ -90,13 +74,13 @@ def round_new():
                 rnd = create_round(
                     county_code=form.county_code.data, county_name=form.county_name.data, name=form.name.data,
                     roster_source=upload.stream, roster_filename=upload.filename, catalogue=catalogue(),
-                    ruleset=form.ruleset.data, opens_at=_local_to_utc(form.opens.data),
-                    closes_at=_local_to_utc(form.closes.data), target_n=form.target_n.data,
+                    ruleset=form.ruleset.data, opens_at=local_to_utc(form.opens.data),
+                    closes_at=local_to_utc(form.closes.data), target_n=form.target_n.data,
                     resident_population=form.resident_population.data, stop_when_full=form.stop_when_full.data,
                     created_by=current_user, max_schools=current_app.config["MAX_ROSTER_SCHOOLS"],
                 )
             except InputError as exc:
-                db.session.rollback()
+                refused()
                 field = {"county": form.county_code, "county_name": form.county_name, "name": form.name,
                          "closes": form.closes, "target_n": form.target_n}.get(exc.field or "", form.roster)
                 field.errors = [*field.errors, str(exc)]
@@ -161,7 +145,7 @@ def round_quotas(round_id: int):
     try:
         set_quotas(rnd, quotas)
     except ServiceError as exc:
-        db.session.rollback()
+        refused()
         flash(str(exc) + _("，未保存任何修改。"), "error")
     else:
         flash(_("配额已保存。"), "ok")
@@ -172,8 +156,7 @@ def round_quotas(round_id: int):
 @roles_required(*WRITERS)
 def round_close(round_id: int):
     rnd = round_or_404(round_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    action_or_400()
     from survey.services.corrections import close
 
     close(rnd, by=current_user)
@@ -181,50 +164,16 @@ def round_close(round_id: int):
     return redirect(url_for(".round_detail", round_id=rnd.id))
 
 
-def _selected_links(rnd) -> list[EntryLink]:
-    """Posters for the whole round, or filtered by ?school=CODE and/or ?group=KEY."""
-    school, group = request.args.get("school"), request.args.get("group")
-    links = [
-        ln for ln in rnd.links
-        if (not school or (ln.school and ln.school.code == school)) and (not group or ln.group == group)
-    ]
-    order = list(GROUPS)
-    return sorted(links, key=lambda ln: (ln.school is None, ln.school.code if ln.school else "", order.index(ln.group)))
-
-
 @bp.get("/rounds/<int:round_id>/posters")
 @roles_required(*READERS)
 def posters(round_id: int):
+    """Posters for the whole round, or filtered by ?school=CODE and/or ?group=KEY."""
     rnd = round_or_404(round_id)
-    cat = catalogue()
     base = base_url()
-    items = []
-    selected, pager = paginate(_selected_links(rnd), current_app.config["POSTERS_PER_PAGE"])
-    for ln in selected:
-        url = link_url(base, ln.code)
-        items.append({"link": ln, "url": url, "svg": qr.svg_inline(url), "group": GROUPS[ln.group],
-                      "audience": round_questionnaire(rnd, cat, ln.group).audience[ln.group]})
-    return render_template("admin/posters.html", rnd=rnd, posters=items, pager=pager,
-                           address_warning=_address_warning(base))
-
-
-def _address_warning(base: str) -> str | None:
-    """Posters printed with an address phones cannot reach are wasted paper: say so on screen."""
-    from ipaddress import ip_address
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(base).hostname or "").lower()
-    try:
-        loopback = ip_address(host).is_loopback or ip_address(host).is_unspecified
-    except ValueError:
-        loopback = host == "localhost" or host.endswith(".localhost")
-    if loopback:
-        return _("注意：海报上的网址是 %(url)s，这是本机地址，家长的手机无法打开。请管理员设置 PUBLIC_BASE_URL"
-                 "（如 https://wj.example.gov.cn/）后再打印。", url=base)
-    if not current_app.config.get("PUBLIC_BASE_URL"):
-        return _("注意：没有设置对外网址（PUBLIC_BASE_URL），海报上印的是您当前访问的地址 %(url)s。"
-                 "请确认手机能打开这个地址后再打印。", url=base)
-    return None
+    selected, pager = paginate(selected_links(rnd, request.args.get("school"), request.args.get("group")),
+                               current_app.config["POSTERS_PER_PAGE"])
+    return render_template("admin/posters.html", rnd=rnd, posters=poster_items(rnd, selected, catalogue(), base),
+                           pager=pager, address_warning=address_warning(base, current_app.config.get("PUBLIC_BASE_URL")))
 
 
 @bp.get("/rounds/<int:round_id>/qr/<code>.<ext>")
@@ -240,23 +189,12 @@ def qr_image(round_id: int, code: str, ext: str):
     return FlaskResponse(qr.svg(url), mimetype="image/svg+xml")
 
 
-def _poster_name(ln: EntryLink) -> str:
-    label = GROUPS[ln.group].label
-    stem = f"{ln.school.code}_{ln.school.name}_{label}" if ln.school else f"全县_{label}"
-    return "".join(c for c in stem if c not in '\\/:*?"<>|') + ".png"
-
-
 @bp.get("/rounds/<int:round_id>/posters.zip")
 @roles_required(*READERS)
 def posters_zip(round_id: int):
     rnd = round_or_404(round_id)
-    buf = io.BytesIO()
-    base = base_url()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for ln in _selected_links(rnd):
-            zf.writestr(_poster_name(ln), qr.png(link_url(base, ln.code)))
-    buf.seek(0)
-    return send_file(buf, mimetype="application/zip", as_attachment=True,
+    data = zip_of_posters(selected_links(rnd, request.args.get("school"), request.args.get("group")), base_url())
+    return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True,
                      download_name=f"round{rnd.id}_二维码.zip")
 
 

@@ -80,3 +80,6 @@ def logout():
 @bp.get("/")
 def home():
     return redirect(url_for("admin.index"))
+
+
+from survey.auth import password  # noqa: E402,F401  (every user's own password page)

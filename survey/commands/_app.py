@@ -1,4 +1,4 @@
-"""The app for a command: schema created or upgraded on the way (CONTRACTS.md §1)."""
+"""The app for a command: schema created or upgraded on the way (docs/interfaces.md#command-line)."""
 
 from __future__ import annotations
 

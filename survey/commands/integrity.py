@@ -1,4 +1,4 @@
-"""`round integrity | verify | seal` and `verify` (CONTRACTS.md §1, §5)."""
+"""`round integrity | verify | seal` and `verify` (docs/interfaces.md#command-line, #survey-integrity)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`round create | links | export | close | reopen` (CONTRACTS.md §1)."""
+"""`round create | links | export | close | reopen` (docs/interfaces.md#command-line)."""
 
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ from evaluator.workbook import (
     write_workbook,
 )
 from survey.datacollect.models import DataChange, DataFlag, DataRound, Evidence, SchoolSheet
-from survey.db import db
+from survey.db import db, savepoint
 from survey.models import County, Evaluation, User, utcnow
 from survey.services import ServiceError
 from survey.services.evaluations import run_evaluation, safe_filename
@@ -322,6 +322,7 @@ def _sheets_from_workbook(wb: Workbook) -> list[dict[str, Any]]:
     return out
 
 
+@savepoint()
 def open_data_round(*, county: County, year: int, name: str, user: User | None,
                     roster: Sequence[RosterSchool] | None = None, previous: DataRound | None = None,
                     previous_workbook: Workbook | None = None,
@@ -446,6 +447,7 @@ class SubmitRefused(ServiceError):
         self.findings, self.flags = findings, flags
 
 
+@savepoint()
 def save_sheet(sheet: SchoolSheet, data: SheetInput, *, submit: bool, actor: str = SCHOOL_ACTOR,
                user: User | None = None, now: datetime | None = None) -> SaveResult:
     """Save a school's sheet as a draft, or submit it.
@@ -542,6 +544,7 @@ def parse_county_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str
     return values, errors
 
 
+@savepoint()
 def save_county(rnd: DataRound, values: Mapping[str, Any], *, user: User, now: datetime | None = None) -> tuple[Finding, ...]:
     """Replace the county sheet (audited per key). Raises ServiceError with the findings' text
     when a part exceeds its whole (nothing saved)."""
@@ -679,6 +682,7 @@ def workbook_name(rnd: DataRound) -> str:
     return f"{rnd.county.code}_{rnd.year}_数据填报_{rnd.id}.xlsx"
 
 
+@savepoint()
 def close_data_round(rnd: DataRound, *, user: User, catalogue: Catalogue | None = None,
                      now: datetime | None = None) -> Evaluation:
     """Close the round and evaluate it directly: the §2 workbook built from the round is the

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -26,21 +24,20 @@ from evaluator.errors import InputError
 from evaluator.roster import read_roster
 from evaluator.rules import DEFAULT_RULESET, available_rulesets
 from survey import qr
-from survey.access import can_see_county, roles_required
+from survey.access import READERS, WRITERS, roles_required, scoped_or_404
 from survey.admin.forms import ActionForm
 from survey.datacollect import services as svc
 from survey.datacollect.forms import DataRoundForm
 from survey.datacollect.models import DataFlag, DataRound, Evidence, SchoolSheet
-from survey.db import db
+from survey.db import db, refused
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.models import County
 from survey.services import ServiceError
+from survey.views_common import action_or_400, local_to_utc
 
 bp = Blueprint("datacollect", __name__)
 
-READERS = ("admin", "staff", "evaluator")
-WRITERS = ("admin", "staff")
 REVIEWERS = READERS  # evidence is accepted by whoever reviews it: staff or an inspector
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -50,10 +47,7 @@ def state_labels() -> dict[str, str]:
 
 
 def data_round_or_404(data_round_id: int) -> DataRound:
-    rnd = db.session.get(DataRound, data_round_id)
-    if rnd is None or not can_see_county(rnd.county_id):
-        abort(404)
-    return rnd
+    return scoped_or_404(DataRound, data_round_id)
 
 
 def _sheet_of(rnd: DataRound, sheet_id: int) -> SchoolSheet:
@@ -63,24 +57,12 @@ def _sheet_of(rnd: DataRound, sheet_id: int) -> SchoolSheet:
     return sheet
 
 
-def _csrf_or_400() -> None:
-    if not ActionForm().validate_on_submit():
-        abort(400)
-
-
 def _base() -> str:
     return (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
 
 
 def school_url(sheet: SchoolSheet) -> str:
     return f"{_base()}/d/{sheet.token}"
-
-
-def _local_to_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return value.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
 
 
 def shown(value) -> str:
@@ -139,9 +121,9 @@ def new():
                     roster = read_roster(io.BytesIO(raw), filename=upload.filename)
             rnd = svc.open_data_round(county=county, year=form.year.data, name=form.name.data, user=current_user,
                                       roster=roster, previous=prev, previous_workbook=last_year,
-                                      deadline=_local_to_utc(form.deadline.data), ruleset=form.ruleset.data)
+                                      deadline=local_to_utc(form.deadline.data), ruleset=form.ruleset.data)
         except (InputError, ServiceError) as exc:
-            db.session.rollback()
+            refused()
             form.roster.errors = [*form.roster.errors, str(exc)]
         else:
             flash(_("已创建填报“%(name)s”，共 %(n)s 所学校。", name=rnd.name, n=len(rnd.sheets)), "ok")
@@ -194,11 +176,11 @@ def sheet_detail(data_round_id: int, sheet_id: int):
 def sheet_return(data_round_id: int, sheet_id: int):
     rnd = data_round_or_404(data_round_id)
     sheet = _sheet_of(rnd, sheet_id)
-    _csrf_or_400()
+    action_or_400()
     try:
         svc.return_sheet(sheet, request.form.get("comment", ""), user=current_user)
     except ServiceError as exc:
-        db.session.rollback()
+        refused()
         flash(str(exc), "error")
     else:
         flash(_("已退回%(name)s，学校打开填报链接即可看到退回原因并修改。", name=sheet.name), "ok")
@@ -212,11 +194,11 @@ def flag_override(data_round_id: int, flag_id: int):
     flag = db.session.get(DataFlag, flag_id)
     if flag is None or flag.sheet.round_id != rnd.id:
         abort(404)
-    _csrf_or_400()
+    action_or_400()
     try:
         svc.override_flag(flag, request.form.get("note", ""), user=current_user)
     except ServiceError as exc:
-        db.session.rollback()
+        refused()
         flash(str(exc), "error")
     else:
         flash(_("已确认该数据，核实意见已记录。"), "ok")
@@ -247,11 +229,11 @@ def evidence_file(data_round_id: int, evidence_id: int):
 def evidence_accept(data_round_id: int, evidence_id: int):
     rnd = data_round_or_404(data_round_id)
     ev = _evidence_of(rnd, evidence_id)
-    _csrf_or_400()
+    action_or_400()
     try:
         svc.accept_evidence(ev, user=current_user)
     except ServiceError as exc:
-        db.session.rollback()
+        refused()
         flash(str(exc), "error")
     else:
         flash(_("已认可佐证材料“%(name)s”。认可不改变指标的达标情况。", name=ev.filename), "ok")
@@ -270,13 +252,13 @@ def county(data_round_id: int):
     if request.method == "POST":
         if not can_edit:
             abort(403)
-        _csrf_or_400()
+        action_or_400()
         values, errors = svc.parse_county_form(request.form)
         if not errors:
             try:
                 svc.save_county(rnd, values, user=current_user)
             except ServiceError as exc:
-                db.session.rollback()
+                refused()
                 flash(str(exc) + _("，未保存任何修改。"), "error")
                 status = 422
             else:
@@ -297,13 +279,13 @@ def county(data_round_id: int):
 @roles_required(*WRITERS)
 def county_evidence(data_round_id: int):
     rnd = data_round_or_404(data_round_id)
-    _csrf_or_400()
+    action_or_400()
     upload = request.files.get("file")
     try:
         svc.add_evidence(rnd, None, request.form.get("field", ""), upload.filename if upload else None,
                          upload.read() if upload else b"", actor=current_user.username, user=current_user)
     except ServiceError as exc:
-        db.session.rollback()
+        refused()
         flash(str(exc), "error")
         return redirect(url_for(".county", data_round_id=rnd.id))
     flash(_("佐证材料已上传，待审核认可。"), "ok")
@@ -314,11 +296,11 @@ def county_evidence(data_round_id: int):
 @roles_required(*WRITERS)
 def close(data_round_id: int):
     rnd = data_round_or_404(data_round_id)
-    _csrf_or_400()
+    action_or_400()
     try:
         evaluation = svc.close_data_round(rnd, user=current_user, catalogue=catalogue())
     except (InputError, ServiceError) as exc:
-        db.session.rollback()
+        refused()
         flash(str(exc), "error")
         return redirect(url_for(".detail", data_round_id=rnd.id))
     flash(_("填报已结束，已生成评估。"), "ok")
@@ -385,7 +367,7 @@ def school(token: str):
     sheet = _sheet_or_404(token)
     if request.method == "GET":
         return _school_page(sheet)
-    _csrf_or_400()
+    action_or_400()
     checks = svc.checks_of(sheet.round)
     data = svc.parse_sheet_form(sheet, request.form, checks)
     submit = request.form.get("action") == "submit"
@@ -395,11 +377,11 @@ def school(token: str):
     try:
         result = svc.save_sheet(sheet, data, submit=submit)
     except svc.SubmitRefused as exc:
-        db.session.rollback()
+        refused()
         return _school_page(sheet, raw=request.form, findings=exc.findings, flags=exc.flags, status=422,
                             message=str(exc))
     except ServiceError as exc:
-        db.session.rollback()
+        refused()
         return _school_page(sheet, raw=request.form, status=409, message=str(exc))
     if result.submitted:
         flash(_("已提交。教育局审核时如需修改，会退回并说明原因。"), "ok")
@@ -413,13 +395,13 @@ def school(token: str):
 @bp.post("/d/<token>/evidence")
 def school_evidence(token: str):
     sheet = _sheet_or_404(token)
-    _csrf_or_400()
+    action_or_400()
     upload = request.files.get("file")
     try:
         svc.add_evidence(sheet.round, sheet, request.form.get("field", ""), upload.filename if upload else None,
                          upload.read() if upload else b"", actor=svc.SCHOOL_ACTOR)
     except ServiceError as exc:
-        db.session.rollback()
+        refused()
         return _school_page(sheet, status=422, message=str(exc))
     flash(_("佐证材料已上传。"), "ok")
     return redirect(url_for(".school", token=token), 303)

@@ -1,4 +1,4 @@
-"""A round's integrity report (CONTRACTS.md §5) from the database: fraud signals
+"""A round's integrity report (docs/interfaces.md#survey-integrity) from the database: fraud signals
 (evaluator.integrity) over its responses and started-questionnaire counts, the chain check,
 the per-link timelines, and the score with and without flagged responses."""
 
@@ -64,7 +64,7 @@ def round_integrity(rnd: SurveyRound) -> tuple[IntegrityReport, pd.DataFrame, In
 
 
 def integrity_dict(rnd: SurveyRound) -> dict[str, Any]:
-    """The JSON of `round integrity` (CONTRACTS.md §5), plus the chain head and length."""
+    """The JSON of `round integrity` (docs/interfaces.md#survey-integrity), plus the chain head and length."""
     report, _, _ = round_integrity(rnd)
     out = report.to_dict(rnd.id)
     out["chain"] = {"head": rnd.chain_head, "length": rnd.chain_length}

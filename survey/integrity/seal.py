@@ -1,4 +1,4 @@
-"""Sealed archive of a round (CONTRACTS.md §5) and its verification.
+"""Sealed archive of a round (docs/interfaces.md#survey-integrity) and its verification.
 
 The ZIP holds responses.csv (§3 format plus the export columns and the log columns
 link_code, started_at, chain_seq, chain_hash; submitted_at to the microsecond), links.csv,

@@ -1,4 +1,5 @@
-"""Staff and evaluator pages of survey integrity (on the admin blueprint): the round's
+"""Staff and evaluator pages of survey integrity (their own ``integrity`` blueprint, under the
+same /admin/rounds/… URLs as before; evaluators reach the integrity page from the overview): the round's
 integrity page, the sealed-archive download, one-time slip codes and the per-group setting
 for answering several times from one browser."""
 
@@ -9,16 +10,13 @@ import csv
 import io
 import secrets
 
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask import Response as FlaskResponse
-from flask import abort, flash, redirect, render_template, request, url_for
 
 from evaluator.groups import GROUPS
 from evaluator.integrity import KIND_LABELS
 from survey import qr
-from survey.access import roles_required, round_or_404
-from survey.admin import bp
-from survey.admin.forms import ActionForm
-from survey.admin.views import READERS, WRITERS, base_url
+from survey.access import READERS, WRITERS, roles_required, round_or_404
 from survey.db import db
 from survey.exports import link_url
 from survey.i18n import _
@@ -30,6 +28,9 @@ from survey.integrity.timeline import timeline_svg
 from survey.models import SlipCode
 from survey.services.responses import slip_hash
 from survey.services.rounds import describe_link
+from survey.views_common import action_or_400, base_url
+
+bp = Blueprint("integrity", __name__, url_prefix="/admin")
 
 MAX_TIMELINES = 40
 MAX_SLIPS = 2000
@@ -67,7 +68,7 @@ def round_integrity_page(round_id: int):
         except Exception:  # noqa: BLE001 - shown as "not yet computable", like the results page
             full = None
         recognition = {"with": full, "without": without_flagged(rnd, catalogue(), flagged=set(report.by_response))}
-    return render_template("admin/integrity.html", rnd=rnd, report=report, chain=chain, timelines=timelines,
+    return render_template("integrity/round.html", rnd=rnd, report=report, chain=chain, timelines=timelines,
                            kinds=KIND_LABELS, groups=GROUPS, minutes=rules.timeline_minutes,
                            recognition=recognition, fingerprint=app_public_fingerprint(),
                            more=max(0, len(busiest) - len(timelines)))
@@ -87,8 +88,7 @@ def round_sealed(round_id: int):
 def round_repeat(round_id: int):
     """Which groups may answer several times from one browser (computer room, shared phone)."""
     rnd = round_or_404(round_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    action_or_400()
     chosen = [g for g in GROUPS if request.form.get(f"repeat-{g}")]
     rnd.repeat_groups = chosen or None
     db.session.flush()
@@ -114,8 +114,7 @@ def link_slips(round_id: int, code: str):
     The codes exist only in this response: the database keeps their keyed hashes."""
     rnd = round_or_404(round_id)
     ln = _link(rnd, code)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    action_or_400()
     text = (request.form.get("n") or "").strip()
     if not text.isdigit() or not 1 <= int(text) <= MAX_SLIPS:
         flash(_("%(where)s：纸条张数应为 1–%(max)s 的整数，您填写的是“%(v)s”。", where=describe_link(ln), max=MAX_SLIPS,
@@ -141,7 +140,7 @@ def link_slips(round_id: int, code: str):
                                    c, f"{base}?slip={c}"]))
     csv_uri = "data:text/csv;charset=utf-8;base64," + base64.b64encode(("\ufeff" + out.getvalue()).encode()).decode()
     slips = [{"code": c, "url": f"{base}?slip={c}", "svg": qr.svg_inline(f"{base}?slip={c}")} for c in ordered]
-    return render_template("admin/slips.html", rnd=rnd, ln=ln, name=describe_link(ln), slips=slips, csv_uri=csv_uri,
+    return render_template("integrity/slips.html", rnd=rnd, ln=ln, name=describe_link(ln), slips=slips, csv_uri=csv_uri,
                            batch=batch, group=GROUPS[ln.group])
 
 
@@ -150,8 +149,7 @@ def link_slips(round_id: int, code: str):
 def link_slips_off(round_id: int, code: str):
     rnd = round_or_404(round_id)
     ln = _link(rnd, code)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    action_or_400()
     ln.code_required = False
     db.session.flush()
     flash(_("%(where)s：已取消答题码，扫码即可作答。", where=describe_link(ln)), "ok")

@@ -42,7 +42,7 @@ from evaluator.roadmap import Roadmap
 from evaluator.rules import ITEM_CODES, SCHOOL_TYPES, RuleSet, load_ruleset
 from evaluator.verdict import EvaluationReport
 from evaluator.workbook import LOCALITIES, Workbook
-from survey.db import db
+from survey.db import db, savepoint
 from survey.models import County, Evaluation, SurveyRound, User, utcnow
 from survey.overview.models import (
     REGION_LEVELS,
@@ -86,6 +86,7 @@ def create_region(code: str, name: str, level: str, parent: Region | None = None
     return region
 
 
+@savepoint()
 def set_region_counties(region: Region, county_codes: Iterable[str]) -> None:
     """Replace the counties the region contains directly (codes already registered)."""
     codes = [c.strip() for c in county_codes if c.strip()]
@@ -209,6 +210,7 @@ def _touch(county: County, target_year: int, user: User | None, source_name: str
     return plan
 
 
+@savepoint()
 def save_roadmap(county: County, roadmap: Roadmap, *, user: User | None, source_name: str) -> CountyPlan:
     """Replace the county's roadmap (measures, projects, enrolment) by an imported one. The
     plan's baseline evaluation (for tracking) is the latest evaluation when the plan is first made."""
@@ -241,6 +243,7 @@ def _int(v: Any) -> int | None:
     return int(v)
 
 
+@savepoint()
 def save_measures(county: County, target_year: int, entries: Mapping[tuple[str, int], str], *,
                   user: User | None) -> CountyPlan:
     """Replace the measures table edited in the browser (empty text removes a cell)."""
@@ -329,6 +332,7 @@ def set_enrolment(county: County, school_code: str, year: int, students_primary:
     _touch(county, plan.target_year, user)
 
 
+@savepoint()
 def rebase_plan(county: County, *, user: User | None) -> CountyPlan:
     """Start tracking afresh from the latest evaluation (e.g. after the plan was revised)."""
     plan = plan_of(county)

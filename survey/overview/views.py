@@ -37,9 +37,9 @@ from evaluator.rules import (
     load_ruleset,
 )
 from evaluator.workbook import LOCALITIES
-from survey.access import can_see_county, roles_required
+from survey.access import READERS, WRITERS, county_or_404, roles_required
 from survey.admin.forms import ActionForm
-from survey.db import db
+from survey.db import db, refused
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.models import County
@@ -50,11 +50,10 @@ from survey.overview.models import Region
 from survey.overview.reports import INDICATOR_ZH, overview_xlsx, review_data, review_docx
 from survey.services import ServiceError
 from survey.services.evaluations import safe_filename
+from survey.views_common import action_or_400
 
 bp = Blueprint("overview", __name__, url_prefix="/overview")
 
-READERS = ("admin", "staff", "evaluator")
-WRITERS = ("admin", "staff")  # the roadmap is the county's own plan: evaluators read it
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 NUMBER_FIELDS = ("seats_primary", "seats_junior", *ADDED, "music_rooms", "music_room_area", "art_rooms",
@@ -73,13 +72,6 @@ def verdict_labels() -> dict[str | None, str]:
 
 def status_labels() -> dict[str | None, str]:
     return {"pass": _("达标"), "fail": _("未达标"), "pending": _("待定"), "n/a": _("不适用"), None: "—"}
-
-
-def county_or_404(county_id: int) -> County:
-    county = db.session.get(County, county_id)
-    if county is None or not can_see_county(county.id):
-        abort(404)
-    return county
 
 
 def _scope():
@@ -202,7 +194,7 @@ def roadmap(county_id: int):
                 raise ServiceError(_("请填写目标验收年份"))
             svc.save_measures(c, target, entries, user=current_user)
         except ServiceError as exc:
-            db.session.rollback()
+            refused()
             flash(str(exc) + _("，未保存任何修改。"), "error")
             status = 422
         else:
@@ -234,7 +226,7 @@ def roadmap_import(county_id: int):
             roadmap = read_roadmap(path, name)
         svc.save_roadmap(c, roadmap, user=current_user, source_name=name)
     except (InputError, ServiceError) as exc:
-        db.session.rollback()
+        refused()
         return _refused(c, str(exc))
     flash(_("已导入推进规划：目标 %(year)s 年，措施 %(m)s 条，项目 %(p)s 个。", year=roadmap.target_year,
             m=len(roadmap.measures), p=len(roadmap.projects)), "ok")
@@ -283,12 +275,11 @@ def _project_from_form(key: str = "new") -> Project:
 @roles_required(*WRITERS)
 def project_add(county_id: int):
     c = county_or_404(county_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    action_or_400()
     try:
         svc.add_project(c, _project_from_form(), user=current_user)
     except ServiceError as exc:
-        db.session.rollback()
+        refused()
         return _refused(c, str(exc) + _("，项目未保存。"))
     flash(_("项目已添加。"), "ok")
     return redirect(url_for(".roadmap", county_id=c.id) + "#projects")
@@ -298,12 +289,11 @@ def project_add(county_id: int):
 @roles_required(*WRITERS)
 def project_delete(county_id: int, project_id: int):
     c = county_or_404(county_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    action_or_400()
     try:
         svc.delete_project(c, project_id, user=current_user)
     except ServiceError as exc:
-        db.session.rollback()
+        refused()
         return _refused(c, str(exc))
     flash(_("项目已删除。"), "ok")
     return redirect(url_for(".roadmap", county_id=c.id) + "#projects")
@@ -313,12 +303,11 @@ def project_delete(county_id: int, project_id: int):
 @roles_required(*WRITERS)
 def baseline_reset(county_id: int):
     c = county_or_404(county_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    action_or_400()
     try:
         plan = svc.rebase_plan(c, user=current_user)
     except ServiceError as exc:
-        db.session.rollback()
+        refused()
         return _refused(c, str(exc))
     flash(_("年度跟踪改以第 %(id)s 号评估为起点。", id=plan.baseline_evaluation_id), "ok")
     return redirect(url_for(".roadmap", county_id=c.id))
@@ -328,8 +317,7 @@ def baseline_reset(county_id: int):
 @roles_required(*WRITERS)
 def enrolment_set(county_id: int):
     c = county_or_404(county_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    action_or_400()
 
     def count(name: str) -> int | None:
         text = (request.form.get(name) or "").strip()
@@ -346,7 +334,7 @@ def enrolment_set(county_id: int):
         svc.set_enrolment(c, request.form.get("school_code", ""), year, count("students_primary"),
                           count("students_junior"), user=current_user)
     except ServiceError as exc:
-        db.session.rollback()
+        refused()
         return _refused(c, str(exc) + _("，未保存。"))
     flash(_("学生数预测已保存。"), "ok")
     return redirect(url_for(".roadmap", county_id=c.id) + "#enrolment")
@@ -430,7 +418,7 @@ def regions():
             try:
                 svc.create_region(form.code.data, form.name.data, form.level.data, parent)
             except ServiceError as exc:
-                db.session.rollback()
+                refused()
                 flash(str(exc), "error")
                 status = 422
             else:
@@ -450,8 +438,7 @@ def region_update(region_id: int):
     region = db.session.get(Region, region_id)
     if region is None:
         abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    action_or_400()
     try:
         if "counties" in request.form:
             codes = (request.form.get("counties") or "").replace("，", ",").replace("、", ",").replace(" ", ",")
@@ -459,7 +446,7 @@ def region_update(region_id: int):
         if (request.form.get("username") or "").strip():
             svc.assign_region(region, request.form["username"])
     except ServiceError as exc:
-        db.session.rollback()
+        refused()
         return render_template("overview/refused.html", c=None, error=str(exc) + _("，未保存任何修改。"),
                                back=url_for(".regions")), 422
     flash(_("已保存 %(name)s。", name=region.name), "ok")

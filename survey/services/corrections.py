@@ -15,7 +15,8 @@ from sqlalchemy import delete, func, select
 from evaluator.errors import InputError
 from evaluator.groups import GROUPS
 from evaluator.roster import MAX_COUNT, SCHOOL_TYPES, STAGES_OF_TYPE, RosterSchool
-from survey.db import db
+from survey.db import db, savepoint
+from survey.i18n import _, _l
 from survey.models import (
     County,
     EntryLink,
@@ -67,9 +68,9 @@ def _responses(rnd: SurveyRound, school: School | None = None) -> int:
 def _clean_text(value: str | None, field: str, label: str, max_len: int = 200) -> str | None:
     text = (value or "").strip()
     if any(ord(c) < 32 for c in text):
-        raise InputError(f"{label}含有控制字符", field=field)
+        raise InputError(_("%(label)s含有控制字符", label=label), field=field)
     if len(text) > max_len:
-        raise InputError(f"{label}最多 {max_len} 字", field=field)
+        raise InputError(_("%(label)s最多 %(n)s 字", label=label, n=max_len), field=field)
     return text or None
 
 
@@ -77,13 +78,13 @@ def update_round(rnd: SurveyRound, *, by: User | None, name: str, opens_at: date
                  closes_at: datetime | None, stop_when_full: bool, organiser: str | None,
                  contact: str | None) -> list[str]:
     """Change the round's settings; returns (and records) what changed, in Chinese."""
-    name = _clean_text(name, "name", "名称") or ""
+    name = _clean_text(name, "name", _("名称")) or ""
     if not name:
-        raise InputError("请填写调查轮次名称", field="name")
+        raise InputError(_("请填写调查轮次名称"), field="name")
     if opens_at and closes_at and closes_at <= opens_at:
-        raise InputError("结束时间必须晚于开始时间", field="closes")
-    organiser = _clean_text(organiser, "organiser", "主办单位")
-    contact = _clean_text(contact, "contact", "联系方式")
+        raise InputError(_("结束时间必须晚于开始时间"), field="closes")
+    organiser = _clean_text(organiser, "organiser", _("主办单位"))
+    contact = _clean_text(contact, "contact", _("联系方式"))
     changes: list[str] = []
     if name != rnd.name:
         changes.append(f"名称“{rnd.name}”改为“{name}”")
@@ -110,9 +111,9 @@ def update_round(rnd: SurveyRound, *, by: User | None, name: str, opens_at: date
 
 
 def rename_county(county: County, name: str, *, by: User | None, rnd: SurveyRound) -> None:
-    name = _clean_text(name, "county_name", "县名称", 100) or ""
+    name = _clean_text(name, "county_name", _("县名称"), 100) or ""
     if not name:
-        raise InputError("请填写县名称", field="county_name")
+        raise InputError(_("请填写县名称"), field="county_name")
     if name != county.name:
         record_change(rnd, by, "county", f"县名称“{county.name}”改为“{name}”")
         county.name = name
@@ -133,11 +134,11 @@ def reopen_round(rnd: SurveyRound, *, by: User | None, closes_at: datetime | Non
     round then runs until closed by hand). Returns the Chinese description recorded."""
     now = now or utcnow()
     if closes_at is not None and closes_at <= now:
-        raise InputError(f"新的结束时间 {_bj(closes_at)} 已经过去，请填写以后的时间", field="--closes")
+        raise InputError(_("新的结束时间 %(time)s 已经过去，请填写以后的时间", time=_bj(closes_at)), field="--closes")
     if rnd.opens_at and closes_at and closes_at <= rnd.opens_at:
-        raise InputError("结束时间必须晚于开始时间", field="--closes")
+        raise InputError(_("结束时间必须晚于开始时间"), field="--closes")
     if rnd.state(now) == "open" and closes_at is None:
-        raise ServiceError("本轮调查正在收集中，无需重新开放（要延长请填写新的结束时间）")
+        raise ServiceError(_("本轮调查正在收集中，无需重新开放（要延长请填写新的结束时间）"))
     was = rnd.closes_at
     rnd.closed_at = None
     if closes_at is not None:
@@ -159,7 +160,7 @@ def _counts(values: dict[str, int | None]) -> dict[str, int | None]:
             out[key] = None
             continue
         if not isinstance(v, int) or v < 0 or v > MAX_COUNT:
-            raise InputError(f"应为 0–{MAX_COUNT} 的整数", field=key)
+            raise InputError(_("应为 0–%(max)s 的整数", max=MAX_COUNT), field=key)
         out[key] = v
     return out
 
@@ -168,14 +169,14 @@ def edit_school(rnd: SurveyRound, school: School, *, by: User | None, name: str,
                 students_junior: int, students_senior: int, teachers: int | None) -> list[str]:
     """Correct a school's name or enrolment (the weighting frame N_gs). Posters, pages and
     exports read the school from here, so they follow."""
-    name = _clean_text(name, "school_name", "学校名称") or ""
+    name = _clean_text(name, "school_name", _("学校名称")) or ""
     if not name:
-        raise InputError("请填写学校名称", field="school_name")
+        raise InputError(_("请填写学校名称"), field="school_name")
     nums = _counts({"students_primary": students_primary, "students_junior": students_junior,
                     "students_senior": students_senior, "teachers": teachers})
     for key in STAGES_OF_TYPE[school.school_type]:
         if not nums[key]:
-            raise InputError(f"{school.school_type}的{_LABELS[key]}不能为空或 0", field=key)
+            raise InputError(_("%(type)s的%(field)s不能为空或 0", type=school.school_type, field=_LABELS[key]), field=key)
     changes: list[str] = []
     if name != school.name:
         changes.append(f"学校名称“{school.name}”改为“{name}”")
@@ -192,32 +193,33 @@ def edit_school(rnd: SurveyRound, school: School, *, by: User | None, name: str,
     return changes
 
 
-_LABELS = {"students_primary": "小学在校生数", "students_junior": "初中在校生数",
-           "students_senior": "高中在校生数", "teachers": "专任教师数"}
+_LABELS = {"students_primary": _l("小学在校生数"), "students_junior": _l("初中在校生数"),
+           "students_senior": _l("高中在校生数"), "teachers": _l("专任教师数")}
 
 
+@savepoint()
 def add_school(rnd: SurveyRound, *, by: User | None, code: str, name: str, school_type: str,
                students_primary: int, students_junior: int, students_senior: int = 0,
                teachers: int | None = None) -> School:
     """Add a school to a round that is not closed, with its entry links and quotas proposed
     by the sample-size rule for the enlarged roster."""
     if rnd.state() == "closed":
-        raise ServiceError("本轮调查已结束，不能再添加学校（请先重新开放）")
+        raise ServiceError(_("本轮调查已结束，不能再添加学校（请先重新开放）"))
     code = (code or "").strip()
     if not code or len(code) > 40 or any(ord(c) < 32 for c in code):
-        raise InputError("请填写学校代码（最多 40 个字符）", field="school_code")
+        raise InputError(_("请填写学校代码（最多 40 个字符）"), field="school_code")
     if any(s.code == code for s in rnd.schools):
-        raise InputError(f"学校代码 {code} 已在本轮名单中", field="school_code")
-    name = _clean_text(name, "school_name", "学校名称") or ""
+        raise InputError(_("学校代码 %(code)s 已在本轮名单中", code=code), field="school_code")
+    name = _clean_text(name, "school_name", _("学校名称")) or ""
     if not name:
-        raise InputError("请填写学校名称", field="school_name")
+        raise InputError(_("请填写学校名称"), field="school_name")
     if school_type not in SCHOOL_TYPES:
-        raise InputError(f"学校类型应为 {' / '.join(SCHOOL_TYPES)}", field="school_type")
+        raise InputError(_("学校类型应为 %(types)s", types=" / ".join(SCHOOL_TYPES)), field="school_type")
     nums = _counts({"students_primary": students_primary, "students_junior": students_junior,
                     "students_senior": students_senior, "teachers": teachers})
     for key in STAGES_OF_TYPE[school_type]:
         if not nums[key]:
-            raise InputError(f"{school_type}的{_LABELS[key]}不能为空或 0", field=key)
+            raise InputError(_("%(type)s的%(field)s不能为空或 0", type=school_type, field=_LABELS[key]), field=key)
     school = School(round=rnd, code=code, name=name, school_type=school_type,
                     students_primary=nums["students_primary"] or 0, students_junior=nums["students_junior"] or 0,
                     students_senior=nums["students_senior"] or 0, teachers=nums["teachers"])
@@ -238,22 +240,24 @@ def add_school(rnd: SurveyRound, *, by: User | None, code: str, name: str, schoo
     return school
 
 
+@savepoint()
 def remove_school(rnd: SurveyRound, school: School, *, by: User | None) -> None:
     """Remove a school that has no responses; refused with the reason otherwise."""
     n = _responses(rnd, school)
     if n:
-        raise ServiceError(f"“{school.name}”已有 {n} 份回答，不能删除（如不再收集，可把它的配额改为 0）")
+        raise ServiceError(_("“%(school)s”已有 %(n)s 份回答，不能删除（如不再收集，可把它的配额改为 0）", school=school.name, n=n))
     db.session.execute(delete(EntryLink).where(EntryLink.school_id == school.id))
     record_change(rnd, by, "school_removed", f"删除学校 {school.code} {school.name}")
     db.session.delete(school)
     db.session.flush()
 
 
+@savepoint()
 def delete_round(rnd: SurveyRound) -> None:
     """Delete a round nobody has answered yet (e.g. created by mistake)."""
     n = _responses(rnd)
     if n:
-        raise ServiceError(f"“{rnd.name}”已有 {n} 份回答，不能删除（可结束调查）")
+        raise ServiceError(_("“%(name)s”已有 %(n)s 份回答，不能删除（可结束调查）", name=rnd.name, n=n))
     db.session.execute(delete(RoundChange).where(RoundChange.round_id == rnd.id))
     db.session.execute(delete(EntryLink).where(EntryLink.round_id == rnd.id))
     db.session.execute(delete(School).where(School.round_id == rnd.id))
@@ -261,6 +265,7 @@ def delete_round(rnd: SurveyRound) -> None:
     db.session.flush()
 
 
+@savepoint()
 def copy_round(rnd: SurveyRound, *, by: User | None, name: str, catalogue, opens_at: datetime | None = None,
                closes_at: datetime | None = None) -> SurveyRound:
     """Next year's round: the same roster (as last corrected), organiser and settings, new links."""

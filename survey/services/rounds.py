@@ -22,7 +22,8 @@ from evaluator.recognition import plan_sample, population_total_n
 from evaluator.recognition.rules import RecognitionRules
 from evaluator.roster import RosterSchool, read_roster
 from evaluator.rules import DEFAULT_RULESET, RuleSet, load_ruleset
-from survey.db import db
+from survey.db import db, savepoint
+from survey.i18n import _
 from survey.models import County, EntryLink, School, SurveyRound, User, utcnow
 from survey.pins import pin_round, round_ruleset
 from survey.services import ServiceError
@@ -43,7 +44,7 @@ def get_or_create_county(code: str, name: str | None) -> County:
     registering the same new county at once both get it (INSERT … ON CONFLICT DO NOTHING)."""
     code = (code or "").strip()
     if not _COUNTY_CODE.match(code):
-        raise InputError("县级行政区划代码应为 6 位数字", field="county")
+        raise InputError(_("县级行政区划代码应为 6 位数字"), field="county")
     county = db.session.scalar(select(County).where(County.code == code))
     if county is None:
         if not (name or "").strip():
@@ -81,7 +82,7 @@ def propose_quotas(
     target_n: int | None = None,
     resident_population: int | None = None,
 ) -> QuotaProposal:
-    """Quotas from the sample-size rule (DOMAIN.md §6) via the evaluator's planner, with the
+    """Quotas from the sample-size rule (docs/rules.md#sample-size) via the evaluator's planner, with the
     rule-set's planning inputs (half-width, expected p, design effect, 1.5‰ rule, parents ≥50%)."""
     pl = rules.planning
     total = target_n
@@ -98,6 +99,7 @@ def propose_quotas(
     return QuotaProposal(int(plan.total_n), dict(plan.per_group), quotas, dict(plan.assumptions))
 
 
+@savepoint()
 def open_round(
     *,
     county: County,
@@ -119,11 +121,11 @@ def open_round(
     questionnaire of each group and the rule-set (``ruleset_file``, else loaded by name)."""
     name = (name or "").strip()
     if not name:
-        raise InputError("请填写调查轮次名称", field="name")
+        raise InputError(_("请填写调查轮次名称"), field="name")
     if opens_at and closes_at and closes_at <= opens_at:
-        raise InputError("结束时间必须晚于开始时间", field="closes")
+        raise InputError(_("结束时间必须晚于开始时间"), field="closes")
     if target_n is not None and target_n < 1:
-        raise InputError("目标样本量应为正整数", field="target_n")
+        raise InputError(_("目标样本量应为正整数"), field="target_n")
     proposal = propose_quotas(roster, rules, target_n=target_n, resident_population=resident_population)
 
     rnd = SurveyRound(
@@ -162,6 +164,7 @@ def open_round(
     return rnd
 
 
+@savepoint()
 def create_round(
     *,
     county_code: str,
@@ -195,15 +198,21 @@ def create_round(
 
 
 def set_quotas(rnd: SurveyRound, quotas: Mapping[int, int]) -> None:
-    """Replace quotas by link id; a quota below what is already collected is refused."""
+    """Replace quotas by link id. Everything is checked before anything changes: a link of
+    another round, a negative quota, or a quota below what the link has already collected
+    (its quota places taken) is refused, naming the school and group."""
     links = {ln.id: ln for ln in rnd.links}
     for link_id, quota in quotas.items():
         ln = links.get(link_id)
         if ln is None:
-            raise ServiceError(f"入口 {link_id} 不属于本轮调查")
+            raise ServiceError(_("入口 %(link)s 不属于本轮调查", link=link_id))
         if quota < 0:
-            raise ServiceError(f"{describe_link(ln)}：配额不能为负数")
-        ln.quota = quota
+            raise ServiceError(_("%(where)s：配额不能为负数", where=describe_link(ln)))
+        if quota < (ln.responses_count or 0):
+            raise ServiceError(_("%(where)s：配额 %(quota)s 低于已收到的 %(n)s 份回答", where=describe_link(ln),
+                                 quota=quota, n=ln.responses_count))
+    for link_id, quota in quotas.items():
+        links[link_id].quota = quota
     db.session.flush()
 
 

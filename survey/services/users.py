@@ -9,6 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from evaluator.errors import InputError
 from survey.db import db
+from survey.i18n import _
 from survey.models import ROLES, County, User
 from survey.services import ServiceError, sessions
 from survey.services.passwords import MIN_LENGTH, check_password_strength
@@ -26,13 +27,13 @@ def create_user(username: str, password: str, role: str, counties: list[County],
     ``check_strength=False`` only for the demo's published password."""
     username = (username or "").strip()
     if not _USERNAME.match(username):
-        raise InputError("用户名应为 2–64 位汉字、字母、数字、下划线、点或减号，以汉字、字母或数字开头",
+        raise InputError(_("用户名应为 2–64 位汉字、字母、数字、下划线、点或减号，以汉字、字母或数字开头"),
                          field="--username")
     if role not in ROLES:
-        raise InputError(f"角色应为 {' / '.join(ROLES)}", field="--role")
+        raise InputError(_("角色应为 %(roles)s", roles=" / ".join(ROLES)), field="--role")
     check_password(password, username, check_strength=check_strength)
     if find_user(username):
-        raise InputError(f"用户名“{username}”已存在（忘记密码请用 users passwd 或在“账号管理”中重设）",
+        raise InputError(_("用户名“%(username)s”已存在（忘记密码请用 users passwd 或在“账号管理”中重设）", username=username),
                          field="--username")
     _check_scope(role, counties)
     user = User(username=username, password_hash="!", role=role)
@@ -44,13 +45,13 @@ def create_user(username: str, password: str, role: str, counties: list[County],
 
 def _check_scope(role: str, counties: list[County]) -> None:
     if role not in ROLES:
-        raise InputError(f"角色应为 {' / '.join(ROLES)}", field="--role")
+        raise InputError(_("角色应为 %(roles)s", roles=" / ".join(ROLES)), field="--role")
     if role == "staff" and len(counties) != 1:
-        raise InputError("工作人员（staff）必须指定一个县（--county）", field="--county")
+        raise InputError(_("工作人员（staff）必须指定一个县（--county）"), field="--county")
     if role == "evaluator" and not counties:
-        raise InputError("评估人员（evaluator）至少指定一个县（--county）", field="--county")
+        raise InputError(_("评估人员（evaluator）至少指定一个县（--county）"), field="--county")
     if role == "admin" and counties:
-        raise InputError("管理员（admin）可查看所有县，不需要 --county", field="--county")
+        raise InputError(_("管理员（admin）可查看所有县，不需要 --county"), field="--county")
 
 
 def _assign(user: User, role: str, counties: list[County]) -> None:
@@ -65,7 +66,7 @@ def check_password(password: str, username: str | None = None, *, check_strength
     if check_strength:
         check_password_strength(password, username)
     elif len(password or "") < MIN_PASSWORD:
-        raise InputError(f"密码至少 {MIN_PASSWORD} 位", field="password")
+        raise InputError(_("密码至少 %(n)s 位", n=MIN_PASSWORD), field="password")
 
 
 def set_password(user: User, new: str, *, check_strength: bool = True, keep_session: str | None = None) -> None:
@@ -86,7 +87,7 @@ def deactivate(user: User) -> None:
             select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True), User.id != user.id)
         )
         if not others:
-            raise ServiceError(f"“{user.username}”是唯一可用的管理员账号，不能停用")
+            raise ServiceError(_("“%(username)s”是唯一可用的管理员账号，不能停用", username=user.username))
     user.active = False
     db.session.flush()
     sessions.deactivated(user)
@@ -105,7 +106,7 @@ def update_user(user: User, role: str, counties: list[County]) -> None:
             select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True), User.id != user.id)
         )
         if not others:
-            raise ServiceError(f"“{user.username}”是唯一可用的管理员账号，不能改为其他角色")
+            raise ServiceError(_("“%(username)s”是唯一可用的管理员账号，不能改为其他角色", username=user.username))
     _assign(user, role, counties)
     db.session.flush()
 

@@ -1,4 +1,4 @@
-"""App, client and runner fixtures on every configured database.
+"""App and client fixtures on every configured database.
 
 TEST_DATABASES (default "sqlite,postgresql") lists the backends; each survey test runs once
 per backend. The PostgreSQL database is created for the session and dropped afterwards.
@@ -72,11 +72,6 @@ def app(database_url):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-@pytest.fixture
-def runner(app):
-    return app.test_cli_runner()
 
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
