@@ -56,7 +56,7 @@ def _county(code: str):
 @click.option("--level", required=True, type=click.Choice(["city", "province"]), help="级别：city 市 / province 省")
 @click.option("--parent", default=None, help="上级省的区域代码")
 def region_create(code: str, name: str, level: str, parent: str | None) -> None:
-    from survey.overview.services import create_region
+    from survey.overview.regions import create_region
 
     with _transaction():
         r = create_region(code, name, level, _region(parent) if parent else None)
@@ -67,7 +67,7 @@ def region_create(code: str, name: str, level: str, parent: str | None) -> None:
 @click.option("--code", required=True, help="区域代码")
 @click.argument("counties", nargs=-1)
 def region_counties(code: str, counties: tuple[str, ...]) -> None:
-    from survey.overview.services import set_region_counties
+    from survey.overview.regions import set_region_counties
 
     with _transaction():
         r = _region(code)
@@ -79,7 +79,7 @@ def region_counties(code: str, counties: tuple[str, ...]) -> None:
 @click.option("--code", required=True, help="区域代码")
 @click.option("--username", required=True, help="评估人员用户名")
 def region_assign(code: str, username: str) -> None:
-    from survey.overview.services import assign_region
+    from survey.overview.regions import assign_region
 
     with _transaction():
         r = _region(code)

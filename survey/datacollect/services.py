@@ -1,6 +1,7 @@
-"""Data collection (填报) services: open a data round, parse and save a school's sheet and the
-county sheet (with the audit trail), plausibility flags, return, evidence, export to the
-CONTRACTS §2 workbook and close the round into an evaluation.
+"""Data collection (填报) services: open a data round, save a school's sheet and the county
+sheet (with the audit trail), plausibility flags, return, export to the workbook of
+docs/interfaces.md#data-workbook and close the round into an evaluation. The forms' fields and
+parsing are survey.datacollect.fields, evidence files survey.datacollect.evidence.
 
 Explicit arguments (never ``request`` or ``g``); add and flush, never commit.
 """
@@ -17,7 +18,7 @@ import secrets
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,229 +34,55 @@ from evaluator.checks import (
     check_school,
     load_checks,
     plausibility,
-    school_stages,
 )
 from evaluator.errors import InputError
 from evaluator.questionnaire import Catalogue
 from evaluator.roster import RosterSchool
 from evaluator.rules import available_rulesets
 from evaluator.workbook import (
-    COUNTY_BY_KEY,
-    COUNTY_KEYS,
-    LOCALITIES,
-    RATINGS,
     SCHOOL_COLUMNS,
     SHEETS,
-    SUBJECT_NAMES,
-    TYPE_STAGES,
-    Column,
-    CountyKey,
     Workbook,
     read_workbook,
     write_workbook,
 )
-from survey.datacollect.models import DataChange, DataFlag, DataRound, Evidence, SchoolSheet
+from survey.datacollect.audit import audit, checks_of
+from survey.datacollect.evidence import (  # noqa: F401  (survey.datacollect.views uses them as svc.*)
+    EVIDENCE_MIMETYPES,
+    accept_evidence,
+    add_evidence,
+    evidence_inputs,
+    evidence_item,
+    round_evidence,
+)
+from survey.datacollect.fields import (  # noqa: F401  (survey.datacollect.views uses them as svc.*)
+    EXPLANATION_MAX,
+    FIXED,
+    LEVELS,
+    MONITORED,
+    SheetInput,
+    choices,
+    county_fields,
+    finding_key,
+    flag_key,
+    other_stage_zero,
+    parse_sheet_form,
+    parse_value,
+    school_fields,
+)
+from survey.datacollect.models import DataChange, DataFlag, DataRound, SchoolSheet
 from survey.db import db, savepoint
 from survey.models import County, Evaluation, User, utcnow
 from survey.services import ServiceError
 from survey.services.evaluations import run_evaluation, safe_filename
 
 SCHOOL_ACTOR = "学校填报链接"
-FIXED = ("school_code", "school_name", "school_type")  # from the roster: staff own them
-STAGE_STEMS = ("students", "classes", "teachers", "qualified_teachers", "backbone_teachers", "pe_art_teachers")
-MONITORED = ("chinese", "math", "science")  # subjects offered on the county form [D]
-LEVELS = ("Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ")
 COMMENT_MAX = 1000
-EXPLANATION_MAX = 1000
-# Magic numbers of the accepted evidence types: the extension must agree with the content.
-_MAGIC = {
-    "pdf": (b"%PDF-",), "png": (b"\x89PNG\r\n\x1a\n",), "jpg": (b"\xff\xd8\xff",), "jpeg": (b"\xff\xd8\xff",),
-    "gif": (b"GIF87a", b"GIF89a"), "doc": (b"\xd0\xcf\x11\xe0",), "xls": (b"\xd0\xcf\x11\xe0",),
-    "ppt": (b"\xd0\xcf\x11\xe0",), "docx": (b"PK\x03\x04",), "xlsx": (b"PK\x03\x04",), "pptx": (b"PK\x03\x04",),
-}
-EVIDENCE_MIMETYPES = {
-    "pdf": "application/pdf", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
-    "doc": "application/msword", "xls": "application/vnd.ms-excel", "ppt": "application/vnd.ms-powerpoint",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-}
-_ITEM = re.compile(r"^(\d\.\d+)")
 
 
 def new_token() -> str:
     """A school's link key: 192 random bits, URL-safe."""
     return secrets.token_urlsafe(24)
-
-
-def checks_of(rnd: DataRound) -> Checks:
-    return load_checks(rnd.checks)
-
-
-# ----------------------------------------------------------------------------- fields
-def school_fields(school_type: str) -> list[Column]:
-    """The schools-sheet columns a school of this type fills in (other stages are fixed at 0)."""
-    stages = set(TYPE_STAGES.get(school_type, ()))
-    out = []
-    for c in SCHOOL_COLUMNS:
-        if c.key in FIXED:
-            continue
-        stem, _, stage = c.key.rpartition("_")
-        if stage in ("primary", "junior", "senior") and stem in STAGE_STEMS and stage not in stages:
-            continue
-        out.append(c)
-    return out
-
-
-def _other_stage_zero(school_type: str) -> dict[str, int]:
-    stages = set(TYPE_STAGES.get(school_type, ()))
-    out = {}
-    for stage in ("primary", "junior"):
-        if stage not in stages:
-            for stem in STAGE_STEMS:
-                out[f"{stem}_{stage}"] = 0
-    if "senior" not in stages:
-        out["students_senior"] = 0
-    return out
-
-
-def choices(c: Column) -> tuple[str, ...]:
-    if c.kind == "yesno":
-        return ("是", "否")
-    if c.key == "locality":
-        return LOCALITIES
-    if c.key == "moral_education_rating":
-        return RATINGS
-    return c.choices
-
-
-def county_fields() -> list[CountyKey]:
-    """The county sheet's keys staff fill in (code, name and year come from the round)."""
-    keys = [k for k in COUNTY_KEYS if k.key not in ("county_code", "county_name", "assessment_year")]
-    for subject in MONITORED:
-        zh = SUBJECT_NAMES[subject]
-        keys.append(CountyKey(f"monitoring_{subject}_level", f"3.9 {zh}学业水平等级（Ⅰ–Ⅳ）", "level", "", "Ⅲ"))
-        keys.append(CountyKey(f"monitoring_{subject}_diff", f"3.9 {zh}校际差异率（0–1）", "diff", "", 0.12))
-    return keys
-
-
-def _parse_value(raw: str | None, kind: str, options: Sequence[str] = (), maximum: float = math.inf) -> Any:
-    """A form value as the workbook would read it; raises ValueError with a Chinese message."""
-    text = (raw or "").strip().replace(",", "").replace("，", "")
-    if not text:
-        return None
-    if kind == "yesno":
-        if text not in ("是", "否"):
-            raise ValueError("请选择 是 或 否")
-        return text == "是"
-    if kind in ("enum", "level", "status"):
-        allowed = options or (LEVELS if kind == "level" else ("已抽测", "未抽测"))
-        if text not in allowed:
-            raise ValueError(f"应为 {'/'.join(allowed)} 之一")
-        return text
-    if kind == "text":
-        if len(text) > 200:
-            raise ValueError("最多 200 字")
-        return text
-    try:
-        number = float(text)
-    except ValueError:
-        raise ValueError("应填写数字") from None
-    if not math.isfinite(number) or number < 0:
-        raise ValueError("应为非负数")
-    if kind in ("count", "year") and not number.is_integer():
-        raise ValueError("应为整数")
-    if kind == "year" and not 1800 <= number <= 2100:
-        raise ValueError("年份应在 1800–2100 之间")
-    if kind == "diff" and number > 1:
-        raise ValueError("应在 0–1 之间")
-    if number > maximum:
-        raise ValueError(f"超出合理范围（不超过 {maximum:g}），请核对是否多输入了位数")
-    return int(number) if kind in ("count", "year") else number
-
-
-@dataclass
-class SheetInput:
-    values: dict[str, Any]
-    classes: list[dict[str, Any]]
-    rooms: list[dict[str, Any]]
-    errors: dict[str, str] = field(default_factory=dict)  # form field name -> message
-    explanations: dict[str, str] = field(default_factory=dict)  # flag key (rule--field) -> text
-
-
-def parse_sheet_form(sheet: SchoolSheet, form: Mapping[str, str], checks: Checks) -> SheetInput:
-    """The school form (field names: schools-sheet keys, ``c-<i>-stage|grade|students``,
-    ``r-<i>-room_type|area``, ``explain-<flag id>``) parsed to typed values; problems go to
-    ``errors`` keyed by form field."""
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = dict(_other_stage_zero(sheet.school_type))
-    for c in school_fields(sheet.school_type):
-        try:
-            values[c.key] = _parse_value(form.get(c.key), c.kind, choices(c), checks.maximum(c.key))
-        except ValueError as exc:
-            errors[c.key] = str(exc)
-    stages = school_stages(sheet.school_type)
-    classes: list[dict[str, Any]] = []
-    for i in range(_count(form.get("c-n"))):
-        raw = {k: (form.get(f"c-{i}-{k}") or "").strip() for k in ("stage", "grade", "students")}
-        if len(stages) == 1:
-            raw["stage"] = raw["stage"] or stages[0]
-        if not raw["grade"] and not raw["students"]:
-            continue
-        try:
-            stage = {"小学": "primary", "初中": "junior"}.get(raw["stage"], raw["stage"])
-            if stage not in stages:
-                raise ValueError("请选择学段")
-            grade = _parse_value(raw["grade"], "count", maximum=9)
-            students = _parse_value(raw["students"], "count", maximum=checks.maximum("class_students"))
-            if grade is None or students is None or grade < 1:
-                raise ValueError("请填写年级（1–9）和班级学生数")
-        except ValueError as exc:
-            errors[f"c-{i}"] = f"第 {i + 1} 行：{exc}"
-            continue
-        classes.append({"stage": stage, "grade": grade, "students": students})
-    rooms: list[dict[str, Any]] = []
-    for i in range(_count(form.get("r-n"))):
-        rtype = (form.get(f"r-{i}-room_type") or "").strip()
-        area_raw = (form.get(f"r-{i}-area") or "").strip()
-        if not area_raw:
-            continue
-        try:
-            if rtype not in ("音乐", "美术"):
-                raise ValueError("请选择 音乐 或 美术")
-            area = _parse_value(area_raw, "number", maximum=checks.maximum("room_area"))
-            if not area:
-                raise ValueError("面积应大于 0")
-        except ValueError as exc:
-            errors[f"r-{i}"] = f"第 {i + 1} 行：{exc}"
-            continue
-        rooms.append({"room_type": rtype, "area": area})
-    explanations: dict[str, str] = {}
-    for key, text in form.items():
-        if key.startswith("explain-") and (text or "").strip():
-            text = text.strip()
-            if len(text) > EXPLANATION_MAX:
-                errors[key] = f"说明最多 {EXPLANATION_MAX} 字"
-            explanations[key[8:]] = text[:EXPLANATION_MAX]
-    return SheetInput(values=values, classes=classes, rooms=rooms, errors=errors, explanations=explanations)
-
-
-def _count(raw: str | None) -> int:
-    try:
-        return max(0, min(int(raw or 0), 500))  # at most 500 rows per list
-    except ValueError:
-        return 0
-
-
-def flag_key(flag: DataFlag) -> str:
-    """A flag's name in the form (stable across attempts: rule and field)."""
-    return f"{flag.rule}--{flag.field}"
-
-
-def finding_key(f: Finding) -> str:
-    """The form field a finding is shown at."""
-    m = re.fullmatch(r"rooms\[(\d+)\]", f.field)
-    return f"r-{m.group(1)}" if m else f.field
 
 
 # ----------------------------------------------------------------------------- rounds
@@ -373,7 +200,7 @@ def open_data_round(*, county: County, year: int, name: str, user: User | None,
         for s in roster or ():
             values: dict[str, Any] = {"students_primary": s.students_primary, "students_junior": s.students_junior,
                                       "students_senior": s.students_senior}
-            values.update(_other_stage_zero(s.school_type))
+            values.update(other_stage_zero(s.school_type))
             db.session.add(SchoolSheet(round=rnd, code=s.school_code, name=s.school_name, school_type=s.school_type,
                                        token=new_token(), values=values, classes=[], rooms=[], previous=None,
                                        state="empty"))
@@ -393,10 +220,6 @@ def is_late(sheet: SchoolSheet, now: datetime | None = None) -> bool:
 
 
 # ----------------------------------------------------------------------------- saving
-def _audit(rnd: DataRound, sheet: SchoolSheet | None, field_name: str, old: Any, new: Any, *, actor: str,
-           user: User | None, action: str, now: datetime) -> None:
-    db.session.add(DataChange(round_id=rnd.id, sheet=sheet, field=field_name, old=old, new=new, actor=actor,
-                              user_id=user.id if user else None, action=action, at=now))
 
 
 def _peers(sheet: SchoolSheet) -> list[Mapping[str, Any]]:
@@ -468,11 +291,11 @@ def save_sheet(sheet: SchoolSheet, data: SheetInput, *, submit: bool, actor: str
     old_values = dict(sheet.values or {})
     for key, value in data.values.items():
         if old_values.get(key) != value:
-            _audit(rnd, sheet, key, old_values.get(key), value, actor=actor, user=user, action=action, now=now)
+            audit(rnd, sheet, key, old_values.get(key), value, actor=actor, user=user, action=action, now=now)
     if (sheet.classes or []) != data.classes:
-        _audit(rnd, sheet, "classes", sheet.classes, data.classes, actor=actor, user=user, action=action, now=now)
+        audit(rnd, sheet, "classes", sheet.classes, data.classes, actor=actor, user=user, action=action, now=now)
     if (sheet.rooms or []) != data.rooms:
-        _audit(rnd, sheet, "rooms", sheet.rooms, data.rooms, actor=actor, user=user, action=action, now=now)
+        audit(rnd, sheet, "rooms", sheet.rooms, data.rooms, actor=actor, user=user, action=action, now=now)
     sheet.values, sheet.classes, sheet.rooms = dict(data.values), list(data.classes), list(data.rooms)
     sheet.saved_at = now
     if sheet.state in ("empty",):
@@ -482,7 +305,7 @@ def save_sheet(sheet: SchoolSheet, data: SheetInput, *, submit: bool, actor: str
     for flag in flags:
         text = data.explanations.get(flag_key(flag))
         if text and text != flag.explanation:
-            _audit(rnd, sheet, f"flag:{flag.field}", flag.explanation, text, actor=actor, user=user, action="flag",
+            audit(rnd, sheet, f"flag:{flag.field}", flag.explanation, text, actor=actor, user=user, action="flag",
                    now=now)
             flag.explanation, flag.explained_at = text, now
     findings = check_school(checks, sheet.school_type, sheet.values, sheet.classes, sheet.rooms)
@@ -512,7 +335,7 @@ def return_sheet(sheet: SchoolSheet, comment: str, *, user: User, now: datetime 
     if not comment or len(comment) > COMMENT_MAX:
         raise ServiceError(f"请填写退回原因（不超过 {COMMENT_MAX} 字）")
     sheet.state, sheet.returned_at, sheet.return_comment = "returned", now, comment
-    _audit(sheet.round, sheet, "state", "submitted", "returned", actor=user.username, user=user, action="return",
+    audit(sheet.round, sheet, "state", "submitted", "returned", actor=user.username, user=user, action="return",
            now=now)
     db.session.flush()
 
@@ -526,7 +349,7 @@ def override_flag(flag: DataFlag, note: str, *, user: User, now: datetime | None
     if flag.sheet.round.closed_at is not None:
         raise ServiceError("本次填报已结束")
     flag.override_note, flag.overridden_at, flag.overridden_by = note, now, user
-    _audit(flag.sheet.round, flag.sheet, f"flag:{flag.field}", None, note, actor=user.username, user=user,
+    audit(flag.sheet.round, flag.sheet, f"flag:{flag.field}", None, note, actor=user.username, user=user,
            action="override", now=now)
     db.session.flush()
 
@@ -538,7 +361,7 @@ def parse_county_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str
         opts = ("是", "否") if k.kind == "yesno" else ()
         kind = "number" if k.kind == "number" else k.kind
         try:
-            values[k.key] = _parse_value(form.get(k.key), kind, opts)
+            values[k.key] = parse_value(form.get(k.key), kind, opts)
         except ValueError as exc:
             errors[k.key] = str(exc)
     return values, errors
@@ -557,81 +380,11 @@ def save_county(rnd: DataRound, values: Mapping[str, Any], *, user: User, now: d
     old = dict(rnd.county_values or {})
     for key, value in values.items():
         if old.get(key) != value:
-            _audit(rnd, None, f"county.{key}", old.get(key), value, actor=user.username, user=user, action="county",
+            audit(rnd, None, f"county.{key}", old.get(key), value, actor=user.username, user=user, action="county",
                    now=now)
     rnd.county_values = {**old, **values}
     db.session.flush()
     return findings
-
-
-# ----------------------------------------------------------------------------- evidence
-def evidence_item(sheet: SchoolSheet | None, key: str, checks: Checks) -> str | None:
-    """The item code a piece of evidence belongs to, or None when the field takes none."""
-    if sheet is not None:
-        return checks.evidence.school_items.get(key)
-    spec = COUNTY_BY_KEY.get(key)
-    if spec is None or spec.kind != "yesno":
-        return None
-    m = _ITEM.match(spec.zh)
-    return m.group(1) if m else None
-
-
-def add_evidence(rnd: DataRound, sheet: SchoolSheet | None, key: str, filename: str | None, data: bytes, *,
-                 actor: str, user: User | None = None, now: datetime | None = None) -> Evidence:
-    """Store an evidence file: allow-listed type whose content matches its extension, within
-    the size limit, with its sha256."""
-    now = now or utcnow()
-    checks = checks_of(rnd)
-    if rnd.closed_at is not None:
-        raise ServiceError("本次填报已结束")
-    if evidence_item(sheet, key, checks) is None:
-        raise ServiceError("该项不需要佐证材料")
-    name = safe_filename(filename, "")
-    ext = Path(name).suffix.lower().lstrip(".")
-    if not name or ext not in checks.evidence.types:
-        raise ServiceError(f"文件“{name or '（未命名）'}”类型不允许；可上传 {'、'.join(checks.evidence.types)}")
-    if not data:
-        raise ServiceError(f"文件“{name}”是空的")
-    if len(data) > checks.evidence.max_bytes:
-        raise ServiceError(f"文件“{name}”超过 {checks.evidence.max_bytes // (1024 * 1024)} MB")
-    if not data.startswith(_MAGIC[ext]):
-        raise ServiceError(f"文件“{name}”的内容与扩展名 .{ext} 不符")
-    ev = Evidence(round_id=rnd.id, sheet=sheet, field=key, filename=name, content_type=EVIDENCE_MIMETYPES[ext],
-                  size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data, uploaded_at=now,
-                  uploaded_by=actor)
-    db.session.add(ev)
-    _audit(rnd, sheet, f"evidence:{key}", None, f"{name} sha256={ev.sha256}", actor=actor, user=user,
-           action="evidence", now=now)
-    db.session.flush()
-    return ev
-
-
-def accept_evidence(ev: Evidence, *, user: User, now: datetime | None = None) -> None:
-    """A reviewer marks evidence accepted; the item's status still comes from the data."""
-    now = now or utcnow()
-    if db.session.get(DataRound, ev.round_id).closed_at is not None:
-        raise ServiceError("本次填报已结束，评估已按结束时的佐证材料生成")
-    ev.accepted_at, ev.accepted_by = now, user
-    rnd = db.session.get(DataRound, ev.round_id)
-    _audit(rnd, ev.sheet, f"evidence:{ev.field}", None, f"已认可 {ev.filename}", actor=user.username, user=user,
-           action="evidence", now=now)
-    db.session.flush()
-
-
-def round_evidence(rnd: DataRound) -> list[Evidence]:
-    return list(db.session.scalars(select(Evidence).where(Evidence.round_id == rnd.id).order_by(Evidence.id)))
-
-
-def evidence_inputs(rnd: DataRound) -> tuple[tuple[str, str], ...]:
-    """The evidence as report inputs (name, sha256), one per file, naming item and status."""
-    checks = checks_of(rnd)
-    out = []
-    for ev in round_evidence(rnd):
-        item = evidence_item(ev.sheet, ev.field, checks) or ""
-        who = f"{ev.sheet.name}（{ev.sheet.code}）" if ev.sheet else rnd.county.name
-        status = "已认可" if ev.accepted_at else "未认可"
-        out.append((f"佐证材料 {item} {who}：{ev.filename}（{status}）", ev.sha256))
-    return tuple(out)
 
 
 # ----------------------------------------------------------------------------- workbook
@@ -697,13 +450,14 @@ def close_data_round(rnd: DataRound, *, user: User, catalogue: Catalogue | None 
         more = f"等 {len(waiting)} 所学校" if len(waiting) > 10 else ""
         raise ServiceError(f"还有学校未提交数据：{names}{more}")
     data = workbook_bytes(rnd)
-    audit = audit_csv(rnd)
-    n_changes = audit.count(b"\n") - 1
-    extra = (*evidence_inputs(rnd), (f"数据填报 {rnd.id} 修改记录（{n_changes} 条，history.csv）", hashlib.sha256(audit).hexdigest()))
+    history_csv = audit_csv(rnd)
+    n_changes = history_csv.count(b"\n") - 1
+    extra = (*evidence_inputs(rnd), (f"数据填报 {rnd.id} 修改记录（{n_changes} 条，history.csv）",
+                                     hashlib.sha256(history_csv).hexdigest()))
     evaluation = run_evaluation(user=user, workbook_name=workbook_name(rnd), workbook_bytes=data,
                                 ruleset=rnd.ruleset, catalogue=catalogue, extra_inputs=extra)
     rnd.closed_at, rnd.closed_by_id, rnd.evaluation = now, user.id, evaluation
-    _audit(rnd, None, "state", "open", "closed", actor=user.username, user=user, action="close", now=now)
+    audit(rnd, None, "state", "open", "closed", actor=user.username, user=user, action="close", now=now)
     db.session.flush()
     return evaluation
 

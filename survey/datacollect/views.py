@@ -20,6 +20,7 @@ from flask import (
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from evaluator.checks import school_stages
 from evaluator.errors import InputError
 from evaluator.roster import read_roster
 from evaluator.rules import DEFAULT_RULESET, available_rulesets
@@ -351,10 +352,10 @@ def _school_page(sheet: SchoolSheet, *, raw=None, errors=None, findings=(), flag
         errors.setdefault(svc.finding_key(f), f.message)
     evidence = [e for e in svc.round_evidence(sheet.round) if e.sheet_id == sheet.id]
     extra_class_rows = max(3, sum(int((sheet.values or {}).get(f"classes_{s}") or 0)
-                                  for s in svc.school_stages(sheet.school_type)) - len(sheet.classes or []) + 2)
+                                  for s in school_stages(sheet.school_type)) - len(sheet.classes or []) + 2)
     return render_template(
         "datacollect/school.html", sheet=sheet, rnd=sheet.round, fields=svc.school_fields(sheet.school_type),
-        choices=svc.choices, stages=svc.school_stages(sheet.school_type), raw=raw, errors=errors, flags=flags,
+        choices=svc.choices, stages=school_stages(sheet.school_type), raw=raw, errors=errors, flags=flags,
         flag_key=svc.flag_key, evidence=evidence, evidence_items=checks.evidence.school_items,
         evidence_types=checks.evidence.types, max_mb=checks.evidence.max_bytes // (1024 * 1024),
         states=state_labels(), late=svc.is_late(sheet), message=message,

@@ -13,7 +13,7 @@ from evaluator.cells import neutralise
 from evaluator.projection import ASSUMPTIONS
 from evaluator.rules import INDICATOR_KEYS, STAGE_LABELS, STAGES
 from survey.i18n import _
-from survey.overview.services import CountyRow
+from survey.overview.rows import CountyRow
 
 INDICATOR_ZH = {"qualified_teachers": "每百名学生拥有高于规定学历教师数", "backbone_teachers": "每百名学生拥有县级以上骨干教师数",
                 "pe_art_teachers": "每百名学生拥有体育艺术专任教师数", "teaching_area": "生均教学及辅助用房面积",

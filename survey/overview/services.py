@@ -1,15 +1,6 @@
-"""Overview services: regions, roadmaps, projections, tracking and the overview table.
-Explicit arguments; add and flush, never commit.
-
-Traffic light (``LIGHT_RULE``, shown on the overview page), from the county's roadmap and the
-projection of its latest evaluation with the planned projects (evaluator.projection):
-- grey  未制定规划 / 尚无评估: no roadmap, or no evaluation to project from;
-- green 按计划推进: already recognised, or projected "recognized" by the target year and no item
-  of the latest evaluation behind the plan's projection for that year;
-- yellow 进度落后: nothing projected to fail in the target year, but items still pending there
-  (missing data, e.g. no survey yet) or the latest evaluation behind the plan's projection;
-- red 有风险: items still failing in the target year as planned, or the target year passed
-  without recognition.
+"""Overview services: roadmaps (plan, measures, projects, enrolment), projections and tracking
+of a county's latest evaluation. Regions are survey.overview.regions, the overview table and
+its traffic light survey.overview.rows. Explicit arguments; add and flush, never commit.
 """
 
 from __future__ import annotations
@@ -19,8 +10,8 @@ import json
 import re
 import tempfile
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,103 +34,22 @@ from evaluator.rules import ITEM_CODES, SCHOOL_TYPES, RuleSet, load_ruleset
 from evaluator.verdict import EvaluationReport
 from evaluator.workbook import LOCALITIES, Workbook
 from survey.db import db, savepoint
-from survey.models import County, Evaluation, SurveyRound, User, utcnow
+from survey.models import County, Evaluation, User, utcnow
 from survey.overview.models import (
-    REGION_LEVELS,
     CountyPlan,
     EnrolmentProjection,
     PlanMeasure,
     PlanProject,
-    Region,
-    descendant_region_ids,
-    evaluator_regions,
+)
+from survey.overview.regions import (  # noqa: F401  (kept importable from here)
+    assign_region,
+    counties_in_scope,
+    create_region,
+    region_county_set,
+    set_region_counties,
+    visible_regions,
 )
 from survey.services import ServiceError
-
-LIGHT_RULE = (
-    ("green", "按计划推进", "已通过认定，或按规划项目测算在目标年份前达到认定要求，且最近一次评估不落后于规划预测"),
-    ("yellow", "进度落后", "按规划测算目标年份无未达标项，但仍有待定项（数据缺失，如尚未开展社会认可度调查），"
-                        "或最近一次评估落后于规划当年的预测"),
-    ("red", "有风险", "按规划测算目标年份仍有未达标指标，或已过目标年份仍未通过认定"),
-    ("grey", "未制定规划", "尚未录入推进规划，或尚无评估可供测算"),
-)
-_CODE = re.compile(r"^\d{2,12}$")
-
-
-# ----------------------------------------------------------------------------- regions
-def create_region(code: str, name: str, level: str, parent: Region | None = None) -> Region:
-    """A city or province; ``code`` its administrative code (2–12 digits)."""
-    code, name = (code or "").strip(), (name or "").strip()
-    if not _CODE.match(code):
-        raise ServiceError("区域代码应为 2–12 位数字（行政区划代码）")
-    if not name or len(name) > 100:
-        raise ServiceError("请填写区域名称（不超过 100 字）")
-    if level not in REGION_LEVELS:
-        raise ServiceError("区域级别应为 市 或 省")
-    if db.session.scalar(select(Region).where(Region.code == code)):
-        raise ServiceError(f"区域代码 {code} 已存在")
-    if parent is not None and parent.level != "province":
-        raise ServiceError("上级区域只能是省")
-    region = Region(code=code, name=name, level=level, parent=parent)
-    db.session.add(region)
-    db.session.flush()
-    return region
-
-
-@savepoint()
-def set_region_counties(region: Region, county_codes: Iterable[str]) -> None:
-    """Replace the counties the region contains directly (codes already registered)."""
-    codes = [c.strip() for c in county_codes if c.strip()]
-    counties = list(db.session.scalars(select(County).where(County.code.in_(codes)))) if codes else []
-    unknown = sorted(set(codes) - {c.code for c in counties})
-    if unknown:
-        raise ServiceError("以下县代码尚未登记：" + "、".join(unknown))
-    region.counties = sorted(counties, key=lambda c: c.code)
-    db.session.flush()
-
-
-def assign_region(region: Region, username: str) -> User:
-    """Give an evaluator account the whole region (and its sub-regions)."""
-    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
-    if user is None:
-        raise ServiceError(f"用户“{username}”不存在")
-    if user.role != "evaluator":
-        raise ServiceError("只有评估人员（evaluator）账号可以按区域分配")
-    if user not in region.evaluators:
-        region.evaluators.append(user)
-    db.session.flush()
-    return user
-
-
-def visible_regions(user: User) -> list[Region]:
-    """Regions whose overview the user may open: all (admin), assigned ones and below (evaluator)."""
-    q = select(Region).order_by(Region.level.desc(), Region.code)
-    if user.role == "admin":
-        return list(db.session.scalars(q))
-    if user.role != "evaluator":
-        return []
-    assigned = set(db.session.scalars(select(evaluator_regions.c.region_id)
-                                      .where(evaluator_regions.c.user_id == user.id)))
-    ids = descendant_region_ids(assigned) if assigned else set()
-    return list(db.session.scalars(q.where(Region.id.in_(ids or {-1}))))
-
-
-def region_county_set(region: Region) -> set[int]:
-    from survey.overview.models import region_counties
-
-    ids = descendant_region_ids({region.id})
-    return set(db.session.scalars(select(region_counties.c.county_id).where(region_counties.c.region_id.in_(ids))))
-
-
-def counties_in_scope(user: User, region: Region | None = None) -> list[County]:
-    """Counties the user can see (User.county_ids), narrowed to a region when given."""
-    ids = user.county_ids()
-    q = select(County).order_by(County.code)
-    if ids is not None:
-        q = q.where(County.id.in_(ids or {-1}))
-    if region is not None:
-        q = q.where(County.id.in_(region_county_set(region) or {-1}))
-    return list(db.session.scalars(q))
 
 
 # ----------------------------------------------------------------------------- roadmap
@@ -478,142 +388,3 @@ def tracking_for(county: County) -> tuple[Tracking | None, str | None]:
     except InputError as exc:
         return None, f"无法测算：{exc}"
     return track(latest.assessment_year, planned.to_dict(), latest.report), None
-
-
-# ----------------------------------------------------------------------------- overview rows
-@dataclass(frozen=True)
-class Light:
-    code: str
-    label: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class RoundSummary:
-    round: SurveyRound
-    state: str
-    collected: int
-    quota: int
-    score: float | None
-    ci: tuple[float, float] | None
-    borderline: bool
-    problem: str | None
-    flagged: int = 0  # responses carrying an integrity signal (survey.integrity; evidence, not deletions)
-    flag_kinds: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class CountyRow:
-    county: County
-    plan: CountyPlan | None
-    latest: Evaluation | None
-    failing: tuple[str, ...]
-    pending: tuple[str, ...]
-    shortfalls: tuple[str, ...]
-    rounds: tuple[RoundSummary, ...]
-    light: Light
-    verdict_year: int | None
-    projection_problem: str | None
-    tracking: Tracking | None = None
-    cv: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
-
-
-def shortfall_texts(report: Mapping[str, Any]) -> tuple[str, ...]:
-    from evaluator.projection import fmt_amount
-
-    return tuple(f"{row['what']}{fmt_amount(float(row['amount']))}{row['unit']}"
-                 for row in report.get("shortfall_totals") or [] if row.get("amount"))
-
-
-def round_summaries(county: County, catalogue) -> tuple[RoundSummary, ...]:
-    from evaluator.integrity import KIND_LABELS, KINDS
-    from survey.integrity.report import round_integrity
-    from survey.recognition import round_recognition_sql
-
-    out = []
-    for rnd in db.session.scalars(select(SurveyRound).where(SurveyRound.county_id == county.id)
-                                  .order_by(SurveyRound.created_at.desc())):
-        collected = sum(ln.responses_count for ln in rnd.links)
-        quota = sum(ln.quota for ln in rnd.links)
-        score = ci = None
-        borderline, problem = False, None
-        if collected:
-            try:
-                res = round_recognition_sql(rnd, catalogue).to_dict()
-                score, ci, borderline = res.get("score"), tuple(res["ci"]) if res.get("ci") else None, \
-                    bool(res.get("borderline"))
-            except InputError as exc:
-                problem = str(exc)
-        else:
-            problem = "尚无答卷"
-        flagged, kinds = 0, ()
-        if collected:
-            report = round_integrity(rnd)[0]
-            flagged = report.flagged
-            kinds = tuple(KIND_LABELS[k] for k in KINDS if any(f["kind"] == k for f in report.flags))
-        out.append(RoundSummary(rnd, rnd.state(), collected, quota, score, ci, borderline, problem, flagged, kinds))
-    return tuple(out)
-
-
-def light_for(plan: CountyPlan | None, latest: Evaluation | None, outlook: Outlook | None,
-              tracking: Tracking | None, this_year: int) -> Light:
-    """The traffic light (see ``LIGHT_RULE``)."""
-    labels = {code: (label, why) for code, label, why in LIGHT_RULE}
-    if latest is not None and latest.verdict == "recognized":
-        return Light("green", labels["green"][0], "最近一次评估已达到认定要求")
-    if plan is None:
-        return Light("grey", labels["grey"][0], "尚未录入推进规划")
-    if latest is None or outlook is None or outlook.target is None:
-        return Light("grey", "尚无评估" if latest is None else "无法测算",
-                     "尚无评估可供测算" if latest is None else (outlook.problem if outlook else ""))
-    if this_year > plan.target_year:
-        return Light("red", labels["red"][0], f"已过目标年份（{plan.target_year}年）仍未通过认定")
-    target = outlook.target
-    failing = [it.code for it in target.items if it.status == "fail"]
-    if failing:
-        return Light("red", labels["red"][0],
-                     f"按规划测算，{plan.target_year}年仍有{len(failing)}项未达标：" + "、".join(failing))
-    pending = [it.code for it in target.items if it.status == "pending"]
-    if pending:
-        return Light("yellow", labels["yellow"][0], f"按规划测算无未达标项，但{len(pending)}项待定：" + "、".join(pending))
-    if tracking is not None and (tracking.behind or tracking.shortfalls):
-        return Light("yellow", labels["yellow"][0], tracking.summary())
-    return Light("green", labels["green"][0], f"按规划测算{outlook.verdict_year}年达到认定要求")
-
-
-def overview_rows(counties: Sequence[County], catalogue, this_year: int) -> list[CountyRow]:
-    rows = []
-    for county in counties:
-        plan = plan_of(county)
-        latest = latest_evaluation(county)
-        report = latest.report if latest is not None else {}
-        outlook = outlook_for(county, plan, latest) if plan is not None and latest is not None else None
-        tracking = tracking_for(county)[0] if plan is not None else None
-        rows.append(CountyRow(
-            county=county, plan=plan, latest=latest,
-            failing=tuple(it["code"] for it in report.get("items", []) if it.get("status") == "fail"),
-            pending=tuple(it["code"] for it in report.get("items", []) if it.get("status") == "pending"),
-            shortfalls=shortfall_texts(report), rounds=round_summaries(county, catalogue),
-            light=light_for(plan, latest, outlook, tracking, this_year),
-            verdict_year=outlook.verdict_year if outlook else None,
-            projection_problem=outlook.problem if outlook else None, tracking=tracking, cv=report.get("cv") or {}))
-    return rows
-
-
-LIGHT_ORDER = {"red": 0, "yellow": 1, "grey": 2, "green": 3}
-SORTS = {
-    "code": lambda r: r.county.code,
-    "name": lambda r: r.county.name,
-    "target": lambda r: (r.plan.target_year if r.plan else 9999, r.county.code),
-    "light": lambda r: (LIGHT_ORDER[r.light.code], r.county.code),
-    "failing": lambda r: (-len(r.failing), r.county.code),
-    "verdict_year": lambda r: (r.verdict_year or 9999, r.county.code),
-}
-
-
-def sort_and_filter(rows: list[CountyRow], sort: str = "code", light: str = "", q: str = "",
-                    target: int | None = None) -> list[CountyRow]:
-    out = [r for r in rows if (not light or r.light.code == light)
-           and (not q or q in r.county.name or q in r.county.code)
-           and (target is None or (r.plan is not None and r.plan.target_year == target))]
-    return sorted(out, key=SORTS.get(sort, SORTS["code"]))

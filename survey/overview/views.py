@@ -43,6 +43,8 @@ from survey.db import db, refused
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.models import County
+from survey.overview import regions as regions_svc
+from survey.overview import rows as table
 from survey.overview import services as svc
 from survey.overview.charts import indicator_chart
 from survey.overview.forms import RegionForm, RoadmapImportForm
@@ -76,16 +78,16 @@ def status_labels() -> dict[str | None, str]:
 
 def _scope():
     """(region or None, counties in scope, rows sorted and filtered) from the query string."""
-    regions = svc.visible_regions(current_user)
+    regions = regions_svc.visible_regions(current_user)
     region_id = request.args.get("region", type=int)
     region = None
     if region_id is not None:
         region = next((r for r in regions if r.id == region_id), None)
         if region is None:
             abort(404)
-    counties = svc.counties_in_scope(current_user, region)
-    rows = svc.overview_rows(counties, catalogue(), this_year())
-    rows = svc.sort_and_filter(rows, sort=request.args.get("sort", "code"), light=request.args.get("light", ""),
+    counties = regions_svc.counties_in_scope(current_user, region)
+    rows = table.overview_rows(counties, catalogue(), this_year())
+    rows = table.sort_and_filter(rows, sort=request.args.get("sort", "code"), light=request.args.get("light", ""),
                                q=(request.args.get("q") or "").strip()[:50],
                                target=request.args.get("target", type=int))
     return regions, region, rows
@@ -100,8 +102,8 @@ def _title(region: Region | None) -> str:
 def index():
     regions, region, rows = _scope()
     return render_template("overview/index.html", rows=rows, regions=regions, region=region,
-                           verdicts=verdict_labels(), rule=svc.LIGHT_RULE, args=request.args, title=_title(region),
-                           sorts=svc.SORTS)
+                           verdicts=verdict_labels(), rule=table.LIGHT_RULE, args=request.args, title=_title(region),
+                           sorts=table.SORTS)
 
 
 @bp.get("/export.xlsx")
@@ -136,7 +138,7 @@ def review_word():
 @roles_required(*READERS)
 def county(county_id: int):
     c = county_or_404(county_id)
-    row = svc.overview_rows([c], catalogue(), this_year())[0]
+    row = table.overview_rows([c], catalogue(), this_year())[0]
     tracking, why = svc.tracking_for(c)
     return render_template("overview/county.html", c=c, row=row, tracking=tracking, tracking_why=why,
                            verdicts=verdict_labels(), statuses=status_labels(), can_edit=current_user.role in WRITERS)
@@ -416,7 +418,7 @@ def regions():
         if form.validate_on_submit():
             parent = db.session.get(Region, int(form.parent.data)) if form.parent.data else None
             try:
-                svc.create_region(form.code.data, form.name.data, form.level.data, parent)
+                regions_svc.create_region(form.code.data, form.name.data, form.level.data, parent)
             except ServiceError as exc:
                 refused()
                 flash(str(exc), "error")
@@ -442,9 +444,9 @@ def region_update(region_id: int):
     try:
         if "counties" in request.form:
             codes = (request.form.get("counties") or "").replace("，", ",").replace("、", ",").replace(" ", ",")
-            svc.set_region_counties(region, codes.split(","))
+            regions_svc.set_region_counties(region, codes.split(","))
         if (request.form.get("username") or "").strip():
-            svc.assign_region(region, request.form["username"])
+            regions_svc.assign_region(region, request.form["username"])
     except ServiceError as exc:
         refused()
         return render_template("overview/refused.html", c=None, error=str(exc) + _("，未保存任何修改。"),
