@@ -38,3 +38,10 @@ def flash_refusal(exc: Exception, suffix: str = "") -> None:
     """A refusal the view shows on the next page: nothing of the request is committed."""
     refused()
     flash(str(exc) + suffix, "error")
+
+
+def form_page(template: str, **context):
+    """A form page: 200 when first shown, 422 when a submitted form comes back with its errors."""
+    from flask import render_template
+
+    return render_template(template, **context), 422 if request.method == "POST" else 200

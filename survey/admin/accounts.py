@@ -28,7 +28,7 @@ from survey.services.users import (
     set_password,
     update_user,
 )
-from survey.views_common import action_or_400
+from survey.views_common import action_or_400, form_page
 
 ROLE_LABELS = {"admin": _l("管理员（全部县，管理账号）"), "staff": _l("工作人员（本县调查与评估）"),
                "evaluator": _l("评估人员（指定县，只读并可运行评估）")}
@@ -90,8 +90,7 @@ def user_new():
         else:
             flash(_("已创建账号“%(name)s”。请把初始密码当面或电话告知本人，并提醒其登录后修改。", name=user.username), "ok")
             return redirect(url_for(".users"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("admin/user_new.html", form=form, min_password=MIN_PASSWORD), status
+    return form_page("admin/user_new.html", form=form, min_password=MIN_PASSWORD)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -113,9 +112,8 @@ def user_edit(user_id: int):
         else:
             flash(_("已保存“%(name)s”的角色和县。", name=user.username), "ok")
             return redirect(url_for(".users"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("admin/user_edit.html", user=user, form=form, reset=reset, action=ActionForm(),
-                           min_password=MIN_PASSWORD), status
+    return form_page("admin/user_edit.html", user=user, form=form, reset=reset, action=ActionForm(),
+                     min_password=MIN_PASSWORD)
 
 
 @bp.post("/users/<int:user_id>/password")

@@ -9,7 +9,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -27,7 +27,7 @@ from survey.instruments import catalogue
 from survey.models import School
 from survey.services import ServiceError
 from survey.services import corrections as svc
-from survey.views_common import action_or_400, local_to_utc
+from survey.views_common import action_or_400, form_page, local_to_utc
 
 _WHEN = "%Y-%m-%dT%H:%M"
 
@@ -112,8 +112,7 @@ def round_edit(round_id: int):
         else:
             flash(_("已保存：%(what)s。", what="；".join(changes)) if changes else _("没有修改。"), "ok")
             return redirect(url_for(".round_detail", round_id=rnd.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("admin/round_edit.html", rnd=rnd, form=form), status
+    return form_page("admin/round_edit.html", rnd=rnd, form=form)
 
 
 @bp.route("/rounds/<int:round_id>/reopen", methods=["GET", "POST"])
@@ -130,8 +129,7 @@ def round_reopen(round_id: int):
         else:
             flash(_("%(what)s。", what=detail), "ok")
             return redirect(url_for(".round_detail", round_id=rnd.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("admin/round_reopen.html", rnd=rnd, form=form), status
+    return form_page("admin/round_reopen.html", rnd=rnd, form=form)
 
 
 @bp.route("/rounds/<int:round_id>/schools/<int:school_id>", methods=["GET", "POST"])
@@ -159,9 +157,8 @@ def school_edit(round_id: int, school_id: int):
             flash(_("已保存：%(what)s。海报和答卷页面随之更新。", what="；".join(changes)) if changes
                   else _("没有修改。"), "ok")
             return redirect(url_for(".round_detail", round_id=rnd.id) + "#schools")
-    status = 422 if request.method == "POST" else 200
-    return render_template("admin/school_edit.html", rnd=rnd, school=school, form=form,
-                           action=ActionForm()), status
+    return form_page("admin/school_edit.html", rnd=rnd, school=school, form=form,
+                     action=ActionForm())
 
 
 @bp.route("/rounds/<int:round_id>/schools/new", methods=["GET", "POST"])
@@ -183,8 +180,7 @@ def school_new(round_id: int):
         else:
             flash(_("已添加“%(name)s”及其入口二维码，配额按抽样公式建议，可在配额表中修改。", name=school.name), "ok")
             return redirect(url_for(".round_detail", round_id=rnd.id) + "#schools")
-    status = 422 if request.method == "POST" else 200
-    return render_template("admin/school_new.html", rnd=rnd, form=form), status
+    return form_page("admin/school_new.html", rnd=rnd, form=form)
 
 
 @bp.post("/rounds/<int:round_id>/schools/<int:school_id>/remove")
@@ -239,5 +235,4 @@ def round_copy(round_id: int):
             flash(_("已按“%(old)s”的名单创建“%(name)s”，共 %(n)s 所学校，二维码和链接都是新的，请重新打印海报。",
                     old=rnd.name, name=new.name, n=len(new.schools)), "ok")
             return redirect(url_for(".round_detail", round_id=new.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("admin/round_copy.html", rnd=rnd, form=form), status
+    return form_page("admin/round_copy.html", rnd=rnd, form=form)

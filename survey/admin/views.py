@@ -46,7 +46,7 @@ from survey.services.rounds import (
     set_quotas,
     visible_rounds,
 )
-from survey.views_common import action_or_400, base_url, local_to_utc
+from survey.views_common import action_or_400, base_url, form_page, local_to_utc
 
 
 @bp.get("/")
@@ -90,8 +90,7 @@ def round_new():
                     flash(_("县 %(code)s 暂定名为“%(name)s”，请点“修改设置”改为正式名称。",
                             code=rnd.county.code, name=rnd.county.name), "ok")
                 return redirect(url_for(".round_detail", round_id=rnd.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("admin/round_new.html", form=form), status
+    return form_page("admin/round_new.html", form=form)
 
 
 @bp.get("/rounds/<int:round_id>")

@@ -4,7 +4,7 @@ blueprint; its URL is unchanged (/admin/account/password)."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, session, url_for
 from flask_login import current_user, login_required
 from wtforms import PasswordField
 from wtforms.validators import EqualTo, InputRequired
@@ -15,6 +15,7 @@ from survey.db import refused
 from survey.forms import Form
 from survey.i18n import _, _l
 from survey.services.users import MIN_PASSWORD, authenticate, set_password
+from survey.views_common import form_page
 
 
 class ResetPasswordForm(Form):
@@ -43,5 +44,4 @@ def own_password():
                 flash(_("密码已修改，下次登录请使用新密码。"), "ok")
                 return redirect(url_for("admin.index") if current_user.role != "evaluator"
                                 else url_for("workspace.index"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("auth/password.html", form=form, min_password=MIN_PASSWORD), status
+    return form_page("auth/password.html", form=form, min_password=MIN_PASSWORD)

@@ -35,7 +35,7 @@ from survey.i18n import _
 from survey.instruments import catalogue
 from survey.models import County
 from survey.services import ServiceError
-from survey.views_common import action_or_400, local_to_utc
+from survey.views_common import action_or_400, form_page, local_to_utc
 
 bp = Blueprint("datacollect", __name__)
 
@@ -129,8 +129,7 @@ def new():
         else:
             flash(_("已创建填报“%(name)s”，共 %(n)s 所学校。", name=rnd.name, n=len(rnd.sheets)), "ok")
             return redirect(url_for(".detail", data_round_id=rnd.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("datacollect/new.html", form=form), status
+    return form_page("datacollect/new.html", form=form)
 
 
 @bp.get("/data/<int:data_round_id>")

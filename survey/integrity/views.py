@@ -6,9 +6,6 @@ for answering several times from one browser."""
 from __future__ import annotations
 
 import base64
-import csv
-import io
-import secrets
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask import Response as FlaskResponse
@@ -17,25 +14,20 @@ from evaluator.groups import GROUPS
 from evaluator.integrity import KIND_LABELS
 from survey import qr
 from survey.access import READERS, WRITERS, roles_required, round_or_404
-from survey.db import db
-from survey.exports import link_url
 from survey.i18n import _
 from survey.instruments import catalogue
+from survey.integrity import slips
 from survey.integrity.keys import app_public_fingerprint, app_signing_key
 from survey.integrity.report import round_integrity, verify_round, without_flagged
 from survey.integrity.seal import build_archive
 from survey.integrity.timeline import timeline_svg
-from survey.models import SlipCode
-from survey.services.responses import slip_hash
+from survey.services import ServiceError
 from survey.services.rounds import describe_link
-from survey.views_common import action_or_400, base_url
+from survey.views_common import action_or_400, base_url, flash_refusal
 
 bp = Blueprint("integrity", __name__, url_prefix="/admin")
 
 MAX_TIMELINES = 40
-MAX_SLIPS = 2000
-_SLIP_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
-SLIP_LENGTH = 8  # 31^8 ≈ 8.5·10^11: not guessable, short enough to type from paper
 
 
 @bp.get("/rounds/<int:round_id>/integrity")
@@ -89,9 +81,7 @@ def round_repeat(round_id: int):
     """Which groups may answer several times from one browser (computer room, shared phone)."""
     rnd = round_or_404(round_id)
     action_or_400()
-    chosen = [g for g in GROUPS if request.form.get(f"repeat-{g}")]
-    rnd.repeat_groups = chosen or None
-    db.session.flush()
+    chosen = slips.set_repeat_groups(rnd, [g for g in GROUPS if request.form.get(f"repeat-{g}")])
     if chosen:
         flash(_("已保存：%(groups)s 的入口允许同一设备依次为多人作答。", groups="、".join(GROUPS[g].label for g in chosen)),
               "ok")
@@ -115,33 +105,15 @@ def link_slips(round_id: int, code: str):
     rnd = round_or_404(round_id)
     ln = _link(rnd, code)
     action_or_400()
-    text = (request.form.get("n") or "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_SLIPS:
-        flash(_("%(where)s：纸条张数应为 1–%(max)s 的整数，您填写的是“%(v)s”。", where=describe_link(ln), max=MAX_SLIPS,
-                v=text), "error")
+    try:
+        issued = slips.issue_slips(ln, slips.parse_slip_count(ln, request.form.get("n")), base_url())
+    except ServiceError as exc:
+        flash_refusal(exc)
         return redirect(url_for("admin.round_detail", round_id=rnd.id))
-    n = int(text)
-    codes: set[str] = set()
-    while len(codes) < n:
-        codes.add("".join(secrets.choice(_SLIP_ALPHABET) for _ in range(SLIP_LENGTH)))
-    batch = 1 + max((s.batch for s in db.session.query(SlipCode).filter_by(link_id=ln.id)), default=0)
-    ordered = sorted(codes)  # stored in code order, printed in the same order: no link to who answers when
-    db.session.add_all(SlipCode(link_id=ln.id, code_hash=slip_hash(ln.code, c), batch=batch) for c in ordered)
-    ln.code_required = True
-    db.session.flush()
-    from evaluator.cells import neutralise_row
-
-    base = link_url(base_url(), ln.code)
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(["school_code", "school_name", "group", "code", "url"])
-    for c in ordered:
-        w.writerow(neutralise_row([ln.school.code if ln.school else "", ln.school.name if ln.school else "", ln.group,
-                                   c, f"{base}?slip={c}"]))
-    csv_uri = "data:text/csv;charset=utf-8;base64," + base64.b64encode(("\ufeff" + out.getvalue()).encode()).decode()
-    slips = [{"code": c, "url": f"{base}?slip={c}", "svg": qr.svg_inline(f"{base}?slip={c}")} for c in ordered]
-    return render_template("integrity/slips.html", rnd=rnd, ln=ln, name=describe_link(ln), slips=slips, csv_uri=csv_uri,
-                           batch=batch, group=GROUPS[ln.group])
+    csv_uri = "data:text/csv;charset=utf-8;base64," + base64.b64encode(("\ufeff" + issued.csv_text).encode()).decode()
+    items = [{"code": c, "url": issued.url(c), "svg": qr.svg_inline(issued.url(c))} for c in issued.codes]
+    return render_template("integrity/slips.html", rnd=rnd, ln=ln, name=describe_link(ln), slips=items, csv_uri=csv_uri,
+                           batch=issued.batch, group=GROUPS[ln.group])
 
 
 @bp.post("/rounds/<int:round_id>/links/<code>/slips/off")
@@ -150,8 +122,7 @@ def link_slips_off(round_id: int, code: str):
     rnd = round_or_404(round_id)
     ln = _link(rnd, code)
     action_or_400()
-    ln.code_required = False
-    db.session.flush()
+    slips.stop_slips(ln)
     flash(_("%(where)s：已取消答题码，扫码即可作答。", where=describe_link(ln)), "ok")
     return redirect(url_for("admin.round_detail", round_id=rnd.id))
 
