@@ -27,7 +27,7 @@ from survey import qr
 from survey.access import READERS, WRITERS, roles_required, round_or_404
 from survey.admin import bp
 from survey.admin.forms import ActionForm, RoundForm
-from survey.db import db, refused
+from survey.db import refused
 from survey.exports import EXPORT_FORMATS, export_bytes, link_url, links_csv_text, progress
 from survey.i18n import _
 from survey.instruments import catalogue
@@ -39,6 +39,7 @@ from survey.services.counties import is_placeholder
 from survey.services.posters import address_warning, poster_items, selected_links
 from survey.services.posters import posters_zip as zip_of_posters
 from survey.services.rounds import (
+    answered_by_school,
     create_round,
     describe_link,
     propose_quotas,
@@ -106,17 +107,7 @@ def round_detail(round_id: int):
     return render_template("admin/round_detail.html", rnd=rnd, links=links, plan=plan, form=ActionForm(),
                            ruleset_title=ruleset_title(rnd.ruleset),
                            describe=describe_link, base=base_url(), groups=GROUPS, can_edit=current_user.role in WRITERS,
-                           history=history(rnd), answered=_answered_by_school(rnd), pager=pager)
-
-
-def _answered_by_school(rnd) -> dict[int, int]:
-    from sqlalchemy import func, select
-
-    from survey.models import Response
-
-    rows = db.session.execute(select(Response.school_id, func.count()).where(Response.round_id == rnd.id)
-                              .group_by(Response.school_id))
-    return {sid: n for sid, n in rows}
+                           history=history(rnd), answered=answered_by_school(rnd), pager=pager)
 
 
 @bp.post("/rounds/<int:round_id>/quotas")

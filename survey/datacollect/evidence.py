@@ -19,6 +19,7 @@ from evaluator.workbook import (
 from survey.datacollect.audit import audit, checks_of
 from survey.datacollect.models import DataRound, Evidence, SchoolSheet
 from survey.db import db
+from survey.i18n import _
 from survey.models import User, utcnow
 from survey.services import ServiceError
 from survey.services.evaluations import safe_filename
@@ -57,19 +58,20 @@ def add_evidence(rnd: DataRound, sheet: SchoolSheet | None, key: str, filename: 
     now = now or utcnow()
     checks = checks_of(rnd)
     if rnd.closed_at is not None:
-        raise ServiceError("本次填报已结束")
+        raise ServiceError(_("本次填报已结束"))
     if evidence_item(sheet, key, checks) is None:
-        raise ServiceError("该项不需要佐证材料")
+        raise ServiceError(_("该项不需要佐证材料"))
     name = safe_filename(filename, "")
     ext = Path(name).suffix.lower().lstrip(".")
     if not name or ext not in checks.evidence.types:
-        raise ServiceError(f"文件“{name or '（未命名）'}”类型不允许；可上传 {'、'.join(checks.evidence.types)}")
+        raise ServiceError(_("文件“%(file)s”类型不允许；可上传 %(types)s", file=name or _("（未命名）"),
+                             types="、".join(checks.evidence.types)))
     if not data:
-        raise ServiceError(f"文件“{name}”是空的")
+        raise ServiceError(_("文件“%(file)s”是空的", file=name))
     if len(data) > checks.evidence.max_bytes:
-        raise ServiceError(f"文件“{name}”超过 {checks.evidence.max_bytes // (1024 * 1024)} MB")
+        raise ServiceError(_("文件“%(file)s”超过 %(mb)s MB", file=name, mb=checks.evidence.max_bytes // (1024 * 1024)))
     if not data.startswith(_MAGIC[ext]):
-        raise ServiceError(f"文件“{name}”的内容与扩展名 .{ext} 不符")
+        raise ServiceError(_("文件“%(file)s”的内容与扩展名 .%(ext)s 不符", file=name, ext=ext))
     ev = Evidence(round_id=rnd.id, sheet=sheet, field=key, filename=name, content_type=EVIDENCE_MIMETYPES[ext],
                   size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data, uploaded_at=now,
                   uploaded_by=actor)
@@ -84,7 +86,7 @@ def accept_evidence(ev: Evidence, *, user: User, now: datetime | None = None) ->
     """A reviewer marks evidence accepted; the item's status still comes from the data."""
     now = now or utcnow()
     if db.session.get(DataRound, ev.round_id).closed_at is not None:
-        raise ServiceError("本次填报已结束，评估已按结束时的佐证材料生成")
+        raise ServiceError(_("本次填报已结束，评估已按结束时的佐证材料生成"))
     ev.accepted_at, ev.accepted_by = now, user
     rnd = db.session.get(DataRound, ev.round_id)
     audit(rnd, ev.sheet, f"evidence:{ev.field}", None, f"已认可 {ev.filename}", actor=user.username, user=user,

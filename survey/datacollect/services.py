@@ -72,6 +72,7 @@ from survey.datacollect.fields import (  # noqa: F401  (survey.datacollect.views
 )
 from survey.datacollect.models import DataChange, DataFlag, DataRound, SchoolSheet
 from survey.db import db, savepoint
+from survey.i18n import _
 from survey.models import County, Evaluation, User, utcnow
 from survey.services import ServiceError
 from survey.services.evaluations import run_evaluation, safe_filename
@@ -160,25 +161,26 @@ def open_data_round(*, county: County, year: int, name: str, user: User | None,
     kept as the history that plausibility compares with)."""
     name = (name or "").strip()
     if not name or len(name) > 200:
-        raise InputError("请填写名称（不超过 200 字）", field="name")
+        raise InputError(_("请填写名称（不超过 200 字）"), field="name")
     if not 2000 <= year <= 2100:
-        raise InputError("年份应在 2000–2100 之间", field="year")
+        raise InputError(_("年份应在 2000–2100 之间"), field="year")
     if ruleset not in available_rulesets():
-        raise InputError("未知的规则集", field="ruleset")
+        raise InputError(_("未知的规则集"), field="ruleset")
     load_checks(checks)
     if sum(x is not None for x in (roster, previous, previous_workbook)) != 1:
-        raise ServiceError("请上传学校名单或上一年的数据表，或选择上一年的填报轮次（三选一）")
+        raise ServiceError(_("请上传学校名单或上一年的数据表，或选择上一年的填报轮次（三选一）"))
     if previous_workbook is not None:
         code = str(previous_workbook.county_value("county_code") or "").strip()
         if code != county.code:
-            raise InputError(f"数据表 county 工作表的 county_code（{code or '空'}）与所选县（{county.code}）不一致",
+            raise InputError(_("数据表 county 工作表的 county_code（%(code)s）与所选县（%(county)s）不一致",
+                               code=code or _("空"), county=county.code),
                              file=previous_workbook.source, sheet="county", column="value")
     if previous is not None and previous.county_id != county.id:
-        raise ServiceError("上一年的填报轮次不属于该县")
+        raise ServiceError(_("上一年的填报轮次不属于该县"))
     exists = db.session.scalar(select(DataRound).where(DataRound.county_id == county.id, DataRound.year == year,
                                                        DataRound.name == name))
     if exists is not None:
-        raise ServiceError(f"{county.name} {year} 年已有名为“{name}”的填报轮次")
+        raise ServiceError(_("%(county)s %(year)s 年已有名为“%(name)s”的填报轮次", county=county.name, year=year, name=name))
     rnd = DataRound(county=county, year=year, name=name, ruleset=ruleset, checks=checks, deadline=deadline,
                     created_by=user, created_at=utcnow(), county_values={}, previous_id=previous.id if previous else None)
     db.session.add(rnd)
@@ -281,11 +283,11 @@ def save_sheet(sheet: SchoolSheet, data: SheetInput, *, submit: bool, actor: str
     now = now or utcnow()
     rnd = sheet.round
     if rnd.closed_at is not None:
-        raise ServiceError("本次填报已结束，数据不能再修改")
+        raise ServiceError(_("本次填报已结束，数据不能再修改"))
     if sheet.state == "submitted" and user is None:
-        raise ServiceError("数据已提交；如需修改，请联系教育局退回")
+        raise ServiceError(_("数据已提交；如需修改，请联系教育局退回"))
     if data.errors:
-        raise ServiceError("表单中有错误，请按提示修改")
+        raise ServiceError(_("表单中有错误，请按提示修改"))
     checks = checks_of(rnd)
     action = "submit" if submit else "draft"
     old_values = dict(sheet.values or {})
@@ -329,11 +331,11 @@ def return_sheet(sheet: SchoolSheet, comment: str, *, user: User, now: datetime 
     now = now or utcnow()
     comment = (comment or "").strip()
     if sheet.round.closed_at is not None:
-        raise ServiceError("本次填报已结束")
+        raise ServiceError(_("本次填报已结束"))
     if sheet.state != "submitted":
-        raise ServiceError(f"{sheet.name}尚未提交，无需退回")
+        raise ServiceError(_("%(school)s尚未提交，无需退回", school=sheet.name))
     if not comment or len(comment) > COMMENT_MAX:
-        raise ServiceError(f"请填写退回原因（不超过 {COMMENT_MAX} 字）")
+        raise ServiceError(_("请填写退回原因（不超过 %(n)s 字）", n=COMMENT_MAX))
     sheet.state, sheet.returned_at, sheet.return_comment = "returned", now, comment
     audit(sheet.round, sheet, "state", "submitted", "returned", actor=user.username, user=user, action="return",
            now=now)
@@ -345,9 +347,9 @@ def override_flag(flag: DataFlag, note: str, *, user: User, now: datetime | None
     now = now or utcnow()
     note = (note or "").strip()
     if not note or len(note) > EXPLANATION_MAX:
-        raise ServiceError(f"请填写核实意见（不超过 {EXPLANATION_MAX} 字）")
+        raise ServiceError(_("请填写核实意见（不超过 %(n)s 字）", n=EXPLANATION_MAX))
     if flag.sheet.round.closed_at is not None:
-        raise ServiceError("本次填报已结束")
+        raise ServiceError(_("本次填报已结束"))
     flag.override_note, flag.overridden_at, flag.overridden_by = note, now, user
     audit(flag.sheet.round, flag.sheet, f"flag:{flag.field}", None, note, actor=user.username, user=user,
            action="override", now=now)
@@ -373,7 +375,7 @@ def save_county(rnd: DataRound, values: Mapping[str, Any], *, user: User, now: d
     when a part exceeds its whole (nothing saved)."""
     now = now or utcnow()
     if rnd.closed_at is not None:
-        raise ServiceError("本次填报已结束，数据不能再修改")
+        raise ServiceError(_("本次填报已结束，数据不能再修改"))
     findings = check_county(checks_of(rnd), values)
     if findings:
         raise ServiceError("；".join(f.message for f in findings))
@@ -443,12 +445,12 @@ def close_data_round(rnd: DataRound, *, user: User, catalogue: Catalogue | None 
     among the report's inputs. Refused while a school has not submitted."""
     now = now or utcnow()
     if rnd.closed_at is not None:
-        raise ServiceError("本次填报已经结束")
+        raise ServiceError(_("本次填报已经结束"))
     waiting = [s for s in rnd.sheets if s.state != "submitted"]
     if waiting:
         names = "、".join(f"{s.name}（{s.code}）" for s in waiting[:10])
-        more = f"等 {len(waiting)} 所学校" if len(waiting) > 10 else ""
-        raise ServiceError(f"还有学校未提交数据：{names}{more}")
+        more = _("等 %(n)s 所学校", n=len(waiting)) if len(waiting) > 10 else ""
+        raise ServiceError(_("还有学校未提交数据：%(names)s%(more)s", names=names, more=more))
     data = workbook_bytes(rnd)
     history_csv = audit_csv(rnd)
     n_changes = history_csv.count(b"\n") - 1

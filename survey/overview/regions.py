@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 
 from survey.db import db, savepoint
+from survey.i18n import _
 from survey.models import County, User
 from survey.overview.models import (
     REGION_LEVELS,
@@ -25,15 +26,15 @@ def create_region(code: str, name: str, level: str, parent: Region | None = None
     """A city or province; ``code`` its administrative code (2–12 digits)."""
     code, name = (code or "").strip(), (name or "").strip()
     if not _CODE.match(code):
-        raise ServiceError("区域代码应为 2–12 位数字（行政区划代码）")
+        raise ServiceError(_("区域代码应为 2–12 位数字（行政区划代码）"))
     if not name or len(name) > 100:
-        raise ServiceError("请填写区域名称（不超过 100 字）")
+        raise ServiceError(_("请填写区域名称（不超过 100 字）"))
     if level not in REGION_LEVELS:
-        raise ServiceError("区域级别应为 市 或 省")
+        raise ServiceError(_("区域级别应为 市 或 省"))
     if db.session.scalar(select(Region).where(Region.code == code)):
-        raise ServiceError(f"区域代码 {code} 已存在")
+        raise ServiceError(_("区域代码 %(code)s 已存在", code=code))
     if parent is not None and parent.level != "province":
-        raise ServiceError("上级区域只能是省")
+        raise ServiceError(_("上级区域只能是省"))
     region = Region(code=code, name=name, level=level, parent=parent)
     db.session.add(region)
     db.session.flush()
@@ -47,7 +48,7 @@ def set_region_counties(region: Region, county_codes: Iterable[str]) -> None:
     counties = list(db.session.scalars(select(County).where(County.code.in_(codes)))) if codes else []
     unknown = sorted(set(codes) - {c.code for c in counties})
     if unknown:
-        raise ServiceError("以下县代码尚未登记：" + "、".join(unknown))
+        raise ServiceError(_("以下县代码尚未登记：%(codes)s", codes="、".join(unknown)))
     region.counties = sorted(counties, key=lambda c: c.code)
     db.session.flush()
 
@@ -56,9 +57,9 @@ def assign_region(region: Region, username: str) -> User:
     """Give an evaluator account the whole region (and its sub-regions)."""
     user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
     if user is None:
-        raise ServiceError(f"用户“{username}”不存在")
+        raise ServiceError(_("用户“%(username)s”不存在", username=username))
     if user.role != "evaluator":
-        raise ServiceError("只有评估人员（evaluator）账号可以按区域分配")
+        raise ServiceError(_("只有评估人员（evaluator）账号可以按区域分配"))
     if user not in region.evaluators:
         region.evaluators.append(user)
     db.session.flush()

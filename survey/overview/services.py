@@ -34,6 +34,7 @@ from evaluator.rules import ITEM_CODES, SCHOOL_TYPES, RuleSet, load_ruleset
 from evaluator.verdict import EvaluationReport
 from evaluator.workbook import LOCALITIES, Workbook
 from survey.db import db, savepoint
+from survey.i18n import _
 from survey.models import County, Evaluation, User, utcnow
 from survey.overview.models import (
     CountyPlan,
@@ -104,7 +105,7 @@ def plan_enrolment(county: County) -> pd.DataFrame:
 
 def _touch(county: County, target_year: int, user: User | None, source_name: str | None = None) -> CountyPlan:
     if not 2000 <= int(target_year) <= 2100:
-        raise ServiceError("目标验收年份应在 2000–2100 之间")
+        raise ServiceError(_("目标验收年份应在 2000–2100 之间"))
     plan = plan_of(county)
     if plan is None:
         latest = latest_evaluation(county)
@@ -162,9 +163,9 @@ def save_measures(county: County, target_year: int, entries: Mapping[tuple[str, 
     for (code, year), text in entries.items():
         text = (text or "").strip()
         if code not in ITEM_CODES:
-            raise ServiceError(f"指标编号 {code} 不存在")
+            raise ServiceError(_("指标编号 %(code)s 不存在", code=code))
         if len(text) > 2000:
-            raise ServiceError(f"指标 {code} {year}年：措施内容过长（不超过 2000 字）")
+            raise ServiceError(_("指标 %(code)s %(year)s年：措施内容过长（不超过 2000 字）", code=code, year=year))
         if text:
             db.session.add(PlanMeasure(county_id=county.id, item_code=code, year=year, text=text))
     db.session.flush()
@@ -174,30 +175,30 @@ def save_measures(county: County, target_year: int, entries: Mapping[tuple[str, 
 def check_project(p: Project) -> None:
     """The checks of the roadmap sheet, for a project entered in the browser (field names)."""
     if p.kind not in KINDS:
-        raise ServiceError("项目类型应为 新建/改扩建/撤并")
+        raise ServiceError(_("项目类型应为 新建/改扩建/撤并"))
     if not 2000 <= p.year <= 2100:
-        raise ServiceError("完成年份应在 2000–2100 之间")
+        raise ServiceError(_("完成年份应在 2000–2100 之间"))
     if not p.school_code or len(p.school_code) > 40:
-        raise ServiceError("请填写学校代码（不超过 40 字）")
+        raise ServiceError(_("请填写学校代码（不超过 40 字）"))
     if p.kind == "new" and (not p.school_name or p.school_type not in SCHOOL_TYPES):
-        raise ServiceError("新建学校须填写学校名称和学校类型")
+        raise ServiceError(_("新建学校须填写学校名称和学校类型"))
     if p.locality and p.locality not in LOCALITIES:
-        raise ServiceError("城乡类别应为 城区/镇区/乡村")
+        raise ServiceError(_("城乡类别应为 城区/镇区/乡村"))
     values = [p.seats_primary, p.seats_junior, p.music_rooms, p.art_rooms, p.music_room_area, p.art_room_area,
               *p.added.values()]
     if any(v < 0 for v in values):
-        raise ServiceError("数量不能为负数")
+        raise ServiceError(_("数量不能为负数"))
     if (p.music_rooms and p.music_room_area <= 0) or (p.art_rooms and p.art_room_area <= 0):
-        raise ServiceError("新增专用教室时须填写每间面积（大于 0）")
+        raise ServiceError(_("新增专用教室时须填写每间面积（大于 0）"))
 
 
 def add_project(county: County, p: Project, *, user: User | None) -> PlanProject:
     plan = plan_of(county)
     if plan is None:
-        raise ServiceError("请先填写目标验收年份（推进规划）")
+        raise ServiceError(_("请先填写目标验收年份（推进规划）"))
     check_project(p)
     if p.year > plan.target_year:
-        raise ServiceError(f"完成年份 {p.year} 晚于目标验收年份 {plan.target_year}")
+        raise ServiceError(_("完成年份 %(year)s 晚于目标验收年份 %(target)s", year=p.year, target=plan.target_year))
     row = _project_row(county, p)
     db.session.add(row)
     _touch(county, plan.target_year, user)
@@ -207,7 +208,7 @@ def add_project(county: County, p: Project, *, user: User | None) -> PlanProject
 def delete_project(county: County, project_id: int, *, user: User | None) -> None:
     row = db.session.get(PlanProject, project_id)
     if row is None or row.county_id != county.id:
-        raise ServiceError("项目不存在")
+        raise ServiceError(_("项目不存在"))
     db.session.delete(row)
     plan = plan_of(county)
     if plan is not None:
@@ -219,15 +220,15 @@ def set_enrolment(county: County, school_code: str, year: int, students_primary:
     """Enter (or replace, or with both counts empty remove) one school's projected students in a year."""
     plan = plan_of(county)
     if plan is None:
-        raise ServiceError("请先填写目标验收年份（推进规划）")
+        raise ServiceError(_("请先填写目标验收年份（推进规划）"))
     code = (school_code or "").strip()
     if not code or len(code) > 40:
-        raise ServiceError("请填写学校代码（不超过 40 字）")
+        raise ServiceError(_("请填写学校代码（不超过 40 字）"))
     if not 2000 <= year <= 2100:
-        raise ServiceError("年份应在 2000–2100 之间")
+        raise ServiceError(_("年份应在 2000–2100 之间"))
     for v in (students_primary, students_junior):
         if v is not None and not 0 <= v <= 100_000:
-            raise ServiceError("在校生数应为 0–100000 的整数")
+            raise ServiceError(_("在校生数应为 0–100000 的整数"))
     row = db.session.scalar(select(EnrolmentProjection).where(
         EnrolmentProjection.county_id == county.id, EnrolmentProjection.school_code == code,
         EnrolmentProjection.year == year))
@@ -248,7 +249,7 @@ def rebase_plan(county: County, *, user: User | None) -> CountyPlan:
     plan = plan_of(county)
     latest = latest_evaluation(county)
     if plan is None or latest is None:
-        raise ServiceError("尚无推进规划或评估")
+        raise ServiceError(_("尚无推进规划或评估"))
     plan.baseline_evaluation_id = latest.id
     return _touch(county, plan.target_year, user)
 

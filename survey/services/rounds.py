@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -24,7 +24,7 @@ from evaluator.roster import RosterSchool, read_roster
 from evaluator.rules import DEFAULT_RULESET, RuleSet, load_ruleset
 from survey.db import db, savepoint
 from survey.i18n import _
-from survey.models import County, EntryLink, School, SurveyRound, User, utcnow
+from survey.models import County, EntryLink, Response, School, SurveyRound, User, utcnow
 from survey.pins import pin_round, round_ruleset
 from survey.services import ServiceError
 from survey.services.counties import placeholder_name
@@ -214,6 +214,13 @@ def set_quotas(rnd: SurveyRound, quotas: Mapping[int, int]) -> None:
     for link_id, quota in quotas.items():
         links[link_id].quota = quota
     db.session.flush()
+
+
+def answered_by_school(rnd: SurveyRound) -> dict[int, int]:
+    """Stored responses per school id (county-level groups under ``None``)."""
+    rows = db.session.execute(select(Response.school_id, func.count()).where(Response.round_id == rnd.id)
+                              .group_by(Response.school_id))
+    return {sid: n for sid, n in rows}
 
 
 def close_round(rnd: SurveyRound) -> None:
