@@ -19,7 +19,7 @@ from survey.access import roles_required, round_or_404
 from survey.admin import bp
 from survey.admin.forms import ActionForm
 from survey.admin.views import READERS, WRITERS, base_url
-from survey.db import db
+from survey.db import db, read_only
 from survey.exports import link_url
 from survey.i18n import _
 from survey.instruments import catalogue
@@ -39,6 +39,7 @@ SLIP_LENGTH = 8  # 31^8 ≈ 8.5·10^11: not guessable, short enough to type from
 
 @bp.get("/rounds/<int:round_id>/integrity")
 @roles_required(*READERS)
+@read_only
 def round_integrity_page(round_id: int):
     rnd = round_or_404(round_id)
     report, responses, rules = round_integrity(rnd)
@@ -75,6 +76,7 @@ def round_integrity_page(round_id: int):
 
 @bp.get("/rounds/<int:round_id>/sealed.zip")
 @roles_required(*READERS)
+@read_only
 def round_sealed(round_id: int):
     rnd = round_or_404(round_id)
     data = build_archive(rnd, catalogue(), app_signing_key(), base_url())
