@@ -74,8 +74,11 @@ def from_environment() -> dict:
     for name in ("READ_REPLICA_MAX_LAG", "READ_REPLICA_BANNER_LAG", "READ_REPLICA_RETRY_SECONDS"):
         if os.environ.get(name):
             env[name] = float(os.environ[name])
-    if os.environ.get("MAX_ROSTER_SCHOOLS"):
-        env["MAX_ROSTER_SCHOOLS"] = int(os.environ["MAX_ROSTER_SCHOOLS"])
+    if os.environ.get("LOGIN_THROTTLE_REDIS_PREFIX"):  # several installations sharing one Redis
+        env["LOGIN_THROTTLE_REDIS_PREFIX"] = os.environ["LOGIN_THROTTLE_REDIS_PREFIX"]
+    for name in ("MAX_ROSTER_SCHOOLS", "LOGIN_FREE_ATTEMPTS", "LOGIN_DELAY_BASE_SECONDS", "LOGIN_DELAY_MAX_SECONDS"):
+        if os.environ.get(name):
+            env[name] = int(os.environ[name])
     if os.environ.get("PROXY_FIX_X_FOR"):
         env["PROXY_FIX_X_FOR"] = int(os.environ["PROXY_FIX_X_FOR"])
     return env
