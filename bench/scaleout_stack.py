@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "deploy" / "nginx-yzjh-scaleout.conf"
@@ -42,6 +43,26 @@ def _http_status(port: int, path: str = "/login", timeout: float = 2) -> int | N
         conn.close()
 
 
+def wait_until(ready, proc: subprocess.Popen, what: str, timeout: float, log=lambda: "") -> None:
+    """Poll ``ready()`` until true; raise with the log if ``proc`` exits or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited:\n{log()[-3000:]}")
+        if ready():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not start in {timeout:.0f} s:\n{log()[-3000:]}")
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 def _stop(proc: subprocess.Popen, grace: float = 15) -> None:
     if proc.poll() is not None:
         return
@@ -53,6 +74,39 @@ def _stop(proc: subprocess.Popen, grace: float = 15) -> None:
         proc.wait(timeout=10)
     except ProcessLookupError:
         pass
+
+
+class Browser:
+    """One browser's cookies over plain HTTP/1.1 to any of the local ports (no client library)."""
+
+    CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+    def __init__(self) -> None:
+        self.cookies: dict[str, str] = {}
+
+    def request(self, port: int, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body, headers["Content-Type"] = urlencode(form).encode(), "application/x-www-form-urlencoded"
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            text = resp.read().decode(errors="replace")
+        finally:
+            conn.close()
+        for h in resp.headers.get_all("Set-Cookie") or []:
+            k, v = h.split(";", 1)[0].split("=", 1)
+            self.cookies[k] = v
+        return resp.status, text
+
+    def login(self, port: int, username: str, password: str, form_port: int | None = None) -> int:
+        """Sign in (the form fetched from ``form_port`` if given); the POST's status."""
+        _, page = self.request(form_port or port, "GET", "/login")
+        token = self.CSRF.search(page)
+        return self.request(port, "POST", "/login", {"username": username, "password": password,
+                                                     "csrf_token": token.group(1) if token else ""})[0]
 
 
 class Instance:
@@ -67,14 +121,8 @@ class Instance:
             cwd=ROOT, env=dict(os.environ, **env), stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_ready(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"instance on port {self.port} exited:\n{self.log_text()[-3000:]}")
-            if _http_status(self.port) == 200:
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"instance on port {self.port} did not start:\n{self.log_text()[-3000:]}")
+        wait_until(lambda: _http_status(self.port) == 200, self.proc, f"instance on port {self.port}", timeout,
+                   self.log_text)
 
     def pids(self) -> list[int]:
         """The master and its workers (for CPU accounting)."""
@@ -89,8 +137,9 @@ class Instance:
 
     def close(self) -> None:
         _stop(self.proc)
-        self.log.close()
-        os.unlink(self.log.name)
+        if not self.log.closed:
+            self.log.close()
+            os.unlink(self.log.name)
 
 
 def nginx_binary() -> str:
@@ -136,17 +185,11 @@ class Nginx:
             f"  access_log {self.access_log} up buffer=64k flush=1s;\n{temp}\n"
             f"  include {self.prefix / 'site.conf'};\n}}\n", encoding="utf-8")
         self.proc = subprocess.Popen([nginx_binary(), "-p", str(self.prefix), "-c", str(self.prefix / "nginx.conf")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(self.proc.stderr.read().decode(errors="replace"))
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("nginx did not start")
+                                     stdout=subprocess.DEVNULL, stderr=(self.prefix / "error.log").open("ab"),
+                                     start_new_session=True)
+        wait_until(lambda: _listening(self.port), self.proc, "nginx", 20,
+                   lambda: (self.prefix / "error.log").read_text(errors="replace")
+                   if (self.prefix / "error.log").exists() else "")
 
     def upstreams_seen(self) -> dict[str, int]:
         """Requests per upstream address so far (the log is flushed every second)."""
@@ -160,6 +203,4 @@ class Nginx:
 
     def close(self) -> None:
         _stop(self.proc, grace=10)
-        if self.proc.stderr:
-            self.proc.stderr.close()
         shutil.rmtree(self.prefix, ignore_errors=True)
