@@ -184,9 +184,9 @@ class Nginx:
             f"http {{\n  log_format up '$status $upstream_addr $request_time';\n"
             f"  access_log {self.access_log} up buffer=64k flush=1s;\n{temp}\n"
             f"  include {self.prefix / 'site.conf'};\n}}\n", encoding="utf-8")
-        self.proc = subprocess.Popen([nginx_binary(), "-p", str(self.prefix), "-c", str(self.prefix / "nginx.conf")],
-                                     stdout=subprocess.DEVNULL, stderr=(self.prefix / "error.log").open("ab"),
-                                     start_new_session=True)
+        with (self.prefix / "error.log").open("ab") as errors:  # nginx's own start-up errors, before its error_log
+            self.proc = subprocess.Popen([nginx_binary(), "-p", str(self.prefix), "-c", str(self.prefix / "nginx.conf")],
+                                         stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
         wait_until(lambda: _listening(self.port), self.proc, "nginx", 20,
                    lambda: (self.prefix / "error.log").read_text(errors="replace")
                    if (self.prefix / "error.log").exists() else "")
