@@ -80,7 +80,7 @@ def test_pages_read_from_the_caught_up_replica_without_a_banner(stack):
     assert source == ("replica", None)
     assert banner is None
     for path in (f"/admin/rounds/{stack['round_id']}/results", f"/admin/rounds/{stack['round_id']}/integrity",
-                 f"/admin/rounds/{stack['round_id']}/export.csv"):
+                 f"/admin/rounds/{stack['round_id']}/export.csv", "/overview/"):
         assert stack["client"].get(path).status_code == 200, path
         assert stack["sources"][-1] == ("replica", None), path
     # an ordinary page is not routed at all

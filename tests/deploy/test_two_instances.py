@@ -5,56 +5,21 @@ keeps the session whichever instance nginx picks."""
 
 from __future__ import annotations
 
-import http.client
 import os
-import re
 import subprocess
 import sys
 import time
 import uuid
-from urllib.parse import urlencode
 
 import psycopg
 import pytest
 import redis
 
-from bench.scaleout_stack import ROOT, Instance, Nginx
+from bench.scaleout_stack import ROOT, Browser, Instance, Nginx
 from tests.survey.conftest import PG_DSN
 
 PASSWORD = "correct horse 1"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-class Browser:
-    """One browser's cookies over plain HTTP to any of the ports."""
-
-    def __init__(self) -> None:
-        self.cookies: dict[str, str] = {}
-
-    def request(self, port: int, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        body = None
-        if form is not None:
-            body = urlencode(form).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            resp = conn.getresponse()
-            text = resp.read().decode(errors="replace")
-        finally:
-            conn.close()
-        for h in resp.headers.get_all("Set-Cookie") or []:
-            k, v = h.split(";", 1)[0].split("=", 1)
-            self.cookies[k] = v
-        return resp.status, text
-
-    def login(self, port: int, username: str, password: str, form_port: int | None = None) -> int:
-        _, page = self.request(form_port or port, "GET", "/login")
-        status, _ = self.request(port, "POST", "/login", {"username": username, "password": password,
-                                                          "csrf_token": CSRF.search(page).group(1)})
-        return status
 
 
 @pytest.fixture(scope="module")
