@@ -154,34 +154,38 @@ class _Replica:
 
 
 _LAG_SQL = text(
-    "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn(), pg_last_xact_replay_timestamp(), clock_timestamp()")
+    "SELECT pg_is_in_recovery(), pg_last_xact_replay_timestamp(), clock_timestamp(),"
+    " pg_wal_lsn_diff(CAST(:primary AS pg_lsn), pg_last_wal_replay_lsn())")
 
 
-def replica_lag(read_engine: sa.engine.Engine, primary: sa.engine.Engine) -> tuple[float, datetime]:
+def _primary_lsn(primary: sa.engine.Engine) -> str | None:
+    if primary.dialect.name != "postgresql":
+        return None
+    try:
+        with primary.connect() as conn:
+            return conn.execute(text("SELECT pg_current_wal_lsn()::text")).scalar()
+    except sa.exc.DBAPIError:  # the request itself will meet the lost primary
+        return None
+
+
+def replica_lag(read_engine: sa.engine.Engine, primary: sa.engine.Engine) -> tuple[float, datetime | None]:
     """The replica's delay in seconds and the time its data reaches.
 
-    Caught up (its replayed WAL position is at the primary's current one, or it is no replica
-    at all): 0 and now. Behind: now − the commit time of the last transaction it replayed
-    (``pg_last_xact_replay_timestamp()``), an upper bound of how old its data is; never replayed
-    anything while behind: infinite. Raises the driver's error when the replica cannot be reached."""
+    The primary's current WAL position is read first; a replica that has replayed up to it (or
+    is no standby at all, or no PostgreSQL) is caught up: 0. Behind: now − the commit time of
+    the last transaction it replayed (``pg_last_xact_replay_timestamp()``), an upper bound of how
+    old its data is; never replayed anything while behind: infinite. One query on each server;
+    raises the driver's error when the replica cannot be reached."""
+    if read_engine.dialect.name != "postgresql":
+        return 0.0, None
+    primary_lsn = _primary_lsn(primary)
     with read_engine.connect() as conn:
-        recovering, replay_lsn, replay_ts, now = conn.execute(_LAG_SQL).one()
-        if not recovering:
-            return 0.0, now
-        primary_lsn = None
-        if primary.dialect.name == "postgresql":
-            try:
-                with primary.connect() as pconn:
-                    primary_lsn = pconn.execute(text("SELECT pg_current_wal_lsn()")).scalar()
-            except sa.exc.DBAPIError:  # the request itself will meet a lost primary
-                primary_lsn = None
-        if primary_lsn is not None and replay_lsn is not None:
-            behind = conn.execute(text("SELECT pg_wal_lsn_diff(:p, :r)"), {"p": primary_lsn, "r": replay_lsn}).scalar()
-            if behind <= 0:
-                return 0.0, now
-        if replay_ts is None:
-            return float("inf"), now
-        return max(0.0, (now - replay_ts).total_seconds()), replay_ts
+        recovering, replay_ts, now, behind = conn.execute(_LAG_SQL, {"primary": primary_lsn}).one()
+    if not recovering or (behind is not None and behind <= 0):
+        return 0.0, now
+    if replay_ts is None:
+        return float("inf"), None
+    return max(0.0, (now - replay_ts).total_seconds()), replay_ts
 
 
 def choose_read_route() -> ReadRoute:
