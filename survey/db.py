@@ -229,6 +229,13 @@ def read_route() -> ReadRoute | None:
     return g.get("read_route") if has_app_context() else None
 
 
+def read_bind() -> sa.engine.Engine:
+    """The engine a streamed read (server-side cursor on its own connection) should use: the
+    request's read route inside a ``read_only`` view, the primary otherwise."""
+    route = read_route()
+    return route.engine if route is not None else db.engine
+
+
 def _replica_banner() -> dict:
     """Template variable ``replica_lag``: when this page was read from a replica that lags, the
     Beijing time its data reaches and the delay in whole seconds (base.html shows the banner)."""

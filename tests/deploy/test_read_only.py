@@ -4,9 +4,10 @@ work, and the session's writes before the view (the staff-session touch) still r
 from __future__ import annotations
 
 import pytest
+from flask import g
 from sqlalchemy import func, select, update
 
-from survey.db import ReadOnlyRequestError, db, read_only
+from survey.db import ReadOnlyRequestError, db, read_bind, read_only
 from survey.models import User
 from tests.survey.helpers import make_user
 
@@ -17,6 +18,11 @@ def views(app):
     @read_only
     def _read():
         return str(db.session.scalar(select(func.count()).select_from(User)))
+
+    @app.get("/_test/bind")
+    @read_only
+    def _bind():
+        return "route" if read_bind() is g.read_route.engine else "other"
 
     @app.get("/_test/flush")
     @read_only
@@ -44,6 +50,9 @@ def views(app):
 
 def test_reads_work_and_every_kind_of_write_raises(views, app):
     assert views.get("/_test/read").get_data(as_text=True) == "1"
+    assert views.get("/_test/bind").get_data(as_text=True) == "route"
+    with app.app_context():
+        assert read_bind() is db.engine  # outside a read-only view: the primary
     for path in ("/_test/flush", "/_test/dml", "/_test/add"):
         with pytest.raises(ReadOnlyRequestError):
             views.get(path)
