@@ -201,6 +201,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=4, help="threads per worker")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `kill` tears down like Ctrl-C
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     prefix = f"yzjh-bench-{uuid.uuid4().hex[:8]}:"
     results = []
