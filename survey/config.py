@@ -13,6 +13,12 @@ INSTANCE = ROOT / "instance"
 class Config:
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite file in instance/
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # Read-only pages (results, progress, exports, integrity, reports) on a PostgreSQL streaming
+    # replica (survey.db.read_only); unset: everything on the primary.
+    DATABASE_READ_URL: str | None = None
+    READ_REPLICA_MAX_LAG = 60  # seconds; a replica further behind is skipped (the primary answers)
+    READ_REPLICA_BANNER_LAG = 1  # seconds; from this delay on, pages say how old their data is
+    READ_REPLICA_RETRY_SECONDS = 10  # a replica found down is not asked again for this long
     SECRET_KEY: str | None = None
     AUTO_MIGRATE = True
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
@@ -63,8 +69,16 @@ def from_environment() -> dict:
     for name in ("SECRET_KEY", "PUBLIC_BASE_URL", "RATELIMIT_STORAGE_URI", "FINGERPRINT_KEY", "SIGNING_KEY_FILE"):
         if os.environ.get(name):
             env[name] = os.environ[name]
-    if os.environ.get("MAX_ROSTER_SCHOOLS"):
-        env["MAX_ROSTER_SCHOOLS"] = int(os.environ["MAX_ROSTER_SCHOOLS"])
+    if os.environ.get("DATABASE_READ_URL"):
+        env["DATABASE_READ_URL"] = normalise_db_url(os.environ["DATABASE_READ_URL"])
+    for name in ("READ_REPLICA_MAX_LAG", "READ_REPLICA_BANNER_LAG", "READ_REPLICA_RETRY_SECONDS"):
+        if os.environ.get(name):
+            env[name] = float(os.environ[name])
+    if os.environ.get("LOGIN_THROTTLE_REDIS_PREFIX"):  # several installations sharing one Redis
+        env["LOGIN_THROTTLE_REDIS_PREFIX"] = os.environ["LOGIN_THROTTLE_REDIS_PREFIX"]
+    for name in ("MAX_ROSTER_SCHOOLS", "LOGIN_FREE_ATTEMPTS", "LOGIN_DELAY_BASE_SECONDS", "LOGIN_DELAY_MAX_SECONDS"):
+        if os.environ.get(name):
+            env[name] = int(os.environ[name])
     if os.environ.get("PROXY_FIX_X_FOR"):
         env["PROXY_FIX_X_FOR"] = int(os.environ["PROXY_FIX_X_FOR"])
     return env

@@ -27,7 +27,7 @@ from survey import qr
 from survey.access import READERS, WRITERS, roles_required, round_or_404
 from survey.admin import bp
 from survey.admin.forms import ActionForm, RoundForm
-from survey.db import refused
+from survey.db import read_only, refused
 from survey.exports import EXPORT_FORMATS, export_bytes, link_url, links_csv_text, progress
 from survey.i18n import _
 from survey.instruments import catalogue
@@ -199,6 +199,7 @@ def links_csv(round_id: int):
 
 @bp.get("/rounds/<int:round_id>/progress")
 @roles_required(*READERS)
+@read_only
 def round_progress(round_id: int):
     rnd = round_or_404(round_id)
     prog = progress(rnd)
@@ -209,6 +210,7 @@ def round_progress(round_id: int):
 
 @bp.get("/rounds/<int:round_id>/export.<ext>")
 @roles_required(*READERS)
+@read_only
 def round_export(round_id: int, ext: str):
     """The same file as `round export` (one service)."""
     rnd = round_or_404(round_id)
@@ -221,6 +223,7 @@ def round_export(round_id: int, ext: str):
 
 @bp.get("/rounds/<int:round_id>/results")
 @roles_required(*READERS)
+@read_only
 def round_results(round_id: int):
     """Live social-recognition score with its CI, breakdowns and charts; while weighted groups
     are missing, the figures of the groups that answered and the county score pending."""

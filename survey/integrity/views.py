@@ -14,6 +14,7 @@ from evaluator.groups import GROUPS
 from evaluator.integrity import KIND_LABELS
 from survey import qr
 from survey.access import READERS, WRITERS, roles_required, round_or_404
+from survey.db import read_only
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.integrity import slips
@@ -32,6 +33,7 @@ MAX_TIMELINES = 40
 
 @bp.get("/rounds/<int:round_id>/integrity")
 @roles_required(*READERS)
+@read_only
 def round_integrity_page(round_id: int):
     rnd = round_or_404(round_id)
     report, responses, rules = round_integrity(rnd)
@@ -68,6 +70,7 @@ def round_integrity_page(round_id: int):
 
 @bp.get("/rounds/<int:round_id>/sealed.zip")
 @roles_required(*READERS)
+@read_only
 def round_sealed(round_id: int):
     rnd = round_or_404(round_id)
     data = build_archive(rnd, catalogue(), app_signing_key(), base_url())

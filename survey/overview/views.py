@@ -39,7 +39,7 @@ from evaluator.rules import (
 from evaluator.workbook import LOCALITIES
 from survey.access import READERS, WRITERS, county_or_404, roles_required
 from survey.admin.forms import ActionForm
-from survey.db import db, refused
+from survey.db import db, read_only, refused
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.models import County
@@ -99,6 +99,7 @@ def _title(region: Region | None) -> str:
 
 @bp.get("/")
 @roles_required(*READERS)
+@read_only
 def index():
     regions, region, rows = _scope()
     return render_template("overview/index.html", rows=rows, regions=regions, region=region,
@@ -108,6 +109,7 @@ def index():
 
 @bp.get("/export.xlsx")
 @roles_required(*READERS)
+@read_only
 def export_xlsx():
     _regions, region, rows = _scope()
     return send_file(io.BytesIO(overview_xlsx(rows, _title(region))), mimetype=XLSX, as_attachment=True,
@@ -116,6 +118,7 @@ def export_xlsx():
 
 @bp.get("/review")
 @roles_required(*READERS)
+@read_only
 def review():
     """The city review report, printable (one section per county, comparison tables)."""
     _regions, region, rows = _scope()
@@ -126,6 +129,7 @@ def review():
 
 @bp.get("/review.docx")
 @roles_required(*READERS)
+@read_only
 def review_word():
     _regions, region, rows = _scope()
     title = _("%(name)s县域义务教育优质均衡发展市级复核报告", name=region.name if region else "")

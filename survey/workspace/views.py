@@ -18,7 +18,7 @@ from evaluator.rules import DEFAULT_RULESET, available_rulesets, load_ruleset
 from evaluator.workbook import write_template
 from survey.access import can_see_county, roles_required
 from survey.admin.forms import ActionForm
-from survey.db import db
+from survey.db import db, read_only
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.models import County, Evaluation
@@ -157,6 +157,7 @@ def detail(evaluation_id: int):
 
 @bp.get("/<int:evaluation_id>/report")
 @roles_required(*READERS)
+@read_only
 def report_page(evaluation_id: int):
     """The self-contained HTML report (printable), with the saved rectification."""
     ev = evaluation_or_404(evaluation_id)
@@ -189,6 +190,7 @@ def _download_name(ev: Evaluation, ext: str) -> str:
 
 @bp.get("/<int:evaluation_id>/report.<ext>")
 @roles_required(*READERS)
+@read_only
 def download(evaluation_id: int, ext: str):
     ev = evaluation_or_404(evaluation_id)
     if ext not in MIMETYPES:
