@@ -34,7 +34,7 @@ from evaluator.outcome import (
     pct,
 )
 from evaluator.rules import ROOM_TYPES, RuleSet, matching_relaxation
-from evaluator.workbook import STAGE_NAMES, TYPE_STAGES
+from evaluator.workbook.schema import STAGE_NAMES, TYPE_STAGES
 
 AREA = "assurance"
 

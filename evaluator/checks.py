@@ -21,7 +21,7 @@ import yaml
 
 from evaluator.errors import InstrumentError
 from evaluator.rules import STAGE_LABELS
-from evaluator.workbook import COUNTY_BY_KEY, SCHOOL_COLUMNS, TYPE_STAGES
+from evaluator.workbook.schema import COUNTY_BY_KEY, SCHOOL_COLUMNS, TYPE_STAGES
 
 CHECKS_DIR = Path(__file__).resolve().parent.parent / "instruments" / "checks"
 DEFAULT_CHECKS = "national-2017"

@@ -247,7 +247,7 @@ def parse_local_items(data: Mapping[str, Any], file: str) -> tuple[LocalItem, ..
     and county keys; numeric national county keys (e.g. full_time_teachers) and the
     per-stage stems of BUILTIN_SCHOOL_STEMS may be used undeclared. Errors name the file
     and the dotted field."""
-    from evaluator.workbook import COUNTY_KEYS, SCHOOL_COLUMNS
+    from evaluator.workbook.schema import COUNTY_KEYS, SCHOOL_COLUMNS
 
     builtin_county = {k.key for k in COUNTY_KEYS if k.kind in ("number", "count")}
     reserved_columns = frozenset(c.key for c in SCHOOL_COLUMNS) | frozenset(k.key for k in COUNTY_KEYS)
@@ -393,7 +393,7 @@ def _zero(item: LocalItem, what: str) -> tuple[Status, str]:
 def county_item(item: LocalItem, county: Mapping[str, Any], names: Mapping[str, str] | None = None) -> ItemResult:
     """A county local item: every ratio per × county[num] / county[den] meets its threshold.
     ``names``: Chinese names of fields declared by the rule-set's other local items."""
-    from evaluator.workbook import COUNTY_BY_KEY
+    from evaluator.workbook.schema import COUNTY_BY_KEY
 
     builtin = {**{k: v.zh for k, v in COUNTY_BY_KEY.items()}, **dict(names or {})}
     statuses: list[Status] = []

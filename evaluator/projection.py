@@ -34,7 +34,7 @@ import pandas as pd
 from evaluator.errors import InputError
 from evaluator.rules import INDICATOR_KEYS, STAGES, RuleSet
 from evaluator.verdict import EvaluationReport, evaluate
-from evaluator.workbook import CLASS_COLUMNS, ROOM_COLUMNS, SCHOOL_COLUMNS, Workbook
+from evaluator.workbook.schema import CLASS_COLUMNS, ROOM_COLUMNS, SCHOOL_COLUMNS, Workbook
 
 KINDS = {"new": "新建", "extension": "改扩建", "closure": "撤并"}
 KIND_BY_NAME = {**{v: k for k, v in KINDS.items()}, **{k: k for k in KINDS}, "扩建": "extension", "改建": "extension",

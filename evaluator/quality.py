@@ -30,7 +30,7 @@ from evaluator.outcome import (
     pct,
 )
 from evaluator.rules import RuleSet
-from evaluator.workbook import SUBJECT_NAMES
+from evaluator.workbook.schema import SUBJECT_NAMES
 
 AREA = "quality"
 _LEVEL_ALIASES = {"1": "Ⅰ", "2": "Ⅱ", "3": "Ⅲ", "4": "Ⅳ", "I": "Ⅰ", "II": "Ⅱ", "III": "Ⅲ", "IV": "Ⅳ",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from evaluator.errors import InputError
-from evaluator.workbook import SCHOOL_COLUMNS
+from evaluator.workbook.schema import SCHOOL_COLUMNS
 
 SCHOOL_TYPES = ("小学", "初中", "九年一贯制", "十二年一贯制", "完全中学", "教学点")
 
@@ -94,7 +94,7 @@ def _header_map(headers: list[str], file: str, sheet: str | None) -> dict[str, i
 
 
 def _rows_from_xlsx(data: bytes, file: str) -> tuple[str, list[list[object]]]:
-    from evaluator.xlsx_stream import read_sheets
+    from evaluator.workbook.xlsx import read_sheets
 
     def choose(names: list[str]) -> list[str]:
         return [next((n for n in names if n.strip().lower() in ("schools", "学校", "学校名单")), names[0])]

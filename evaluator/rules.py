@@ -463,7 +463,7 @@ def _num(value: Any) -> float | None:
 
 def _stage_sum(s: Mapping[str, Any], stem: str) -> float | None:
     """Sum of ``stem``_primary/_junior over the school's compulsory stages; None when one is missing."""
-    from evaluator.workbook import TYPE_STAGES  # the workbook module imports this one
+    from evaluator.workbook.schema import TYPE_STAGES  # the schema imports this module
 
     total = 0.0
     for stage in TYPE_STAGES.get(str(s.get("school_type")), ("primary", "junior")):

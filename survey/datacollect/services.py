@@ -39,7 +39,8 @@ from evaluator.errors import InputError
 from evaluator.questionnaire import Catalogue
 from evaluator.roster import RosterSchool
 from evaluator.rules import available_rulesets
-from evaluator.workbook import (
+from evaluator.workbook import read_workbook, write_workbook
+from evaluator.workbook.schema import (
     COUNTY_BY_KEY,
     COUNTY_KEYS,
     LOCALITIES,
@@ -51,8 +52,6 @@ from evaluator.workbook import (
     Column,
     CountyKey,
     Workbook,
-    read_workbook,
-    write_workbook,
 )
 from survey.datacollect.models import DataChange, DataFlag, DataRound, Evidence, SchoolSheet
 from survey.db import db

@@ -36,7 +36,7 @@ from evaluator.rules import (
     STAGES,
     load_ruleset,
 )
-from evaluator.workbook import LOCALITIES
+from evaluator.workbook.schema import LOCALITIES
 from survey.access import can_see_county, roles_required
 from survey.admin.forms import ActionForm
 from survey.db import db

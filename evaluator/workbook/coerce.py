@@ -1,0 +1,66 @@
+"""Cell coercion: one home for what an empty cell, a number, 是/否 or a header means.
+
+The reader (``evaluator.workbook.read``), the roster and roadmap readers and the scoring code
+(indicators, assurance, quality, checks, rules, projection, local items) all use these
+helpers instead of private copies: an empty cell is missing (None), never 0; a NaN is
+missing too; a boolean is not a number.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+YES = {"是", "y", "yes", "true", "1", "有", "√", "t"}
+NO = {"否", "n", "no", "false", "0", "无", "×", "f"}
+
+
+def norm_header(text: Any) -> str:
+    s = "" if text is None else str(text)
+    s = s.replace("(", "（").replace(")", "）").replace(" ", "").replace("\u3000", "").strip()
+    return s.lower()
+
+
+
+def clean(v: Any) -> Any:
+    """None for an empty cell; strings stripped."""
+    if v is None:
+        return None
+    if v.__class__ is str:
+        v = v.strip()
+        return v or None
+    if v.__class__ is float and v != v:
+        return None
+    return v
+
+
+def blank(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
+
+
+
+def column_letter(index: int) -> str:
+    """Excel column letter of a 0-based column index (0 → A, 26 → AA)."""
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def parse_yesno(v: Any) -> bool | None:
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return v
+    s = str(v).strip().lower()
+    if isinstance(v, float) and v.is_integer():
+        s = str(int(v))
+    if s in YES:
+        return True
+    if s in NO:
+        return False
+    raise ValueError(s)
+
+
