@@ -64,3 +64,17 @@ def parse_yesno(v: Any) -> bool | None:
     raise ValueError(s)
 
 
+
+
+def number(v: Any, default: float | None = None) -> float | None:
+    """A value as a float for arithmetic; ``default`` when it is empty, NaN, a boolean or not a number.
+
+    The scoring code reads validated sheets (numbers are floats, empty is NaN) and raw
+    mappings (county values, data-collection forms): both go through this one function."""
+    if v is None or isinstance(v, bool):
+        return default
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return default
+    return default if math.isnan(f) else f
