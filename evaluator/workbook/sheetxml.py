@@ -158,8 +158,8 @@ def sheet_rows(stream: BinaryIO, shared: list[str], *, max_rows: int, max_column
     count = 0  # elements seen inside the current <c>
     ref: str | None = None
     kind = "n"
-    v: list[str] | None = None  # text of the cell's last <v>
-    inline: list[str] | None = None  # text of the cell's last <is>
+    v: str | None = None  # text of the cell's last <v>
+    inline: str | None = None  # text of the cell's last <is>
     keep = 0  # depth of the <v> or <t> whose text is being kept, 0 = none
     in_is = phonetic = 0
     row_r: str | None = None
@@ -177,9 +177,9 @@ def sheet_rows(stream: BinaryIO, shared: list[str], *, max_rows: int, max_column
                 raise refuse(f"一个单元格中的内容元素超过 {MAX_CELL_ELEMENTS} 个")
             if depth == 2:
                 if n == "v":
-                    v, keep = [], 2
+                    v, keep = "", 2
                 elif n == "is":
-                    inline, in_is = [], 1
+                    inline, in_is = "", 1
             elif in_is and not keep:
                 if n == "t":
                     if not phonetic:
@@ -220,10 +220,9 @@ def sheet_rows(stream: BinaryIO, shared: list[str], *, max_rows: int, max_column
                 raise refuse(f"列数超过 {max_columns}（单元格 {ref or col + 1}）")
             try:
                 if kind == "n" and v:
-                    s = v[0] if len(v) == 1 else "".join(v)
-                    cells[col] = float(s) if ("." in s or "e" in s or "E" in s) else int(s)
+                    cells[col] = float(v) if ("." in v or "e" in v or "E" in v) else int(v)
                 elif kind == "inlineStr" and inline is not None:
-                    cells[col] = inline[0] if len(inline) == 1 else "".join(inline)
+                    cells[col] = inline
                 else:
                     cells[col] = _value(kind, v, inline, shared)
             except (ValueError, IndexError):
@@ -254,8 +253,12 @@ def sheet_rows(stream: BinaryIO, shared: list[str], *, max_rows: int, max_column
             tick()
 
     def text(data: str) -> None:
+        nonlocal v, inline
         if keep and depth == keep:
-            (v if keep == 2 else inline).append(data)  # type: ignore[union-attr]
+            if keep == 2:
+                v += data  # type: ignore[operator]
+            else:
+                inline += data  # type: ignore[operator]
 
     p = _parser()
     p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = start, end, text
@@ -263,12 +266,12 @@ def sheet_rows(stream: BinaryIO, shared: list[str], *, max_rows: int, max_column
     return rows
 
 
-def _value(kind: str, v: list[str] | None, inline: list[str] | None, shared: list[str]) -> Any:
+def _value(kind: str, v: str | None, inline: str | None, shared: list[str]) -> Any:
     if kind == "inlineStr":
-        return "".join(inline) if inline is not None else None
-    if v is None or not v:
+        return inline
+    if not v:
         return None
-    s = v[0] if len(v) == 1 else "".join(v)
+    s = v
     if kind == "s":
         return shared[int(s)]
     if kind in ("str", "e"):
