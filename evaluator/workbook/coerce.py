@@ -8,6 +8,8 @@ missing too; a boolean is not a number.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from typing import Any
 
@@ -78,3 +80,15 @@ def number(v: Any, default: float | None = None) -> float | None:
     except (TypeError, ValueError):
         return default
     return default if math.isnan(f) else f
+
+
+def csv_rows(data: bytes) -> list[list[str]] | None:
+    """Rows of a CSV file's bytes in UTF-8 (with or without BOM) or GBK/GB18030; None when
+    neither decodes (each reader says so in its own words)."""
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        return list(csv.reader(io.StringIO(text)))
+    return None

@@ -10,9 +10,7 @@ PENDING. The cross-sheet checks live in ``evaluator.workbook.validate``.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from evaluator.errors import InputError
-from evaluator.workbook.coerce import blank, column_letter, norm_header, parse_yesno
+from evaluator.workbook.coerce import blank, column_letter, csv_rows, norm_header, parse_yesno
 from evaluator.workbook.schema import (
     CLASS_COLUMNS,
     EXAMPLE_PREFIX,
@@ -52,16 +50,10 @@ def read_xlsx(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 def read_csv_rows(path: Path) -> list[tuple[Any, ...]]:
     """Rows of a CSV file in UTF-8 (with or without BOM) or GBK/GB18030."""
-    raw = path.read_bytes()
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    rows = csv_rows(path.read_bytes())
+    if rows is None:
         raise InputError("无法识别文件编码（应为 UTF-8 或 GBK）", file=path.name)
-    return [tuple(r) for r in csv.reader(io.StringIO(text))]
+    return [tuple(r) for r in rows]
 
 
 def _sheet_lookup(names: list[str], sheet: str) -> str | None:
