@@ -60,14 +60,21 @@ def _parser() -> Any:
     return p
 
 
-class _Names(dict):
-    """Local part of an element name (``x:c`` → ``c``), memoised: a part has few distinct names."""
+_COMMON = ("c", "v", "is", "t", "r", "rPh", "row", "f", "si")
 
-    def __missing__(self, name: str) -> str:
-        local = name.rpartition(":")[2]
-        if len(self) < 4096:
-            self[name] = local
-        return local
+
+def _names() -> dict[str, str]:
+    """Element name → local part, prefilled with the usual names (a plain dict: the handlers
+    look names up once per element, and an exact dict is the fastest lookup there is)."""
+    return {n: n for n in _COMMON}
+
+
+def _learn(names: dict[str, str], name: str) -> str:
+    """Local part of a name not seen yet (``x:c`` → ``c``), memoised: a part has few distinct names."""
+    local = name.rpartition(":")[2]
+    if len(names) < 4096:
+        names[name] = local
+    return local
 
 
 def _feed(p: Any, stream: BinaryIO, tick: Callable[[], None]) -> None:
@@ -97,7 +104,7 @@ def col_index(ref: str) -> int:
 def shared_strings(stream: BinaryIO, refuse: Callable[[str], InputError], tick: Callable[[], None]) -> list[str]:
     """The ``<si>`` texts of xl/sharedStrings.xml, phonetic runs (``rPh``) left out."""
     out: list[str] = []
-    names = _Names()
+    names = _names()
     parts: list[str] = []
     depth = 0  # inside the current <si>: 1 = the si itself
     count = 0  # elements seen inside the current <si>
@@ -106,7 +113,10 @@ def shared_strings(stream: BinaryIO, refuse: Callable[[str], InputError], tick: 
 
     def start(name: str, attrs: dict[str, str]) -> None:
         nonlocal depth, count, phonetic, t_depth
-        n = names[name]
+        try:
+            n = names[name]
+        except KeyError:
+            n = _learn(names, name)
         if depth:
             depth += 1
             count += 1
@@ -125,7 +135,10 @@ def shared_strings(stream: BinaryIO, refuse: Callable[[str], InputError], tick: 
         nonlocal depth, phonetic, t_depth
         if not depth:
             return
-        n = names[name]
+        try:
+            n = names[name]
+        except KeyError:
+            n = _learn(names, name)
         if depth == 1:
             out.append("".join(parts))
             depth = phonetic = t_depth = 0
@@ -155,7 +168,7 @@ def sheet_rows(stream: BinaryIO, shared: list[str], *, max_rows: int, max_column
     or ``float``, booleans as ``bool``, formula results as stored, errors as their text."""
     rows: list[tuple[Any, ...]] = []
     cells: dict[int, Any] = {}
-    names = _Names()
+    names = _names()
     columns: dict[str, int] = {}  # column letters → index, memoised
     k = 0  # position of the next cell without an ``r`` in the current row
     depth = 0  # inside the current <c>: 1 = the c itself
@@ -173,7 +186,10 @@ def sheet_rows(stream: BinaryIO, shared: list[str], *, max_rows: int, max_column
 
     def start(name: str, attrs: dict[str, str]) -> None:
         nonlocal depth, count, ref, kind, v, inline, keep, in_is, phonetic, row_r
-        n = names[name]
+        try:
+            n = names[name]
+        except KeyError:
+            n = _learn(names, name)
         if depth:
             depth += 1
             count += 1
@@ -205,7 +221,7 @@ def sheet_rows(stream: BinaryIO, shared: list[str], *, max_rows: int, max_column
                 keep = 0
             elif depth == 2:
                 in_is = phonetic = 0
-            elif in_is and names[name] == "rPh" and phonetic:
+            elif in_is and phonetic and (names.get(name) or _learn(names, name)) == "rPh":
                 phonetic -= 1
             depth -= 1
             return
@@ -233,7 +249,7 @@ def sheet_rows(stream: BinaryIO, shared: list[str], *, max_rows: int, max_column
                 raise unreadable(f"单元格 {ref or ''} 的值无法读取") from None
             k = col + 1
             return
-        if names[name] != "row":
+        if (names.get(name) or _learn(names, name)) != "row":
             return
         if row_r is not None:
             try:
