@@ -2,9 +2,11 @@
 
 A 32 KB workbook can declare ``<row r="200000000">``, a cell in column ZZZZZZ, or 200 MB of
 ``<row/>`` that compress to a few hundred kilobytes; reading such a sheet whole (ElementTree,
-openpyxl) grows a worker to gigabytes. This reader parses each part as a stream
-(defusedxml's ``iterparse``: no DTD, no entities), drops every element as soon as it has been
-read, and refuses the file with a Chinese message naming the sheet when a limit is passed:
+openpyxl) grows a worker to gigabytes. This reader parses each part as a stream (no DTD, no
+entities): worksheets and shared strings with expat callbacks that keep only the values
+(``evaluator.workbook.sheetxml``), the small workbook and relationship parts with defusedxml's
+``iterparse``, dropping every element as soon as it has been read; it refuses the file with a
+Chinese message naming the sheet when a limit is passed:
 
 - rows per sheet (including the ``r`` a row claims), columns per row,
 - uncompressed bytes actually read from the ZIP (declared sizes may be falsified),
