@@ -34,7 +34,8 @@ from evaluator.outcome import (
     pct,
 )
 from evaluator.rules import ROOM_TYPES, RuleSet, matching_relaxation
-from evaluator.workbook import STAGE_NAMES, TYPE_STAGES
+from evaluator.workbook.coerce import number
+from evaluator.workbook.schema import STAGE_NAMES, TYPE_STAGES
 
 AREA = "assurance"
 
@@ -47,18 +48,11 @@ class AreaResult:
     shortfalls: tuple[Shortfall, ...] = ()
 
 
-def _f(v: Any) -> float | None:
-    if v is None or isinstance(v, bool):
-        return None
-    f = float(v)
-    return None if math.isnan(f) else f
-
-
 def rate(county: Mapping[str, Any], num: str, den: str) -> tuple[float | None, list[str], bool]:
     """num / den from the county sheet; (None, missing keys, False) when absent,
     (None, [], True) when the denominator is 0 (the rule-set's ``zero_denominators``
     says what that means for the item)."""
-    n, d = _f(county.get(num)), _f(county.get(den))
+    n, d = number(county.get(num)), number(county.get(den))
     missing = [k for k, v in ((num, n), (den, d)) if v is None]
     if missing:
         return None, missing, False
@@ -112,7 +106,7 @@ def rate_item(code: str, title: str, area: str, county: Mapping[str, Any],
         figures[label] = value
         ok = at_least(value, minimum)
         statuses.append(PASS if ok else FAIL)
-        details.append(f"{label}{pct(value)}（{fmt(_f(county.get(num)))}/{fmt(_f(county.get(den)))}，标准≥{pct(minimum)}）")
+        details.append(f"{label}{pct(value)}（{fmt(number(county.get(num)))}/{fmt(number(county.get(den)))}，标准≥{pct(minimum)}）")
         if not ok:
             problems.append(f"{label}为{pct(value)}，低于{pct(minimum)}")
     for key, what in extra or []:
@@ -138,7 +132,7 @@ def rate_item(code: str, title: str, area: str, county: Mapping[str, Any],
 
 def _compulsory(school: Mapping[str, Any]) -> tuple[float | None, list[str]]:
     stages = [s for s in TYPE_STAGES[school["school_type"]] if s != "senior"]
-    vals = {s: _f(school.get(f"students_{s}")) for s in stages}
+    vals = {s: number(school.get(f"students_{s}")) for s in stages}
     missing = [f"students_{s}" for s, v in vals.items() if v is None]
     return (None, missing) if missing else (sum(vals.values()), [])  # type: ignore[arg-type]
 
@@ -146,7 +140,7 @@ def _compulsory(school: Mapping[str, Any]) -> tuple[float | None, list[str]]:
 def _stages(school: Mapping[str, Any]) -> list[str]:
     """The compulsory stages of a school: those of its type whose enrolment is not 0."""
     return [st for st in TYPE_STAGES[school["school_type"]] if st != "senior"
-            and _f(school.get(f"students_{st}")) != 0]
+            and number(school.get(f"students_{st}")) != 0]
 
 
 def room_item(schools: pd.DataFrame, rooms: pd.DataFrame | None, rules: RuleSet) -> tuple[ItemResult,
@@ -175,7 +169,7 @@ def room_item(schools: pd.DataFrame, rooms: pd.DataFrame | None, rules: RuleSet)
             unknown_type[code] = unknown_type.get(code, 0) + 1
             unknown_rows.setdefault((code, ""), []).append(int(rec.get("_row", 0)))
             continue
-        area = _f(rec["area"])
+        area = number(rec["area"])
         if area is None:
             unknown_rows.setdefault((code, str(rec["room_type"])), []).append(int(rec.get("_row", 0)))
         by_school.setdefault(code, {}).setdefault(str(rec["room_type"]), []).append(math.nan if area is None else area)
@@ -189,7 +183,7 @@ def room_item(schools: pd.DataFrame, rooms: pd.DataFrame | None, rules: RuleSet)
             continue
         code, name = str(s["school_code"]), s["school_name"]
         stages = _stages(s)
-        cls = {st: _f(s.get(f"classes_{st}")) for st in stages}
+        cls = {st: number(s.get(f"classes_{st}")) for st in stages}
         absent = [st for st, v in cls.items() if v is None]
         if absent:
             missing.extend(school_field(name, f"classes_{st}") for st in absent)
@@ -296,7 +290,7 @@ def class_item(schools: pd.DataFrame, classes: pd.DataFrame | None, rules: RuleS
             continue
         for st in _stages(s):
             zh = "小学" if st == "primary" else "初中"
-            declared = _f(s.get(f"classes_{st}"))
+            declared = number(s.get(f"classes_{st}"))
             if declared is None:
                 missing.append(school_field(s["school_name"], f"classes_{st}"))
             elif (s["school_code"], st) not in present:
@@ -351,17 +345,17 @@ def small_school_item(schools: pd.DataFrame, county: Mapping[str, Any], rules: R
                 small.append(s)
     if not small and not unsure:
         return ItemResult("2.6", title, AREA, NA, f"县域内没有不足{fmt(ar.small_school_floor)}名学生的村小学和教学点"), []
-    base = _f(county.get("public_funds_base_primary"))
+    base = number(county.get("public_funds_base_primary"))
     if base is None:
         return missing_item("2.6", title, AREA, [field_zh("public_funds_base_primary")] + unsure), []
     need = ar.small_school_floor * base
     short, missing, shortfalls = [], list(unsure), []
     for s in small:
-        got = _f(s.get("public_funds"))
+        got = number(s.get("public_funds"))
         if got is None:
             missing.append(school_field(s["school_name"], "public_funds"))
         elif not at_least(got, need):
-            short.append(f"{s['school_name']}（{fmt(_f(s['students_primary']))}人）核定公用经费{fmt(got)}元，"
+            short.append(f"{s['school_name']}（{fmt(number(s['students_primary']))}人）核定公用经费{fmt(got)}元，"
                          f"低于按{fmt(ar.small_school_floor)}人核定的{fmt(need)}元")
             shortfalls.append(Shortfall(str(s["school_code"]), str(s["school_name"]), "2.6", "公用经费", need - got, "元"))
     details = [f"不足{fmt(ar.small_school_floor)}人的村小学和教学点{len(small)}所，应核定不少于{fmt(need)}元"]

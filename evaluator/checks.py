@@ -21,7 +21,8 @@ import yaml
 
 from evaluator.errors import InstrumentError
 from evaluator.rules import STAGE_LABELS
-from evaluator.workbook import COUNTY_BY_KEY, SCHOOL_COLUMNS, TYPE_STAGES
+from evaluator.workbook.coerce import number
+from evaluator.workbook.schema import COUNTY_BY_KEY, SCHOOL_COLUMNS, TYPE_STAGES
 
 CHECKS_DIR = Path(__file__).resolve().parent.parent / "instruments" / "checks"
 DEFAULT_CHECKS = "national-2017"
@@ -246,15 +247,6 @@ def load_checks(name: str | Path = DEFAULT_CHECKS) -> Checks:
 
 
 # ----------------------------------------------------------------------------- checking
-def _num(v: Any) -> float | None:
-    if v is None or isinstance(v, bool):
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
-
 
 def _fmt(v: float | None) -> str:
     if v is None:
@@ -281,22 +273,22 @@ def check_school(checks: Checks, school_type: str, values: Mapping[str, Any],
             for stage in applies:
                 key = rule.field.format(stage=stage)
                 label = STAGE_LABELS.get(stage, "")
-                value = _num(values.get(key))
+                value = number(values.get(key))
                 if rule.kind == "not_more_than":
-                    limit = _num(values.get(rule.limit.format(stage=stage)))
+                    limit = number(values.get(rule.limit.format(stage=stage)))
                     if value is not None and limit is not None and value > limit:
                         out.append(Finding(rule.id, key, rule.message.format(
                             stage=label, value=_fmt(value), limit=_fmt(limit))))
                 elif rule.kind == "zero_needs_zero" and value == 0:
                     for need in rule.needs:
                         nkey = need.format(stage=stage)
-                        nv = _num(values.get(nkey))
+                        nv = number(values.get(nkey))
                         if nv is not None and nv > 0:
                             out.append(Finding(rule.id, nkey, rule.message.format(stage=label, value=_fmt(nv))))
                 elif rule.kind == "positive_needs" and value is not None and value > 0:
                     for need in rule.needs:
                         nkey = need.format(stage=stage)
-                        nv = _num(values.get(nkey))
+                        nv = number(values.get(nkey))
                         if nv is not None and nv <= 0:
                             out.append(Finding(rule.id, nkey, rule.message.format(stage=label)))
         elif rule.kind in ("classes_match", "class_students"):
@@ -304,13 +296,13 @@ def check_school(checks: Checks, school_type: str, values: Mapping[str, Any],
                 label = STAGE_LABELS[stage]
                 mine = [c for c in classes if c.get("stage") == stage]
                 if rule.kind == "classes_match":
-                    declared = _num(values.get(f"classes_{stage}"))
+                    declared = number(values.get(f"classes_{stage}"))
                     if declared is not None and len(mine) != declared:
                         out.append(Finding(rule.id, "classes", rule.message.format(
                             stage=label, listed=len(mine), declared=_fmt(declared))))
                 else:
-                    students = _num(values.get(f"students_{stage}"))
-                    sizes = [_num(c.get("students")) for c in mine]
+                    students = number(values.get(f"students_{stage}"))
+                    sizes = [number(c.get("students")) for c in mine]
                     if students is None or not mine or any(s is None for s in sizes):
                         continue
                     listed = sum(s for s in sizes if s is not None)
@@ -320,13 +312,13 @@ def check_school(checks: Checks, school_type: str, values: Mapping[str, Any],
                             stage=label, listed=_fmt(listed), students=_fmt(students), tolerance=_fmt(round(tol, 1)))))
         elif rule.kind == "room_area":
             for i, room in enumerate(rooms):
-                area = _num(room.get("area"))
+                area = number(room.get("area"))
                 if area is not None and not rule.min <= area <= rule.max:
                     out.append(Finding(rule.id, f"rooms[{i}]", rule.message.format(
                         value=_fmt(area), min=_fmt(rule.min), max=_fmt(rule.max))))
         elif rule.kind == "type_requires" and school_type in rule.types:
             for key in rule.fields:
-                v = _num(values.get(key))
+                v = number(values.get(key))
                 if v is not None and v <= 0:
                     out.append(Finding(rule.id, key, rule.message.format(type=school_type)))
     return tuple(out)
@@ -336,7 +328,7 @@ def check_county(checks: Checks, values: Mapping[str, Any]) -> tuple[Finding, ..
     """County-sheet parts larger than their whole."""
     out = []
     for part, whole in checks.county_parts:
-        a, b = _num(values.get(part)), _num(values.get(whole))
+        a, b = number(values.get(part)), number(values.get(whole))
         if a is not None and b is not None and a > b:
             out.append(Finding("county_parts", part, f"{COUNTY_BY_KEY[part].zh}（{_fmt(a)}）不能大于"
                                                      f"{COUNTY_BY_KEY[whole].zh}（{_fmt(b)}）"))
@@ -344,7 +336,7 @@ def check_county(checks: Checks, values: Mapping[str, Any]) -> tuple[Finding, ..
 
 
 def _students(values: Mapping[str, Any]) -> float | None:
-    parts = [_num(values.get(k)) for k in ("students_primary", "students_junior", "students_senior")]
+    parts = [number(values.get(k)) for k in ("students_primary", "students_junior", "students_senior")]
     known = [p for p in parts if p is not None]
     return sum(known) if known else None
 
@@ -363,7 +355,7 @@ def plausibility(checks: Checks, values: Mapping[str, Any], previous: Mapping[st
     yoy = checks.year_over_year
     if previous:
         for key in yoy.fields:
-            new, old = _num(values.get(key)), _num(previous.get(key))
+            new, old = number(values.get(key)), number(previous.get(key))
             if new is None or old is None or old < yoy.min_previous or old <= 0:
                 continue
             ratio = new / old
@@ -374,12 +366,12 @@ def plausibility(checks: Checks, values: Mapping[str, Any], previous: Mapping[st
     mine = _students(values)
     if mine and mine > 0:
         for key in pc.fields:
-            v = _num(values.get(key))
+            v = number(values.get(key))
             if v is None:
                 continue
             ratios = []
             for p in peers:
-                pv, ps = _num(p.get(key)), _students(p)
+                pv, ps = number(p.get(key)), _students(p)
                 if pv is not None and ps:
                     ratios.append(pv / ps)
             if len(ratios) < pc.min_schools:

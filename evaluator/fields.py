@@ -3,7 +3,7 @@
 A pending item names what is missing the way the bureau sees it in the workbook: the
 school by name and the field by its Chinese header (``一小：教学仪器设备值``), a county
 key by its Chinese label (``当地公务员年平均工资收入（元）``), never a raw key such as
-``equipment_value``. The names come from the workbook schema (evaluator.workbook).
+``equipment_value``. The names come from the workbook schema (evaluator.workbook.schema).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from evaluator.workbook import (
+from evaluator.workbook.schema import (
     CLASS_COLUMNS,
     COUNTY_KEYS,
     ROOM_COLUMNS,

@@ -37,6 +37,7 @@ from evaluator.outcome import (
     round_up,
 )
 from evaluator.rules import STAGE_LABELS, STAGES, IndicatorRule, RuleSet
+from evaluator.workbook.coerce import number
 
 WHOLE_SCHOOL = ("teaching_area", "sports_area", "equipment_value", "multimedia_rooms")
 PART_SUFFIX = {"primary": "（小学部）", "junior": "（初中部）"}
@@ -107,13 +108,6 @@ def weighted_cv(values: Sequence[float] | np.ndarray, weights: Sequence[float] |
     return s / mean
 
 
-def _num(v: object) -> float | None:
-    if v is None:
-        return None
-    f = float(v)  # type: ignore[arg-type]
-    return None if math.isnan(f) else f
-
-
 def _part_numerators(school: Mapping[str, object], stage: str, rules: RuleSet) -> tuple[dict[str, float | None],
                                                                                         dict[str, tuple[str, ...]]]:
     """Numerator of each indicator for one part, and the fields missing for it."""
@@ -125,7 +119,7 @@ def _part_numerators(school: Mapping[str, object], stage: str, rules: RuleSet) -
         weighted: dict[str, float] = {}
         absent = []
         for st, c in coeffs.items():
-            p = _num(school.get(f"students_{st}"))
+            p = number(school.get(f"students_{st}"))
             if p is None:
                 absent.append(f"students_{st}")
             else:
@@ -139,12 +133,12 @@ def _part_numerators(school: Mapping[str, object], stage: str, rules: RuleSet) -
     missing: dict[str, tuple[str, ...]] = {}
     for ind in rules.resources.indicators:
         if ind.numerator in WHOLE_SCHOOL:
-            q = _num(school.get(ind.numerator))
+            q = number(school.get(ind.numerator))
             miss = (() if q is not None else (ind.numerator,)) + share_missing
             nums[ind.key] = None if q is None or share is None else q * share
         else:
             col = f"{ind.numerator}_{stage}"
-            q = _num(school.get(col))
+            q = number(school.get(col))
             miss = () if q is not None else (col,)
             nums[ind.key] = q
         missing[ind.key] = miss
@@ -168,7 +162,7 @@ def school_parts(schools: pd.DataFrame, rules: RuleSet) -> list[SchoolPart]:
         else:
             stages = ["junior" if stype == "初中" else "primary"]
         for stage in stages:
-            students = _num(school.get(f"students_{stage}"))
+            students = number(school.get(f"students_{stage}"))
             if students is not None and students <= 0:
                 continue  # the school has no such part this year
             parts.append(_judge(school, stage, students, rules))

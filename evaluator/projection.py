@@ -34,7 +34,8 @@ import pandas as pd
 from evaluator.errors import InputError
 from evaluator.rules import INDICATOR_KEYS, STAGES, RuleSet
 from evaluator.verdict import EvaluationReport, evaluate
-from evaluator.workbook import CLASS_COLUMNS, ROOM_COLUMNS, SCHOOL_COLUMNS, Workbook
+from evaluator.workbook.coerce import number
+from evaluator.workbook.schema import CLASS_COLUMNS, ROOM_COLUMNS, SCHOOL_COLUMNS, Workbook
 
 KINDS = {"new": "新建", "extension": "改扩建", "closure": "撤并"}
 KIND_BY_NAME = {**{v: k for k, v in KINDS.items()}, **{k: k for k in KINDS}, "扩建": "extension", "改建": "extension",
@@ -136,14 +137,6 @@ def _largest_remainder(total: int, weights: Sequence[float]) -> list[int]:
     return out.tolist()
 
 
-def _f(v: Any) -> float:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return 0.0
-    return 0.0 if math.isnan(x) else x
-
-
 def _mode(series: pd.Series, default: Any) -> Any:
     s = series.dropna()
     return s.mode().iloc[0] if not s.empty else default
@@ -157,7 +150,7 @@ def _new_school_row(p: Project, schools: pd.DataFrame, county: Mapping[str, Any]
                 "students_primary": 0, "students_junior": 0, "students_senior": 0})
     for key in ADDED:
         row[key] = 0.0
-    base = _f(county.get("public_funds_base_primary")) * students["primary"]
+    base = number(county.get("public_funds_base_primary"), 0.0) * students["primary"]
     share = (schools["training_funds"] / schools["public_funds_budget"]).replace([np.inf, -np.inf], np.nan)
     row.update({"public_funds": base, "public_funds_budget": base, "_training_share": float(share.median())
                 if share.notna().any() else 0.0,
@@ -210,14 +203,14 @@ def projected_frames(base: Workbook, projects: Sequence[Project], year: int,
         col = f"students_{stage}"
         donors = [d for d in donors if d in codes and d != into]
         if donors and amount:
-            have = [_f(schools.at[idx(d), col]) for d in donors]
+            have = [number(schools.at[idx(d), col], 0.0) for d in donors]
             take = _largest_remainder(min(amount, int(sum(have))), have)
             for d, t in zip(donors, take, strict=True):
-                schools.at[idx(d), col] = _f(schools.at[idx(d), col]) - t
+                schools.at[idx(d), col] = number(schools.at[idx(d), col], 0.0) - t
                 changed.add((d, stage))
             amount = sum(take)
         if into is not None:
-            schools.at[idx(into), col] = _f(schools.at[idx(into), col]) + amount
+            schools.at[idx(into), col] = number(schools.at[idx(into), col], 0.0) + amount
             changed.add((into, stage))
 
     for p in sorted((p for p in projects if p.year <= year), key=lambda p: (p.year, p.key)):
@@ -233,12 +226,12 @@ def projected_frames(base: Workbook, projects: Sequence[Project], year: int,
         i = idx(p.school_code)
         if p.kind == "closure":
             for stage in STAGES:
-                n = int(_f(schools.at[i, f"students_{stage}"]))
+                n = int(number(schools.at[i, f"students_{stage}"], 0.0))
                 receivers = [r for r in p.transfer_schools if r in codes and r != p.school_code]
                 if receivers and n:
-                    have = [_f(schools.at[idx(r), f"students_{stage}"]) for r in receivers]
+                    have = [number(schools.at[idx(r), f"students_{stage}"], 0.0) for r in receivers]
                     for r, t in zip(receivers, _largest_remainder(n, have), strict=True):
-                        schools.at[idx(r), f"students_{stage}"] = _f(schools.at[idx(r), f"students_{stage}"]) + t
+                        schools.at[idx(r), f"students_{stage}"] = number(schools.at[idx(r), f"students_{stage}"], 0.0) + t
                         changed.add((r, stage))
             schools = schools.drop(index=i).reset_index(drop=True)
             codes.discard(p.school_code)
@@ -249,7 +242,7 @@ def projected_frames(base: Workbook, projects: Sequence[Project], year: int,
             continue
         for key, amount in p.added.items():
             if amount:
-                schools.at[i, key] = _f(schools.at[i, key]) + amount
+                schools.at[i, key] = number(schools.at[i, key], 0.0) + amount
                 if key.startswith("classes_"):
                     changed.add((p.school_code, key.removeprefix("classes_")))
         for stage, seats in (("primary", p.seats_primary), ("junior", p.seats_junior)):
@@ -271,7 +264,7 @@ def projected_frames(base: Workbook, projects: Sequence[Project], year: int,
             for stage in STAGES:
                 v = rec.get(f"students_{stage}")
                 if v is not None and not (isinstance(v, float) and math.isnan(v)):
-                    if _f(schools.at[i, f"students_{stage}"]) != float(v):
+                    if number(schools.at[i, f"students_{stage}"], 0.0) != float(v):
                         schools.at[i, f"students_{stage}"] = float(v)
                         changed.add((rec["school_code"], stage))
 
@@ -279,8 +272,8 @@ def projected_frames(base: Workbook, projects: Sequence[Project], year: int,
         i = idx(code) if code in codes else None
         if i is None:
             continue
-        funds = (_f(county.get("public_funds_base_primary")) * _f(schools.at[i, "students_primary"])
-                 + _f(county.get("public_funds_base_junior")) * _f(schools.at[i, "students_junior"]))
+        funds = (number(county.get("public_funds_base_primary"), 0.0) * number(schools.at[i, "students_primary"], 0.0)
+                 + number(county.get("public_funds_base_junior"), 0.0) * number(schools.at[i, "students_junior"], 0.0))
         schools.at[i, "public_funds"] = funds
         schools.at[i, "public_funds_budget"] = funds
         schools.at[i, "training_funds"] = round(funds * share, 2)
@@ -292,8 +285,8 @@ def projected_frames(base: Workbook, projects: Sequence[Project], year: int,
             if code not in codes:
                 continue
             i = idx(code)
-            n = int(_f(schools.at[i, f"classes_{stage}"]))
-            students = int(_f(schools.at[i, f"students_{stage}"]))
+            n = int(number(schools.at[i, f"classes_{stage}"], 0.0))
+            students = int(number(schools.at[i, f"students_{stage}"], 0.0))
             if n > 0:
                 extra.extend(_even_classes(code, stage, students, n))
         classes = pd.concat([keep, pd.DataFrame(extra, columns=keep.columns)], ignore_index=True) if extra else keep

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from evaluator.assurance import AreaResult, _f, rate_item, yes_no_item
+from evaluator.assurance import AreaResult, rate_item, yes_no_item
 from evaluator.fields import field_zh, school_field
 from evaluator.outcome import (
     FAIL,
@@ -30,7 +30,8 @@ from evaluator.outcome import (
     pct,
 )
 from evaluator.rules import RuleSet
-from evaluator.workbook import SUBJECT_NAMES
+from evaluator.workbook.coerce import number
+from evaluator.workbook.schema import SUBJECT_NAMES
 
 AREA = "quality"
 _LEVEL_ALIASES = {"1": "Ⅰ", "2": "Ⅱ", "3": "Ⅲ", "4": "Ⅳ", "I": "Ⅰ", "II": "Ⅱ", "III": "Ⅲ", "IV": "Ⅳ",
@@ -69,7 +70,7 @@ def training_funds_item(schools: pd.DataFrame, rules: RuleSet) -> tuple[ItemResu
     for s in schools.to_dict("records"):
         if not rules.policy.applies("3.4", s["school_type"]):
             continue
-        funds, budget = _f(s.get("training_funds")), _f(s.get("public_funds_budget"))
+        funds, budget = number(s.get("training_funds")), number(s.get("public_funds_budget"))
         if funds is None or budget is None:
             missing.extend(school_field(s["school_name"], k) for k, v in (("training_funds", funds),
                                                                           ("public_funds_budget", budget)) if v is None)
@@ -175,7 +176,7 @@ def retention_item(county: Mapping[str, Any], rules: RuleSet) -> ItemResult:
     the figures answer another question: PENDING, never judged."""
     q = rules.quality
     title = rules.item_titles["3.1"]
-    declared = _f(county.get("retention_cohort_years"))
+    declared = number(county.get("retention_cohort_years"))
     if declared is not None and declared != q.retention_years:
         return ItemResult("3.1", title, AREA, PENDING,
                           f"数据按{fmt(declared)}年届别统计（{field_zh('retention_cohort_years')}），本规则集（{rules.id}）要求"

@@ -24,7 +24,9 @@ import pandas as pd
 from evaluator.errors import InputError
 from evaluator.projection import ADDED, KIND_BY_NAME, Project
 from evaluator.rules import ITEM_CODES, SCHOOL_TYPES
-from evaluator.workbook import LOCALITIES, _clean, _letter, _norm_header, _read_xlsx
+from evaluator.workbook.coerce import clean, column_letter, norm_header
+from evaluator.workbook.read import read_xlsx
+from evaluator.workbook.schema import LOCALITIES
 
 YEAR_MIN, YEAR_MAX = 2000, 2100
 
@@ -91,8 +93,8 @@ class Roadmap:
 
 
 def _find(sheets: Mapping[str, Any], key: str) -> str | None:
-    wanted = {_norm_header(n) for n in SHEETS[key]}
-    return next((n for n in sheets if _norm_header(n) in wanted), None)
+    wanted = {norm_header(n) for n in SHEETS[key]}
+    return next((n for n in sheets if norm_header(n) in wanted), None)
 
 
 def _num(v: Any, kind: str, where: dict[str, Any]) -> Any:
@@ -122,28 +124,28 @@ def _table(rows: list[tuple[Any, ...]], columns: tuple[RCol, ...], file: str, sh
         raise InputError("工作表为空，第 1 行应为表头", file=file, sheet=sheet)
     by_name = {}
     for c in columns:
-        by_name[_norm_header(c.key)] = c
-        by_name[_norm_header(c.zh)] = c
+        by_name[norm_header(c.key)] = c
+        by_name[norm_header(c.zh)] = c
     pos: dict[str, int] = {}
     heads: dict[str, str] = {}
     for i, h in enumerate(rows[0]):
-        if _clean(h) is None:
+        if clean(h) is None:
             continue
-        c = by_name.get(_norm_header(h))
+        c = by_name.get(norm_header(h))
         if c is None:
             raise InputError(f"未知的列“{h}”；可用列名：{'、'.join(c.zh for c in columns)}", file=file, sheet=sheet,
-                             row=1, column=f"{_letter(i)}（{h}）")
+                             row=1, column=f"{column_letter(i)}（{h}）")
         if c.key in pos:
-            raise InputError(f"列“{h}”重复", file=file, sheet=sheet, row=1, column=f"{_letter(i)}（{h}）")
+            raise InputError(f"列“{h}”重复", file=file, sheet=sheet, row=1, column=f"{column_letter(i)}（{h}）")
         pos[c.key] = i
-        heads[c.key] = f"{_letter(i)}（{h}）"
+        heads[c.key] = f"{column_letter(i)}（{h}）"
     for key in required:
         if key not in pos:
             c = next(c for c in columns if c.key == key)
             raise InputError(f"缺少必需的列“{c.zh}”（{c.key}）", file=file, sheet=sheet, row=1)
     out = []
     for r, raw in enumerate(rows[1:], start=2):
-        vals = {k: _clean(raw[i]) if i < len(raw) else None for k, i in pos.items()}
+        vals = {k: clean(raw[i]) if i < len(raw) else None for k, i in pos.items()}
         if all(v is None for v in vals.values()):
             continue
         if isinstance(vals.get(columns[0].key), str) and str(vals[columns[0].key]).startswith("示例"):
@@ -225,20 +227,20 @@ def _measures(rows: list[tuple[Any, ...]], file: str, sheet: str) -> dict[tuple[
     code_col = None
     years: dict[int, int] = {}
     for i, h in enumerate(rows[0]):
-        text = _norm_header(h)
+        text = norm_header(h)
         if not text:
             continue
         m = _YEAR_HEADER.match(text)
         if m:
             y = int(m[1])
             if not YEAR_MIN <= y <= YEAR_MAX or y in years.values():
-                raise InputError(f"年份列“{h}”无效或重复", file=file, sheet=sheet, row=1, column=f"{_letter(i)}（{h}）")
+                raise InputError(f"年份列“{h}”无效或重复", file=file, sheet=sheet, row=1, column=f"{column_letter(i)}（{h}）")
             years[i] = y
         elif text in ("指标编号", "item", "编号"):
             code_col = i
         elif text not in ("指标", "title", "指标内容", "领域", "评估内容"):
             raise InputError(f"未知的列“{h}”；应为 指标编号、指标 和年份列（如 2019）", file=file, sheet=sheet,
-                             row=1, column=f"{_letter(i)}（{h}）")
+                             row=1, column=f"{column_letter(i)}（{h}）")
     if code_col is None:
         raise InputError("缺少“指标编号”列", file=file, sheet=sheet, row=1)
     if not years:
@@ -246,13 +248,13 @@ def _measures(rows: list[tuple[Any, ...]], file: str, sheet: str) -> dict[tuple[
     out: dict[tuple[str, int], str] = {}
     seen: dict[str, int] = {}
     for r, raw in enumerate(rows[1:], start=2):
-        cells = {i: _clean(raw[i]) if i < len(raw) else None for i in [code_col, *years]}
+        cells = {i: clean(raw[i]) if i < len(raw) else None for i in [code_col, *years]}
         if all(v is None for v in cells.values()):
             continue
         code = cells[code_col]
         code = str(int(code)) if isinstance(code, float) and code.is_integer() else (
             f"{code:g}" if isinstance(code, float) else code)
-        col = f"{_letter(code_col)}（指标编号）"
+        col = f"{column_letter(code_col)}（指标编号）"
         if code is None or str(code) not in ITEM_CODES:
             raise InputError(f"指标编号“{code}”不是国家指标表中的编号（1.1–5）", file=file, sheet=sheet, row=r,
                              column=col)
@@ -267,7 +269,7 @@ def _measures(rows: list[tuple[Any, ...]], file: str, sheet: str) -> dict[tuple[
             text = str(text)
             if len(text) > 2000:
                 raise InputError("措施内容过长（不超过 2000 字）", file=file, sheet=sheet, row=r,
-                                 column=f"{_letter(i)}（{y}）")
+                                 column=f"{column_letter(i)}（{y}）")
             out[(code, y)] = text
     return out
 
@@ -278,15 +280,15 @@ def read_roadmap(path: str | Path, name: str | None = None) -> Roadmap:
     file = name or path.name
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise InputError("规划文件应为 .xlsx 工作簿", file=file)
-    sheets = _read_xlsx(path)
+    sheets = read_xlsx(path)
     found = {k: _find(sheets, k) for k in SHEETS}
     if found["plan"] is None:
         raise InputError("缺少“规划”工作表（目标验收年份）", file=file)
     target = None
     for r, raw in enumerate(sheets[found["plan"]], start=1):
-        key = _norm_header(raw[0]) if raw else ""
+        key = norm_header(raw[0]) if raw else ""
         if key in ("target_year", "目标验收年份"):
-            value = _clean(raw[1]) if len(raw) > 1 else None
+            value = clean(raw[1]) if len(raw) > 1 else None
             target = _num(value, "year", {"file": file, "sheet": found["plan"], "row": r, "column": "B"})
     if target is None:
         raise InputError("缺少目标验收年份（第一列 target_year 或 目标验收年份，第二列填年份）", file=file,

@@ -8,15 +8,14 @@ returned half-read.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from evaluator.errors import InputError
-from evaluator.workbook import SCHOOL_COLUMNS
+from evaluator.workbook.coerce import csv_rows
+from evaluator.workbook.schema import SCHOOL_COLUMNS
 
 SCHOOL_TYPES = ("小学", "初中", "九年一贯制", "十二年一贯制", "完全中学", "教学点")
 
@@ -94,7 +93,7 @@ def _header_map(headers: list[str], file: str, sheet: str | None) -> dict[str, i
 
 
 def _rows_from_xlsx(data: bytes, file: str) -> tuple[str, list[list[object]]]:
-    from evaluator.xlsx_stream import read_sheets
+    from evaluator.workbook.xlsx import read_sheets
 
     def choose(names: list[str]) -> list[str]:
         return [next((n for n in names if n.strip().lower() in ("schools", "学校", "学校名单")), names[0])]
@@ -104,15 +103,10 @@ def _rows_from_xlsx(data: bytes, file: str) -> tuple[str, list[list[object]]]:
 
 
 def _rows_from_csv(data: bytes, file: str) -> list[list[object]]:
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
+    rows = csv_rows(data)
+    if rows is None:  # pragma: no cover - gb18030 decodes any byte string
         raise InputError("无法识别文件编码，请另存为 UTF-8 的 CSV", file=file)
-    return [list(r) for r in csv.reader(io.StringIO(text))]
+    return list(rows)
 
 
 def _cell_int(value: object, *, file: str, sheet: str | None, row: int, column: str) -> int | None:

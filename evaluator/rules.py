@@ -23,6 +23,7 @@ import yaml
 from evaluator.errors import InstrumentError
 from evaluator.outcome import meets
 from evaluator.policy import Policy, load_policy
+from evaluator.workbook.coerce import number
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "instruments" / "rules"
 DEFAULT_RULESET = "national-2017"
@@ -453,23 +454,15 @@ def matching_relaxation(relaxations: tuple[Relaxation, ...], school: Mapping[str
     return out
 
 
-def _num(value: Any) -> float | None:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if f != f else f
-
-
 def _stage_sum(s: Mapping[str, Any], stem: str) -> float | None:
     """Sum of ``stem``_primary/_junior over the school's compulsory stages; None when one is missing."""
-    from evaluator.workbook import TYPE_STAGES  # the workbook module imports this one
+    from evaluator.workbook.schema import TYPE_STAGES  # the schema imports this module
 
     total = 0.0
     for stage in TYPE_STAGES.get(str(s.get("school_type")), ("primary", "junior")):
         if stage == "senior":
             continue
-        v = _num(s.get(f"{stem}_{stage}"))
+        v = number(s.get(f"{stem}_{stage}"))
         if v is None:
             return None
         total += v
@@ -479,7 +472,7 @@ def _stage_sum(s: Mapping[str, Any], stem: str) -> float | None:
 def _condition(cond: str, arg: Any, s: Mapping[str, Any]) -> bool:
     """One relaxation condition; a condition on a missing value does not hold."""
     if cond == "founded_before":
-        year = _num(s.get("founded_year"))
+        year = number(s.get("founded_year"))
         return year is not None and meets(year, float(arg), "below")
     if cond == "locality":
         return s.get("locality") in tuple(arg)
@@ -492,7 +485,7 @@ def _condition(cond: str, arg: Any, s: Mapping[str, Any]) -> bool:
         classes = _stage_sum(s, "classes")
         return classes is not None and meets(classes, float(arg), "at_most")
     if cond == "migrant_share_above":
-        migrants = _num(s.get("migrant_students"))
+        migrants = number(s.get("migrant_students"))
         return (migrants is not None and students is not None and students > 0
                 and meets(migrants / students, float(arg), "above"))
     return False

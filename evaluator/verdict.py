@@ -20,7 +20,7 @@ import pandas as pd
 from evaluator.assurance import evaluate_assurance
 from evaluator.fields import field_zh
 from evaluator.indicators import ResourceResult, evaluate_resources
-from evaluator.local_items import evaluate_local_items
+from evaluator.local_scoring import evaluate_local_items
 from evaluator.outcome import FAIL, NA, PASS, PENDING, ItemResult, Shortfall, fmt, meets
 from evaluator.quality import evaluate_quality
 from evaluator.rules import INDICATOR_KEYS, ITEM_CODES, STAGES, RuleSet

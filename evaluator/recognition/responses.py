@@ -36,7 +36,9 @@ from evaluator.groups import ALIASES
 from evaluator.recognition.estimator import _item_texts, recognize
 from evaluator.recognition.result import RecognitionResult
 from evaluator.recognition.rules import RecognitionRules
-from evaluator.workbook import SCHOOL_COLUMNS, _letter, _read_csv_rows
+from evaluator.workbook.coerce import column_letter as _letter
+from evaluator.workbook.read import read_csv_rows as _read_csv_rows
+from evaluator.workbook.schema import SCHOOL_COLUMNS
 
 META_HEADERS = {
     "group": "group", "组别": "group", "调查对象": "group", "身份": "group", "您的身份": "group",
@@ -102,7 +104,7 @@ def parse_duration(value: Any) -> float:
 def _read_table(path: Path, sheets: tuple[str, ...] = ("responses",)
                 ) -> tuple[list[str], list[list[Any]], str | None]:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from evaluator.xlsx_stream import read_sheets
+        from evaluator.workbook.xlsx import read_sheets
 
         def choose(names: list[str]) -> list[str]:
             return [next((n for n in sheets if n in names), names[0])]

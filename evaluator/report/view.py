@@ -249,7 +249,7 @@ def _field_names() -> dict[str, str]:
     """Chinese names of data-workbook fields (evaluator.workbook), for the 缺少数据 lists."""
     names = {"responses": "社会认可度调查答卷", "classes": "班级表（classes）", "rooms": "专用教室表（rooms）"}
     try:
-        from evaluator import workbook
+        from evaluator.workbook import schema as workbook
     except ImportError:  # the writers do not depend on the workbook reader being present
         return names
     for attr in ("SCHOOL_COLUMNS", "CLASS_COLUMNS", "ROOM_COLUMNS", "COUNTY_KEYS"):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from evaluator.checks import (
     Checks,
 )
-from evaluator.workbook import (
+from evaluator.workbook.schema import (
     COUNTY_BY_KEY,
 )
 from survey.datacollect.audit import audit, checks_of

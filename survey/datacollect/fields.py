@@ -14,7 +14,7 @@ from evaluator.checks import (
     Finding,
     school_stages,
 )
-from evaluator.workbook import (
+from evaluator.workbook.schema import (
     COUNTY_KEYS,
     LOCALITIES,
     RATINGS,

@@ -39,12 +39,11 @@ from evaluator.errors import InputError
 from evaluator.questionnaire import Catalogue
 from evaluator.roster import RosterSchool
 from evaluator.rules import available_rulesets
-from evaluator.workbook import (
+from evaluator.workbook import read_workbook, write_workbook
+from evaluator.workbook.schema import (
     SCHOOL_COLUMNS,
     SHEETS,
     Workbook,
-    read_workbook,
-    write_workbook,
 )
 from survey.datacollect.audit import audit, checks_of
 from survey.datacollect.evidence import (  # noqa: F401  (survey.datacollect.views uses them as svc.*)

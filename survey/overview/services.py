@@ -32,7 +32,8 @@ from evaluator.projection import (
 from evaluator.roadmap import Roadmap
 from evaluator.rules import ITEM_CODES, SCHOOL_TYPES, RuleSet, load_ruleset
 from evaluator.verdict import EvaluationReport
-from evaluator.workbook import LOCALITIES, Workbook
+from evaluator.workbook import Workbook
+from evaluator.workbook.schema import LOCALITIES
 from survey.db import db, savepoint
 from survey.i18n import _
 from survey.models import County, Evaluation, User, utcnow

@@ -36,7 +36,7 @@ from evaluator.rules import (
     STAGES,
     load_ruleset,
 )
-from evaluator.workbook import LOCALITIES
+from evaluator.workbook.schema import LOCALITIES
 from survey.access import READERS, WRITERS, county_or_404, roles_required
 from survey.admin.forms import ActionForm
 from survey.db import db, read_only, refused

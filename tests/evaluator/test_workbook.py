@@ -112,7 +112,7 @@ def test_template_then_filled_template_reads_back(tmp_path: Path) -> None:
     assert ws["A1"].comment is not None and "school_code" in ws["A1"].comment.text
     frames = demo_frames(seed=3, schools=10)
     headers = [c.value for c in ws[1]]
-    from evaluator.workbook import SCHOOL_COLUMNS
+    from evaluator.workbook.schema import SCHOOL_COLUMNS
     keys = {c.zh: c.key for c in SCHOOL_COLUMNS}
     for rec in frames["schools"].to_dict("records"):
         ws.append([("是" if rec[keys[h]] else "否") if isinstance(rec[keys[h]], bool) else rec[keys[h]]

@@ -14,7 +14,7 @@ import pytest
 
 from evaluator.errors import InputError
 from evaluator.workbook import demo_workbook, read_workbook
-from evaluator.xlsx_stream import Limits, read_sheets
+from evaluator.workbook.xlsx import Limits, read_sheets
 from tests.fault import bombs
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,9 +2,11 @@
 
 A 32 KB workbook can declare ``<row r="200000000">``, a cell in column ZZZZZZ, or 200 MB of
 ``<row/>`` that compress to a few hundred kilobytes; reading such a sheet whole (ElementTree,
-openpyxl) grows a worker to gigabytes. This reader parses each part as a stream
-(defusedxml's ``iterparse``: no DTD, no entities), drops every element as soon as it has been
-read, and refuses the file with a Chinese message naming the sheet when a limit is passed:
+openpyxl) grows a worker to gigabytes. This reader parses each part as a stream (no DTD, no
+entities): worksheets and shared strings with expat callbacks that keep only the values
+(``evaluator.workbook.sheetxml``), the small workbook and relationship parts with defusedxml's
+``iterparse``, dropping every element as soon as it has been read; it refuses the file with a
+Chinese message naming the sheet when a limit is passed:
 
 - rows per sheet (including the ``r`` a row claims), columns per row,
 - uncompressed bytes actually read from the ZIP (declared sizes may be falsified),
@@ -32,15 +34,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError
+from xml.parsers.expat import ExpatError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from evaluator.errors import InputError
+from evaluator.workbook.sheetxml import MAX_CELL_ELEMENTS, shared_strings, sheet_rows
 
 _REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _REL_ID_STRICT = "{http://purl.oclc.org/ooxml/officeDocument/relationships}id"
-_MAX_CELL_ELEMENTS = 1000  # rich-text runs inside one cell: real files have a handful
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,13 @@ class _Metered(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return self.readall()
+        data = self.raw.read(min(size, 1024 * 1024))
+        self.budget.charge(len(data))
+        return data
+
     def readinto(self, b) -> int:
         data = self.raw.read(min(len(b), 64 * 1024))
         self.budget.charge(len(data))
@@ -108,18 +118,6 @@ class _Metered(io.RawIOBase):
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
-
-
-def _col_index(ref: str) -> int:
-    n = 0
-    for ch in ref:
-        if "A" <= ch <= "Z":
-            n = n * 26 + ord(ch) - 64
-            if n > 1 << 40:
-                break
-        else:
-            break
-    return n - 1
 
 
 def _elements(stream, budget: _Budget, keep: str) -> Iterable[tuple[Any, list[Any]]]:
@@ -133,8 +131,8 @@ def _elements(stream, budget: _Budget, keep: str) -> Iterable[tuple[Any, list[An
             stack.append(elem)
             if inside:
                 inside += 1
-                if inside > _MAX_CELL_ELEMENTS:
-                    raise budget.refuse(f"一个单元格中的内容元素超过 {_MAX_CELL_ELEMENTS} 个")
+                if inside > MAX_CELL_ELEMENTS:
+                    raise budget.refuse(f"一个单元格中的内容元素超过 {MAX_CELL_ELEMENTS} 个")
             elif _local(elem.tag) == keep:
                 inside = 1
             continue
@@ -148,96 +146,14 @@ def _elements(stream, budget: _Budget, keep: str) -> Iterable[tuple[Any, list[An
             del stack[-1][-1]  # the element just ended is its parent's last child
 
 
-def _text(si) -> str:
-    """Text of a string item, ignoring phonetic runs (rPh)."""
-    parts: list[str] = []
-
-    def walk(node, phonetic: bool) -> None:
-        for child in node:
-            name = _local(child.tag)
-            if name == "t" and not phonetic:
-                parts.append(child.text or "")
-            elif name != "t":
-                walk(child, phonetic or name == "rPh")
-
-    walk(si, False)
-    return "".join(parts)
-
-
-def _shared_strings(zf: zipfile.ZipFile, part: str, budget: _Budget) -> list[str]:
-    out: list[str] = []
-    with zf.open(part) as raw:
-        for elem, _stack in _elements(io.BufferedReader(_Metered(raw, budget)), budget, "si"):
-            if _local(elem.tag) == "si":
-                out.append(_text(elem))
-    return out
-
-
-def _value(c, shared: list[str]) -> Any:
-    t = c.get("t", "n")
-    v = None
-    inline = None
-    for child in c:
-        name = _local(child.tag)
-        if name == "v":
-            v = child.text
-        elif name == "is":
-            inline = child
-    if t == "inlineStr":
-        return _text(inline) if inline is not None else None
-    if v is None:
-        return None
-    if t == "s":
-        return shared[int(v)]
-    if t in ("str", "e"):
-        return v
-    if t == "b":
-        return v == "1"
-    return float(v) if ("." in v or "e" in v or "E" in v) else int(v)
-
-
 def _sheet_rows(zf: zipfile.ZipFile, part: str, shared: list[str], budget: _Budget) -> list[tuple[Any, ...]]:
-    limits = budget.limits
-    rows: list[tuple[Any, ...]] = []
-    cells: dict[int, Any] = {}
-    k = 0  # position of the next cell without an ``r`` in the current row
-
-    def refuse_rows() -> InputError:
-        return budget.refuse(f"行数超过 {limits.max_rows}")
+    def unreadable(what: str) -> InputError:
+        return InputError(what, file=budget.file, sheet=budget.sheet)
 
     with zf.open(part) as raw:
-        for elem, _stack in _elements(io.BufferedReader(_Metered(raw, budget)), budget, "c"):
-            name = _local(elem.tag)
-            if name == "c":
-                ref = elem.get("r")
-                col = _col_index(ref) if ref else k
-                if col >= limits.max_columns or col < 0:
-                    raise budget.refuse(f"列数超过 {limits.max_columns}（单元格 {ref or col + 1}）")
-                try:
-                    cells[col] = _value(elem, shared)
-                except (ValueError, IndexError):
-                    raise InputError(f"单元格 {ref or ''} 的值无法读取", file=budget.file,
-                                     sheet=budget.sheet) from None
-                k = col + 1
-            elif name == "row":
-                r_attr = elem.get("r")
-                if r_attr is not None:
-                    try:
-                        r = int(r_attr)
-                    except ValueError:
-                        raise budget.refuse(f"行号“{r_attr[:20]}”无效") from None
-                    if r > limits.max_rows:
-                        raise refuse_rows()
-                    while len(rows) < r - 1:
-                        rows.append(())
-                if len(rows) >= limits.max_rows:
-                    raise refuse_rows()
-                width = max(cells) + 1 if cells else 0
-                rows.append(tuple(cells.get(i) for i in range(width)))
-                cells, k = {}, 0
-                if len(rows) % 1000 == 0:
-                    budget.tick()
-    return rows
+        return sheet_rows(_Metered(raw, budget), shared, max_rows=budget.limits.max_rows,
+                          max_columns=budget.limits.max_columns, refuse=budget.refuse, unreadable=unreadable,
+                          tick=budget.tick)
 
 
 class XlsxFile:
@@ -311,7 +227,8 @@ class XlsxFile:
             return []
         sheet, self.budget.sheet = self.budget.sheet, None
         try:
-            return _shared_strings(self._zf, "xl/sharedStrings.xml", self.budget)
+            with self._zf.open("xl/sharedStrings.xml") as raw:
+                return shared_strings(_Metered(raw, self.budget), self.budget.refuse, self.budget.tick)
         finally:
             self.budget.sheet = sheet
 
@@ -329,7 +246,7 @@ class _Guard:
         if exc is None or isinstance(exc, InputError):
             return False
         if isinstance(exc, zipfile.BadZipFile | zipfile.LargeZipFile | RuntimeError | NotImplementedError
-                      | EOFError | zlib.error | OSError | KeyError | ValueError | TypeError | ParseError
+                      | EOFError | zlib.error | OSError | KeyError | ValueError | TypeError | ParseError | ExpatError
                       | DefusedXmlException):
             self.book.close()
             detail = "文件已加密" if "encrypt" in str(exc).lower() else "文件损坏或不是 .xlsx 格式"
