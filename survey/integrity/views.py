@@ -20,7 +20,6 @@ from survey.admin import bp
 from survey.admin.forms import ActionForm
 from survey.admin.views import READERS, WRITERS, base_url
 from survey.db import db
-from survey.exports import link_url
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.integrity.keys import app_public_fingerprint, app_signing_key
@@ -28,6 +27,7 @@ from survey.integrity.report import round_integrity, verify_round, without_flagg
 from survey.integrity.seal import build_archive
 from survey.integrity.timeline import timeline_svg
 from survey.models import SlipCode
+from survey.services.links import link_url
 from survey.services.responses import slip_hash
 from survey.services.rounds import describe_link
 
