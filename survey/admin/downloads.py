@@ -1,12 +1,14 @@
 """Downloads of a round's responses: the machine export (the view in survey.admin.views) and
 the files a bureau opens, with Chinese headers (CSV/XLSX) and SPSS .sav.
 
-The body streams (survey.services.exports.export_chunks): ``stream_with_context`` keeps the
-request's context, and with it the database session, until the last chunk is sent. The
-request's commit (survey.db.commit_request, an ``after_request`` hook) runs before the body
-is sent and ends the transaction the view used; the rows are read by the stream's own
-queries in the next transaction of the same session, which the app context's teardown
-closes after the last chunk."""
+The body streams (survey.services.exports.export_chunks). The view's own work (the round,
+its scope, the integrity report the flags need) is done before it returns, and the
+request's commit (survey.db.commit_request, ``after_request``) and the app context's
+teardown end that session as for any page. ``stream_with_context`` pushes the same request
+and app context again while the body is read: the rows are read by a new session of that
+context (nothing from the view's session is used: the service keeps ids, not ORM objects),
+which the teardown closes after the last chunk, or when the client goes away (the WSGI
+server closes the body, which closes the generator)."""
 
 from __future__ import annotations
 
