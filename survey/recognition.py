@@ -16,9 +16,9 @@ from evaluator.recognition import (
     recognize,
 )
 from survey.db import db
-from survey.exports import responses_frame
 from survey.models import SurveyRound
 from survey.pins import item_texts
+from survey.services.exports import responses_frame
 from survey.services.rounds import round_recognition_rules, sampling_frame
 
 

@@ -28,7 +28,6 @@ from survey.access import READERS, WRITERS, roles_required, round_or_404
 from survey.admin import bp
 from survey.admin.forms import ActionForm, RoundForm
 from survey.db import read_only, refused
-from survey.exports import EXPORT_FORMATS, export_bytes, link_url, links_csv_text, progress
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.pagination import paginate
@@ -36,8 +35,11 @@ from survey.recognition import dropped_responses
 from survey.rulesets import ruleset_choices, ruleset_title
 from survey.services import ServiceError
 from survey.services.counties import is_placeholder
+from survey.services.exports import EXPORT_FORMATS
+from survey.services.links import link_url, links_csv_text
 from survey.services.posters import address_warning, poster_items, selected_links
 from survey.services.posters import posters_zip as zip_of_posters
+from survey.services.progress import progress
 from survey.services.rounds import (
     answered_by_school,
     create_round,
@@ -212,13 +214,13 @@ def round_progress(round_id: int):
 @roles_required(*READERS)
 @read_only
 def round_export(round_id: int, ext: str):
-    """The same file as `round export` (one service)."""
+    """The same file as `round export` (one service), streamed."""
+    from survey.admin.downloads import download
+
     rnd = round_or_404(round_id)
     if ext not in EXPORT_FORMATS:
         abort(404)
-    data = export_bytes(rnd, catalogue(), ext)
-    return send_file(io.BytesIO(data), mimetype=EXPORT_FORMATS[ext], as_attachment=True,
-                     download_name=f"round{rnd.id}_responses.{ext}")
+    return download(rnd, ext, None, f"round{rnd.id}_responses.{ext}")
 
 
 @bp.get("/rounds/<int:round_id>/results")

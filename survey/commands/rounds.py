@@ -82,7 +82,7 @@ def create(county_code, county_name, name, schools, opens, closes, ruleset, targ
 @round_group.command("links", help="入口链接 CSV（school_code,school_name,group,url）")
 @click.argument("round_id", type=int)
 def links(round_id: int) -> None:
-    from survey.exports import links_csv_text
+    from survey.services.links import links_csv_text
 
     with app_context() as app:
         text = links_csv_text(_round(round_id), _base_url(app))
@@ -97,19 +97,23 @@ def export(round_id: int, out: Path, labels: str | None) -> None:
     from sqlalchemy import func, select
 
     from survey.db import db
-    from survey.exports import export_bytes
     from survey.instruments import catalogue
     from survey.models import Response
+    from survey.services.exports import export_chunks, write_chunks
 
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("csv", "xlsx", "sav"):
         raise InputError("输出文件应以 .csv、.xlsx 或 .sav 结尾", field="--out")
+    tmp = out.with_name(out.name + ".part")
     with app_context():
         rnd = _round(round_id)
-        data = export_bytes(rnd, catalogue(), fmt, labels)
         n = db.session.scalar(select(func.count()).select_from(Response).where(Response.round_id == rnd.id))
-    tmp = out.with_name(out.name + ".part")
-    tmp.write_bytes(data)
+        try:  # streamed to FILE.part, renamed when complete: never a half-written FILE
+            with tmp.open("wb") as fh:
+                write_chunks(export_chunks(rnd, catalogue(), fmt, labels), fh)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     tmp.replace(out)
     click.echo(f"已导出 {n} 条回答到 {out}", err=True)
 

@@ -94,7 +94,7 @@ def without_flagged(rnd: SurveyRound, catalogue, rules=None, flagged: set | None
     flagged responses were left out; ``error`` instead when it cannot be computed."""
     from evaluator.errors import InputError
     from evaluator.recognition import recognize
-    from survey.exports import responses_frame
+    from survey.services.exports import responses_frame
     from survey.services.rounds import recognition_rules, sampling_frame
 
     flagged = flagged_ids(rnd) if flagged is None else flagged

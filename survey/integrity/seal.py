@@ -50,9 +50,10 @@ def build_archive(rnd, catalogue, key: Ed25519PrivateKey, base_url: str, now: da
 
     from evaluator.rules import load_ruleset
     from survey.db import db
-    from survey.exports import links_table, responses_frame
     from survey.integrity.report import integrity_dict, verify_round
     from survey.models import EntryLink, Response
+    from survey.services.exports import responses_frame
+    from survey.services.links import links_table
 
     now = now or datetime.now(UTC)
     frame = responses_frame(rnd, catalogue)

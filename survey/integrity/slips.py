@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from evaluator.cells import neutralise_row
 from evaluator.groups import GROUPS
 from survey.db import db
-from survey.exports import link_url
 from survey.i18n import _
 from survey.models import EntryLink, SlipCode, SurveyRound
 from survey.services import ServiceError
+from survey.services.links import link_url
 from survey.services.responses import slip_hash
 from survey.services.rounds import describe_link
 

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 from evaluator.groups import GROUPS
 from evaluator.questionnaire import Catalogue
 from survey import qr
-from survey.exports import link_url
 from survey.i18n import _
 from survey.models import EntryLink, SurveyRound
 from survey.pins import round_questionnaire
+from survey.services.links import link_url
 
 
 def selected_links(rnd: SurveyRound, school: str | None = None, group: str | None = None) -> list[EntryLink]:

@@ -1,0 +1,283 @@
+"""Responses of a round as a file (CONTRACTS.md §1 `round export`, §3 plus the export columns
+of §5), streamed: the one service behind the command and the staff pages' downloads.
+
+Rows come from the database in chunks (``yield_per``: a server-side cursor on PostgreSQL,
+``fetchmany`` on SQLite) and are written as they come: CSV as a sequence of byte chunks,
+XLSX through openpyxl's write-only mode (rows go to a temporary file, never into a
+workbook in memory), so memory does not grow with the round. What cannot stream:
+
+- the integrity flags need every response at once (``survey.integrity.report`` runs the
+  detectors of ``evaluator.integrity`` over one frame); they are computed first, kept as
+  ``response id -> kinds`` for the flagged ones only, and the rows read afterwards stop at
+  the last response that report saw, so flags and rows describe the same responses;
+- the SPSS file (``survey.services.exports_zh.write_sav``: pyreadstat writes one frame).
+
+The quality flags are row-local (DOMAIN.md §6.1), so they are computed chunk by chunk with
+the estimator's own coding and filters. ``responses_frame`` builds the same rows as one
+pandas frame for the callers that need one (integrity report, seal, recognition).
+
+pandas is imported only where it is used, so the command starts without it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from sqlalchemy import func, select, text
+
+from evaluator.cells import neutralise, neutralise_row
+from evaluator.questionnaire import Catalogue
+from survey.db import db
+from survey.models import Response, School, SurveyRound
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# CONTRACTS.md §3 and §5: the columns before the items, and the flag columns after them
+# (the Chinese export names them in survey.services.exports_zh.HEADERS).
+META_COLUMNS = ("group", "school_code", "response_id", "submitted_at", "duration_seconds", "instrument")
+FLAG_COLUMNS = ("flag_speeder", "flag_straightline_fast", "integrity_flags")
+
+EXPORT_FORMATS = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+MIME = {**EXPORT_FORMATS, "sav": "application/x-spss-sav"}
+
+CHUNK = 5_000  # responses per database round trip and per quality-flag batch
+XLSX_ROWS = 1_048_575  # data rows per sheet: Excel's 1,048,576 rows less the header
+FILE_CHUNK = 1 << 16
+
+
+@dataclass
+class Table:
+    """Column names and a one-shot iterator of rows (tuples in column order, raw values)."""
+
+    columns: list[str]
+    rows: Iterator[tuple]
+
+
+def item_order(catalogue: Catalogue) -> list[str]:
+    """Every item id of the catalogue, first appearance first."""
+    ids: list[str] = []
+    for q in catalogue.questionnaires:
+        ids += [it.id for it in q.items if it.id not in ids]
+    return ids
+
+
+def used_items(rnd: SurveyRound, catalogue: Catalogue, last_id: int | None) -> list[str]:
+    """The items some response of the round answered (a non-null value), in catalogue order;
+    every item when the round has no response (the export's columns, CONTRACTS.md §3).
+    Asked of the database's JSON functions, so no answer crosses to Python for it."""
+    ids = item_order(catalogue)
+    if last_id is None:
+        return ids
+    null = "json_typeof(e.value) <> 'null'" if db.engine.dialect.name == "postgresql" else "e.type <> 'null'"
+    keys = set(db.session.scalars(text(
+        f"SELECT DISTINCT e.key FROM responses r, json_each(r.answers) e WHERE r.round_id = :r AND {null}"
+        " AND r.id <= :last"), {"r": rnd.id, "last": last_id}))
+    return [i for i in ids if i in keys]
+
+
+def _machine_rows(round_id: int, items: list[str], last_id: int, chunk: int) -> Iterator[list[tuple]]:
+    """The round's responses up to ``last_id`` in id order, ``chunk`` at a time, as the
+    machine columns before the flags."""
+    stmt = (
+        select(Response.group, School.code, Response.id, Response.submitted_at, Response.duration_seconds,
+               Response.instrument, Response.instrument_version, Response.answers)
+        .outerjoin(School, Response.school_id == School.id)
+        .where(Response.round_id == round_id, Response.id <= last_id)
+        .order_by(Response.id)
+        .execution_options(yield_per=chunk)
+    )
+    for part in db.session.execute(stmt).partitions():
+        yield [
+            (group, school or "", rid, submitted.isoformat(timespec="seconds"), round(duration, 1),
+             f"{instrument}.v{version}", *(answers.get(i) for i in items))
+            for group, school, rid, submitted, duration, instrument, version, answers in part
+        ]
+
+
+def _quality_flags(rows: list[tuple], items: list[str], rules: Any, first_row: int) -> tuple[Any, Any]:
+    """(speeder, fast straight-liner) of a chunk, by the estimator's coding and filters; row
+    numbers in messages count from the whole export's first data row (2)."""
+    import numpy as np
+    import pandas as pd
+
+    from evaluator.recognition import encode
+    from evaluator.recognition.filters import quality_flags
+
+    coded = pd.DataFrame.from_records(
+        [(r[0], r[1] or None, r[4], *r[6:]) for r in rows], columns=["group", "school_code", "duration_seconds", *items],
+        index=pd.Index(np.arange(len(rows)) + first_row, name="row"))
+    _, _, _, codes, _, duration = encode(coded, rules)
+    flags = quality_flags((codes > 0).sum(axis=1), codes, duration, rules)
+    return flags.speeder, flags.straightliner_fast
+
+
+def machine_table(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = True, chunk: int | None = None) -> Table:
+    """The machine export of ``rnd`` (CONTRACTS.md §3 + §5): group, school_code, response_id,
+    submitted_at (ISO 8601, UTC), duration_seconds, instrument (id.vN), one column per
+    answered item (label, None when not answered), then ``FLAG_COLUMNS`` when ``flags``.
+
+    Everything that needs the whole round (the columns, the integrity report) is done now;
+    the rows are read when iterated, from a fresh query that may run after the request's
+    commit (the web download streams them)."""
+    chunk, round_id = chunk or CHUNK, rnd.id  # no ORM object in the rows' closure: it may outlive the session
+    last_id = db.session.scalar(select(func.max(Response.id)).where(Response.round_id == rnd.id))
+    items = used_items(rnd, catalogue, last_id)
+    columns = [*META_COLUMNS, *items]
+    if not flags:
+        rows = (row for part in _machine_rows(round_id, items, last_id, chunk) for row in part) if last_id else iter(())
+        return Table(columns, rows)
+    from survey.integrity.report import round_integrity
+    from survey.services.rounds import recognition_rules
+
+    rules = recognition_rules(rnd.ruleset)
+    marks = round_integrity(rnd)[0] if last_id else None  # CONTRACTS §5: the kinds concerning each response
+
+    def rows() -> Iterator[tuple]:
+        done = 0
+        for part in _machine_rows(round_id, items, last_id, chunk):
+            speeder, straight = _quality_flags(part, items, rules, done + 2)
+            done += len(part)
+            for row, s, f in zip(part, speeder.tolist(), straight.tolist(), strict=True):
+                yield (*row, s, f, marks.flags_of(row[2]))
+
+    return Table([*columns, *FLAG_COLUMNS], rows() if last_id else iter(()))
+
+
+def responses_frame(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = True) -> pd.DataFrame:
+    """``machine_table`` as one pandas frame (for the integrity report, the seal and the
+    round's recognition): the same columns and values, item cells None when not answered,
+    flags as booleans."""
+    import pandas as pd
+
+    table = machine_table(rnd, catalogue, flags=flags)
+    frame = pd.DataFrame.from_records(list(table.rows), columns=table.columns)
+    if flags and frame.empty:  # the dtypes pandas gave the empty frame before (an empty list is float64)
+        frame = frame.astype({"flag_speeder": bool, "flag_straightline_fast": bool, "integrity_flags": "float64"})
+    return frame
+
+
+def csv_chunks(table: Table, *, rows_per_chunk: int = 2_000) -> Iterator[bytes]:
+    """UTF-8 CSV with a byte-order mark (Excel), ``\\n`` line ends, every text cell
+    neutralised; one bytes object per ``rows_per_chunk`` rows."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(neutralise_row(table.columns))
+    pending = 0
+    first = True
+    for row in table.rows:
+        writer.writerow(neutralise_row(row))
+        pending += 1
+        if pending >= rows_per_chunk:
+            yield (("\ufeff" if first else "") + buf.getvalue()).encode("utf-8")
+            first, pending = False, 0
+            buf.seek(0)
+            buf.truncate()
+    yield (("\ufeff" if first else "") + buf.getvalue()).encode("utf-8")
+
+
+def sheet_names(sheet: str, count: int) -> list[str]:
+    """``sheet`` for the first sheet, then ``sheet2``, ``sheet3`` … (rounds above Excel's row limit)."""
+    return [sheet if i == 1 else f"{sheet}{i}" for i in range(1, count + 1)]
+
+
+def write_xlsx(table: Table, path: str, *, sheet: str, rows_per_sheet: int = XLSX_ROWS,
+               setup: Callable[[Any, list[str]], None] | None = None) -> None:
+    """XLSX in openpyxl's write-only mode, cells as pandas' ``to_excel`` wrote them before (text
+    neutralised, an empty answer an empty text cell, a plain header row); a new
+    sheet (same header) every ``rows_per_sheet`` rows. ``setup(ws, columns)`` may set column
+    widths or frozen panes on each sheet before its rows."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    n_sheet, in_sheet, ws = 0, rows_per_sheet, None
+    for row in table.rows:
+        if in_sheet >= rows_per_sheet:
+            ws = _new_sheet(wb, table.columns, sheet, n_sheet := n_sheet + 1, setup)
+            in_sheet = 0
+        ws.append(["" if v is None else neutralise(v) for v in row])
+        in_sheet += 1
+    if ws is None:
+        _new_sheet(wb, table.columns, sheet, 1, setup)
+    wb.save(path)
+
+
+def _new_sheet(wb: Any, columns: list[str], sheet: str, number: int, setup: Callable | None) -> Any:
+    ws = wb.create_sheet(sheet_names(sheet, number)[-1])
+    if setup:
+        setup(ws, columns)
+    ws.append(neutralise_row(columns))
+    return ws
+
+
+def file_chunks(path: str) -> Iterator[bytes]:
+    """The bytes of a temporary file, then the file removed."""
+    try:
+        with open(path, "rb") as fh:
+            while block := fh.read(FILE_CHUNK):
+                yield block
+    finally:
+        os.unlink(path)
+
+
+def _temp_path(suffix: str) -> str:
+    fd, path = tempfile.mkstemp(suffix=suffix)
+    os.close(fd)
+    return path
+
+
+def export_chunks(rnd: SurveyRound, catalogue: Catalogue, fmt: str, labels: str | None = None) -> Iterator[bytes]:
+    """All responses of a round as a file, in byte chunks (`round export` and the staff pages'
+    downloads: one service). Default: the machine format (``machine_table``); CSV is UTF-8 with
+    a byte-order mark, XLSX one sheet ``responses`` (``responses2`` … above Excel's row limit).
+    ``labels="zh"``: the form a bureau reads (survey.services.exports_zh); ``fmt="sav"``: SPSS.
+
+    CSV rows stream from the database as the chunks are consumed; XLSX and .sav are built in
+    a temporary file first (a ZIP package cannot be sent before it is complete), so every
+    error is raised before the first chunk."""
+    if fmt not in MIME:
+        raise ValueError(fmt)
+    if fmt == "sav":
+        from survey.services.exports_zh import write_sav
+
+        path = _temp_path(".sav")
+        try:
+            write_sav(rnd, catalogue, path)
+        except BaseException:
+            os.unlink(path)
+            raise
+        return file_chunks(path)
+    if labels == "zh":
+        from survey.services.exports_zh import labelled_table, zh_sheet_setup
+
+        table, sheet, setup = labelled_table(rnd, catalogue), "回答", zh_sheet_setup
+    else:
+        table, sheet, setup = machine_table(rnd, catalogue), "responses", None
+    if fmt == "csv":
+        return csv_chunks(table)
+    path = _temp_path(".xlsx")
+    try:
+        write_xlsx(table, path, sheet=sheet, setup=setup)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return file_chunks(path)
+
+
+def write_chunks(chunks: Iterable[bytes], out: BinaryIO) -> None:
+    for block in chunks:
+        out.write(block)
+
+
+def export_bytes(rnd: SurveyRound, catalogue: Catalogue, fmt: str, labels: str | None = None) -> bytes:
+    """``export_chunks`` joined (small rounds, tests)."""
+    return b"".join(export_chunks(rnd, catalogue, fmt, labels))
