@@ -60,7 +60,7 @@ def round_integrity_page(round_id: int):
                                                   start, end, rules.timezone, describe_link(ln))})
     recognition = None
     if report.flagged:
-        from survey.recognition import round_recognition_sql
+        from survey.services.round_recognition import round_recognition_sql
 
         try:
             full = round_recognition_sql(rnd, catalogue()).to_dict()
