@@ -383,7 +383,9 @@ class CellState(Base):
     rules whose fingerprint is ``rules_key``. The row is also the refresh lock: a refresh
     advances ``watermark`` by compare-and-swap before it adds anything, so two workers never
     add the same responses (survey.services.cell_sums). ``flags_seq``/``flags_at``: the
-    watermark and time of the integrity flags kept in FlaggedResponse."""
+    watermark and time of the integrity flags kept in FlaggedResponse; ``flagged_cells``: the
+    flagged responses' own cell sums, computed with them (subtracted for the score without
+    flagged responses)."""
 
     __tablename__ = "cell_states"
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
@@ -392,6 +394,7 @@ class CellState(Base):
     refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     flags_seq: Mapped[int | None] = mapped_column(Integer)
     flags_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    flagged_cells: Mapped[dict | None] = mapped_column(JSON)
 
 
 class LinkCell(Base):

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("refreshed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("flags_seq", sa.Integer(), nullable=True),
         sa.Column("flags_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("flagged_cells", sa.JSON(), nullable=True),
         _round_fk("cell_states"),
         sa.PrimaryKeyConstraint("round_id", name=op.f("pk_cell_states")),
     )

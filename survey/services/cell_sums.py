@@ -140,7 +140,10 @@ SELECT 'empty', (SELECT COUNT(*) FROM responses r WHERE r.round_id = :round_id {
 
 
 def _frame(result) -> pd.DataFrame:
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    """Column by column: pandas is slow at building a frame from a list of SQLAlchemy rows."""
+    names, rows = list(result.keys()), result.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return pd.DataFrame({name: list(col) for name, col in zip(names, columns, strict=True)}, columns=names)
 
 
 def direct_frames(rnd: SurveyRound, rules: RecognitionRules, where: str = "", **extra):
@@ -256,7 +259,7 @@ def advance(rnd: SurveyRound, rules: RecognitionRules, *, seen: tuple[int, str],
         return False
     if old_key != key:
         _clear(rnd.id)
-        _run("UPDATE cell_states SET flags_seq = NULL, flags_at = NULL WHERE round_id = :round_id",
+        _run("UPDATE cell_states SET flags_seq = NULL, flags_at = NULL, flagged_cells = NULL WHERE round_id = :round_id",
              {"round_id": rnd.id})
         old = 0
     if head > old:
@@ -323,10 +326,15 @@ def totals(frames) -> tuple[CellTotals, CellTotals]:
     return CellTotals.from_frames(kept, items, dropped=dropped), CellTotals.from_frames(unfiltered)
 
 
+def current_frames(rnd: SurveyRound, rules: RecognitionRules):
+    """``stored_frames`` current to the round's last response."""
+    refresh(rnd, rules)
+    return stored_frames(rnd, rules)
+
+
 def round_cells(rnd: SurveyRound, rules: RecognitionRules) -> tuple[CellTotals, CellTotals]:
     """(kept cells with item cells, unfiltered cells) of a round, current to its last response."""
-    refresh(rnd, rules)
-    return totals(stored_frames(rnd, rules))
+    return totals(current_frames(rnd, rules))
 
 
 def option_distribution(rnd: SurveyRound) -> dict[str, dict[str, int]]:
@@ -363,12 +371,14 @@ class FlagState:
     count: int
     seq: int | None  # the watermark the flags were computed at
     at: datetime | None
+    cells: dict | None = None  # the flagged responses' own cell sums (refresh_flags)
 
 
-def refresh_flags(rnd: SurveyRound, max_age_seconds: float, now: datetime | None = None) -> FlagState:
+def refresh_flags(rnd: SurveyRound, rules: RecognitionRules, max_age_seconds: float,
+                  now: datetime | None = None) -> FlagState:
     """Recompute the round's flagged responses (survey.integrity: O(responses), the one part
-    that is) when responses arrived since the last computation and it is older than
-    ``max_age_seconds``; 0 keeps them exact at every call."""
+    that is) and their own cell sums when responses arrived since the last computation and it
+    is older than ``max_age_seconds``; 0 keeps them exact at every call."""
     now = now or utcnow()
     state = db.session.get(CellState, rnd.id, populate_existing=True)
     stale = state.flags_seq != state.watermark
@@ -385,10 +395,21 @@ def refresh_flags(rnd: SurveyRound, max_age_seconds: float, now: datetime | None
             db.session.execute(delete(FlaggedResponse).where(FlaggedResponse.round_id == rnd.id))
             if ids:
                 db.session.execute(insert(FlaggedResponse), [{"round_id": rnd.id, "response_id": i} for i in ids])
+            kept, items, unfiltered, dropped = direct_frames(rnd, rules, _FLAGGED) if ids else (None,) * 4
+            cells = None if not ids else {
+                "kept": _records(kept), "items": _records(items), "unfiltered": _records(unfiltered),
+                "dropped": dropped}
+            db.session.execute(update(CellState).where(CellState.round_id == rnd.id).values(flagged_cells=cells)
+                               .execution_options(synchronize_session=False))
         db.session.refresh(state)
     count = db.session.scalar(select(func.count()).select_from(FlaggedResponse)
                               .where(FlaggedResponse.round_id == rnd.id)) or 0
-    return FlagState(count, state.flags_seq, state.flags_at)
+    return FlagState(count, state.flags_seq, state.flags_at, state.flagged_cells)
+
+
+def _records(frame: pd.DataFrame) -> dict[str, list]:
+    """A frame as JSON-able columns (sums as int: they are counts)."""
+    return {c: [v if isinstance(v, str) else int(v) for v in frame[c]] for c in frame.columns}
 
 
 _FLAGGED = "AND r.id IN (SELECT response_id FROM flagged_responses WHERE round_id = :round_id)"
@@ -403,12 +424,16 @@ def _minus(total: pd.DataFrame, part: pd.DataFrame, keys: list[str], size: str) 
     return merged[merged[size] > 0].reset_index()
 
 
-def cells_without_flagged(rnd: SurveyRound, rules: RecognitionRules) -> tuple[CellTotals, CellTotals]:
-    """The stored cells minus the flagged responses' cells (sums are additive; the flagged
-    responses' own cells come from their answers, a few rows)."""
-    kept, items, unfiltered, dropped = stored_frames(rnd, rules)
-    f_kept, f_items, f_unfiltered, f_dropped = direct_frames(rnd, rules, _FLAGGED)
+def cells_without_flagged(rnd: SurveyRound, rules: RecognitionRules, flags: FlagState,
+                          frames=None) -> tuple[CellTotals, CellTotals]:
+    """The stored cells (``frames`` from ``stored_frames``, read if not given) minus the flagged
+    responses' own cells, kept with the flags (sums are additive)."""
+    kept, items, unfiltered, dropped = frames or stored_frames(rnd, rules)
+    part = flags.cells or {}
+    f_kept, f_items, f_unfiltered = (pd.DataFrame(part.get(k) or {c: [] for c in frame.columns})
+                                     for k, frame in (("kept", kept), ("items", items), ("unfiltered", unfiltered)))
+    f_dropped = part.get("dropped") or {}
     keys = ["group", "school_code"]
     return totals((_minus(kept, f_kept, keys, "n"), _minus(items, f_items, [*keys, "item"], "t"),
                    _minus(unfiltered, f_unfiltered, keys, "n"),
-                   {k: dropped[k] - f_dropped[k] for k in DROP_REASONS}))
+                   {k: dropped[k] - f_dropped.get(k, 0) for k in DROP_REASONS}))

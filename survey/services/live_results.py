@@ -41,14 +41,29 @@ class LiveResults:
         return bool(self.missing) and self.result is not None
 
 
+_RULES: dict[tuple, RecognitionRules] = {}
+
+
+def page_rules(rnd: SurveyRound) -> RecognitionRules:
+    """The round's pinned recognition rules, read once per process and pin: the pinned files
+    are frozen (survey.pins), and reading and checking them took half the page's time."""
+    pin = getattr(rnd, "pin", None)
+    key = (rnd.ruleset, pin.ruleset_sha256 if pin else None, tuple(sorted((pin.ruleset_files or {}).items()))
+           if pin else ())
+    if key not in _RULES or pin is None:
+        _RULES[key] = round_recognition_rules(rnd)
+    return _RULES[key]
+
+
 def _texts(catalogue: Catalogue) -> dict[str, str]:
     return {it.id: it.text for q in catalogue.questionnaires for it in q.items}
 
 
 def live_results(rnd: SurveyRound, catalogue: Catalogue, tz: str = "Asia/Shanghai",
-                 rules: RecognitionRules | None = None) -> LiveResults:
+                 rules: RecognitionRules | None = None, frames=None) -> LiveResults:
+    """``frames``: the round's current cell frames (cell_sums.current_frames), read if not given."""
     rules = rules or round_recognition_rules(rnd)
-    cells, unfiltered = cell_sums.round_cells(rnd, rules)
+    cells, unfiltered = cell_sums.totals(frames or cell_sums.current_frames(rnd, rules))
     out = LiveResults(None, distribution=cell_sums.option_distribution(rnd),
                       per_day=cell_sums.answers_per_day(rnd, tz), scale=catalogue.questionnaires[0].scale)
     out.distribution = {g: out.distribution[g] for g in GROUPS if g in out.distribution}
@@ -74,14 +89,14 @@ def live_results(rnd: SurveyRound, catalogue: Catalogue, tz: str = "Asia/Shangha
 
 
 def without_flagged(rnd: SurveyRound, catalogue: Catalogue, rules: RecognitionRules,
-                    flags: cell_sums.FlagState) -> dict[str, Any]:
+                    flags: cell_sums.FlagState, frames=None) -> dict[str, Any]:
     """survey.integrity.report.without_flagged's figure (score, ci, se, n_kept, status and how
     many flagged responses were left out, or ``error``), from the cells minus the flagged
     responses' cells."""
     out: dict[str, Any] = {"excluded_flagged": flags.count, "as_of": flags.at}
     if not flags.count:
         return out
-    cells, unfiltered = cell_sums.cells_without_flagged(rnd, rules)
+    cells, unfiltered = cell_sums.cells_without_flagged(rnd, rules, flags, frames)
     try:
         result = estimate_from_cells(cells, sampling_frame(rnd.schools), rules, None, item_texts=_texts(catalogue),
                                      unfiltered=unfiltered).to_dict()
@@ -133,9 +148,10 @@ def results_page(rnd: SurveyRound, catalogue: Catalogue, tz: str, flags_max_age:
     """Everything the live results page shows. The integrity flags (the one O(responses)
     computation) are recomputed when responses arrived and the last computation is older than
     ``flags_max_age`` seconds; the page says when they were computed."""
-    rules = round_recognition_rules(rnd)
-    live = live_results(rnd, catalogue, tz, rules)
-    flags = cell_sums.refresh_flags(rnd, flags_max_age)
+    rules = page_rules(rnd)
+    frames = cell_sums.current_frames(rnd, rules)
+    live = live_results(rnd, catalogue, tz, rules, frames)
+    flags = cell_sums.refresh_flags(rnd, rules, flags_max_age)
     names = {s.code: s.name for s in rnd.schools}
-    return ResultsPage(live, without_flagged(rnd, catalogue, rules, flags),
+    return ResultsPage(live, without_flagged(rnd, catalogue, rules, flags, frames),
                        cell_sums.dropped_rows(rnd).to_dict("records"), names, _charts(live, names))
