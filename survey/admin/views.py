@@ -299,7 +299,8 @@ def round_results(round_id: int):
 
     rnd = round_or_404(round_id)
     page = results_page(rnd, catalogue(), current_app.config["BABEL_DEFAULT_TIMEZONE"],
-                        current_app.config.get("LIVE_FLAGS_MAX_AGE_SECONDS", 300))
+                        current_app.config.get("LIVE_FLAGS_MAX_AGE_SECONDS", 300),
+                        current_app.config.get("LIVE_FLAGS_MAX_RESPONSES", 50_000))
     live = page.live
     return render_template("admin/results.html", rnd=rnd, r=live.result, live=live, problem=live.problem,
                            groups=GROUPS, missing="、".join(GROUPS[g].label for g in live.missing),

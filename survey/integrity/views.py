@@ -28,6 +28,8 @@ from survey.integrity.report import round_integrity, verify_round, without_flagg
 from survey.integrity.seal import build_archive
 from survey.integrity.timeline import timeline_svg
 from survey.models import SlipCode
+from survey.services.cell_sums import store_flags
+from survey.services.live_results import page_rules
 from survey.services.responses import slip_hash
 from survey.services.rounds import describe_link
 
@@ -42,6 +44,7 @@ SLIP_LENGTH = 8  # 31^8 ≈ 8.5·10^11: not guessable, short enough to type from
 def round_integrity_page(round_id: int):
     rnd = round_or_404(round_id)
     report, responses, rules = round_integrity(rnd)
+    store_flags(rnd, page_rules(rnd), set(report.by_response))  # the results page's score without them
     chain = verify_round(rnd)
     links = {ln.code: ln for ln in rnd.links}
     flagged_links = list(dict.fromkeys(f["link"] for f in report.flags))

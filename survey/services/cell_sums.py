@@ -378,36 +378,49 @@ class FlagState:
 
 
 def refresh_flags(rnd: SurveyRound, rules: RecognitionRules, max_age_seconds: float,
-                  now: datetime | None = None) -> FlagState:
+                  max_responses: int | None = None, now: datetime | None = None) -> FlagState:
     """Recompute the round's flagged responses (survey.integrity: O(responses), the one part
-    that is) and their own cell sums when responses arrived since the last computation and it
-    is older than ``max_age_seconds``; 0 keeps them exact at every call."""
+    that is) and their own cell sums when responses arrived since the last computation, it is
+    older than ``max_age_seconds`` (0: exact at every call) and the round has at most
+    ``max_responses`` responses; beyond that the page keeps the last computation (the integrity
+    page's, ``store_flags``) and says when it was made."""
     now = now or utcnow()
     state = db.session.get(CellState, rnd.id, populate_existing=True)
     stale = state.flags_seq != state.watermark
-    if stale and (state.flags_at is None or (now - state.flags_at).total_seconds() >= max_age_seconds):
+    if stale and (state.flags_at is None or (now - state.flags_at).total_seconds() >= max_age_seconds) \
+            and (max_responses is None or state.watermark <= max_responses):
         from survey.integrity.report import flagged_ids
 
-        ids = sorted(flagged_ids(rnd))
-        swapped = db.session.execute(
-            update(CellState).where(CellState.round_id == rnd.id,
-                                    CellState.flags_seq.is_(None) if state.flags_seq is None
-                                    else CellState.flags_seq == state.flags_seq)
-            .values(flags_seq=state.watermark, flags_at=now).execution_options(synchronize_session=False))
-        if swapped.rowcount == 1:
-            db.session.execute(delete(FlaggedResponse).where(FlaggedResponse.round_id == rnd.id))
-            if ids:
-                db.session.execute(insert(FlaggedResponse), [{"round_id": rnd.id, "response_id": i} for i in ids])
-            kept, items, unfiltered, dropped = direct_frames(rnd, rules, _FLAGGED) if ids else (None,) * 4
-            cells = None if not ids else {
-                "kept": _records(kept), "items": _records(items), "unfiltered": _records(unfiltered),
-                "dropped": dropped}
-            db.session.execute(update(CellState).where(CellState.round_id == rnd.id).values(flagged_cells=cells)
-                               .execution_options(synchronize_session=False))
-        db.session.refresh(state)
+        _write_flags(rnd, rules, state, flagged_ids(rnd), now)
     count = db.session.scalar(select(func.count()).select_from(FlaggedResponse)
                               .where(FlaggedResponse.round_id == rnd.id)) or 0
     return FlagState(count, state.flags_seq, state.flags_at, state.flagged_cells)
+
+
+def store_flags(rnd: SurveyRound, rules: RecognitionRules, ids: set, now: datetime | None = None) -> None:
+    """Keep the flags just computed over every response (by the integrity page) for the results page."""
+    refresh(rnd, rules)
+    _write_flags(rnd, rules, db.session.get(CellState, rnd.id, populate_existing=True), ids, now or utcnow())
+
+
+def _write_flags(rnd: SurveyRound, rules: RecognitionRules, state: CellState, ids, now: datetime) -> None:
+    """Replace the stored flags unless another worker replaced them since ``state`` was read."""
+    ids = sorted(ids)
+    swapped = db.session.execute(
+        update(CellState).where(CellState.round_id == rnd.id,
+                                CellState.flags_seq.is_(None) if state.flags_seq is None
+                                else CellState.flags_seq == state.flags_seq)
+        .values(flags_seq=state.watermark, flags_at=now).execution_options(synchronize_session=False))
+    if swapped.rowcount == 1:
+        db.session.execute(delete(FlaggedResponse).where(FlaggedResponse.round_id == rnd.id))
+        if ids:
+            db.session.execute(insert(FlaggedResponse), [{"round_id": rnd.id, "response_id": i} for i in ids])
+        kept, items, unfiltered, dropped = direct_frames(rnd, rules, _FLAGGED) if ids else (None,) * 4
+        cells = None if not ids else {
+            "kept": _records(kept), "items": _records(items), "unfiltered": _records(unfiltered), "dropped": dropped}
+        db.session.execute(update(CellState).where(CellState.round_id == rnd.id).values(flagged_cells=cells)
+                           .execution_options(synchronize_session=False))
+    db.session.refresh(state)
 
 
 def _records(frame: pd.DataFrame) -> dict[str, list]:

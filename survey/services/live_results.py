@@ -144,14 +144,17 @@ def _charts(live: LiveResults, names: dict[str, str]) -> dict[str, Markup]:
     return charts
 
 
-def results_page(rnd: SurveyRound, catalogue: Catalogue, tz: str, flags_max_age: float) -> ResultsPage:
+def results_page(rnd: SurveyRound, catalogue: Catalogue, tz: str, flags_max_age: float,
+                 flags_max_responses: int | None = None) -> ResultsPage:
     """Everything the live results page shows. The integrity flags (the one O(responses)
-    computation) are recomputed when responses arrived and the last computation is older than
-    ``flags_max_age`` seconds; the page says when they were computed."""
+    computation) are recomputed when responses arrived, the last computation is older than
+    ``flags_max_age`` seconds and the round has at most ``flags_max_responses`` responses
+    (larger rounds: the integrity page's last computation); the page says when they were
+    computed."""
     rules = page_rules(rnd)
     frames = cell_sums.current_frames(rnd, rules)
     live = live_results(rnd, catalogue, tz, rules, frames)
-    flags = cell_sums.refresh_flags(rnd, rules, flags_max_age)
+    flags = cell_sums.refresh_flags(rnd, rules, flags_max_age, flags_max_responses)
     names = {s.code: s.name for s in rnd.schools}
     return ResultsPage(live, without_flagged(rnd, catalogue, rules, flags, frames),
                        cell_sums.dropped_rows(rnd).to_dict("records"), names, _charts(live, names))

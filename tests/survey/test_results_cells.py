@@ -170,6 +170,18 @@ def test_flags_are_kept_until_they_are_older_than_the_maximum_age(app):
         kept = results_page(rnd, catalogue(), TZ, 3600).without_flagged
         assert kept["excluded_flagged"] == 20 and kept["as_of"] is not None  # the page says as of when
         assert results_page(rnd, catalogue(), TZ, 0).without_flagged["excluded_flagged"] == 40
+        db.session.commit()
+        for _ in range(20):
+            store_answers(link_for(rnd, "parent", "S03"), "不满意")
+        # above the size where the page computes them itself, it keeps the integrity page's
+        assert results_page(rnd, catalogue(), TZ, 0, flags_max_responses=10).without_flagged["excluded_flagged"] == 40
+        from survey.integrity.report import flagged_ids
+
+        cell_sums.store_flags(rnd, round_recognition_rules(rnd), flagged_ids(rnd))
+        page = results_page(rnd, catalogue(), TZ, 0, flags_max_responses=10)
+        assert page.without_flagged["excluded_flagged"] == 60
+        _same(respondent_without_flagged(rnd, catalogue()), {k: page.without_flagged[k] for k in
+                                                             respondent_without_flagged(rnd, catalogue())})
 
 
 def _link_sums(rnd) -> list[tuple]:
