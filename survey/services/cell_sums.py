@@ -16,7 +16,9 @@ commit order under the round's chaining lock (survey.integrity.chaining), so eve
 with ``chain_seq <= rounds.chain_length`` is committed and none will later appear below it —
 unlike ids from a sequence, which commit out of order. Unchained responses (the moments
 between a commit and its chaining on PostgreSQL, or a chaining that failed) are chained by
-the refresh first.
+the refresh first. A response edited or deleted by hand in the database is tampering, which
+the chain check reports (survey.integrity.chain); the cells keep what was stored until they are
+rebuilt (clearing the round's ``cell_states`` row makes the next refresh sum everything again).
 
 Concurrency: the refresh advances ``cell_states.watermark`` by compare-and-swap before it
 adds anything, in the caller's transaction. The row lock this takes (PostgreSQL) or the
