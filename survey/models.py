@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -444,8 +445,9 @@ class DroppedResponse(Base):
     """A response the quality filters drop, with the reason ('speeder' or 'straightliner_fast')."""
 
     __tablename__ = "dropped_responses"
+    __table_args__ = (Index("ix_dropped_responses_round_id_response_id", "round_id", "response_id"),)  # first 500
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
     reason: Mapped[str] = mapped_column(String(20))
 
 

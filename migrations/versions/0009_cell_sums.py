@@ -71,7 +71,8 @@ def upgrade() -> None:
         _round_fk("dropped_responses"),
         sa.PrimaryKeyConstraint("response_id", name=op.f("pk_dropped_responses")),
     )
-    op.create_index(op.f("ix_dropped_responses_round_id"), "dropped_responses", ["round_id"], unique=False)
+    op.create_index("ix_dropped_responses_round_id_response_id", "dropped_responses", ["round_id", "response_id"],
+                    unique=False)
     op.create_table(
         "response_buckets",
         sa.Column("round_id", sa.Integer(), nullable=False),
