@@ -365,9 +365,10 @@ def dropped_rows(rnd: SurveyRound, limit: int = 500) -> pd.DataFrame:
     """The first ``limit`` responses the quality filters drop, with the reason."""
     return _frame(_run(
         'SELECT r.id AS response_id, r."group" AS "group", COALESCE(s.code, \'\') AS school_code, '
-        "r.duration_seconds AS duration_seconds, x.reason AS reason FROM dropped_responses x "
-        "JOIN responses r ON r.id = x.response_id LEFT JOIN schools s ON s.id = r.school_id "
-        "WHERE x.round_id = :round_id ORDER BY x.response_id LIMIT :limit", {"round_id": rnd.id, "limit": limit}))
+        "r.duration_seconds AS duration_seconds, x.reason AS reason FROM (SELECT response_id, reason "
+        "FROM dropped_responses WHERE round_id = :round_id ORDER BY response_id LIMIT :limit) x "
+        "JOIN responses r ON r.id = x.response_id LEFT JOIN schools s ON s.id = r.school_id ORDER BY x.response_id",
+        {"round_id": rnd.id, "limit": limit}))  # the first ones, then joined: 0.6 s at 1M when joined first
 
 
 # --------------------------------------------------------------------------- integrity flags
