@@ -279,6 +279,24 @@ def read_only(view):
     return wrapped
 
 
+@contextmanager
+def primary_writes():
+    """Inside a ``read_only`` view, a block whose reads and writes go to the primary: a page that
+    only reads may still bring derived data up to date there (the results page's cell sums,
+    survey.services.cell_sums), and reads the rest from its route. Elsewhere it does nothing.
+    Usable as a decorator."""
+    route = g.get("read_route") if has_app_context() else None
+    if route is None:
+        yield
+        return
+    g.read_route = None
+    try:
+        yield
+        db.session.flush()  # pending objects of the block go to the primary, not through the route
+    finally:
+        g.read_route = route
+
+
 def read_route() -> ReadRoute | None:
     """The current request's read route (None outside a ``read_only`` view)."""
     return g.get("read_route") if has_app_context() else None

@@ -12,11 +12,13 @@ from datetime import UTC, datetime
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -373,3 +375,95 @@ class RoundChange(Base):
 
 from survey.datacollect import models as _datacollect_models  # noqa: E402,F401 - the 填报 tables
 from survey.overview import models as _overview_models  # noqa: E402,F401  (regions, roadmaps: same metadata)
+
+
+# ------------------------------------------------------------------ live results (issue 12)
+class CellState(Base):
+    """How far a round's cell sums (LinkCell, AnswerCell, DroppedResponse, ResponseBucket) are
+    current: every response with ``chain_seq <= watermark`` is summed, with the quality-filter
+    rules whose fingerprint is ``rules_key``. The row is also the refresh lock: a refresh
+    advances ``watermark`` by compare-and-swap before it adds anything, so two workers never
+    add the same responses (survey.services.cell_sums). ``flags_seq``/``flags_at``: the
+    watermark and time of the integrity flags kept in FlaggedResponse; ``flagged_cells``: the
+    flagged responses' own cell sums, computed with them (subtracted for the score without
+    flagged responses)."""
+
+    __tablename__ = "cell_states"
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
+    watermark: Mapped[int] = mapped_column(Integer, default=0)
+    rules_key: Mapped[str] = mapped_column(String(64), default="")
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    flags_seq: Mapped[int | None] = mapped_column(Integer)
+    flags_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    flagged_cells: Mapped[dict | None] = mapped_column(JSON)
+
+
+class LinkCell(Base):
+    """Sums over one link's responses (a link is one group × school cell): ``responses`` stored,
+    ``all_*`` over respondents with at least one answer, ``kept_*`` over those the quality
+    filters keep (n, a, v, d, t, aa, av, vv as in evaluator.recognition.CellTotals), and how
+    many the filters dropped."""
+
+    __tablename__ = "link_cells"
+    link_id: Mapped[int] = mapped_column(ForeignKey("entry_links.id", ondelete="CASCADE"), primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    responses: Mapped[int] = mapped_column(BigInteger, default=0)
+    speeder: Mapped[int] = mapped_column(BigInteger, default=0)
+    straightliner_fast: Mapped[int] = mapped_column(BigInteger, default=0)
+    all_n: Mapped[int] = mapped_column(BigInteger, default=0)
+    all_a: Mapped[int] = mapped_column(BigInteger, default=0)
+    all_v: Mapped[int] = mapped_column(BigInteger, default=0)
+    all_d: Mapped[int] = mapped_column(BigInteger, default=0)
+    all_t: Mapped[int] = mapped_column(BigInteger, default=0)
+    all_aa: Mapped[int] = mapped_column(BigInteger, default=0)
+    all_av: Mapped[int] = mapped_column(BigInteger, default=0)
+    all_vv: Mapped[int] = mapped_column(BigInteger, default=0)
+    kept_n: Mapped[int] = mapped_column(BigInteger, default=0)
+    kept_a: Mapped[int] = mapped_column(BigInteger, default=0)
+    kept_v: Mapped[int] = mapped_column(BigInteger, default=0)
+    kept_d: Mapped[int] = mapped_column(BigInteger, default=0)
+    kept_t: Mapped[int] = mapped_column(BigInteger, default=0)
+    kept_aa: Mapped[int] = mapped_column(BigInteger, default=0)
+    kept_av: Mapped[int] = mapped_column(BigInteger, default=0)
+    kept_vv: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AnswerCell(Base):
+    """Answers per link × item × answer label: ``total`` over every response, ``kept`` over
+    those the quality filters keep (item sums and the option distribution come from here)."""
+
+    __tablename__ = "answer_cells"
+    link_id: Mapped[int] = mapped_column(ForeignKey("entry_links.id", ondelete="CASCADE"), primary_key=True)
+    item: Mapped[str] = mapped_column(String(40), primary_key=True)
+    label: Mapped[str] = mapped_column(String(40), primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
+    kept: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DroppedResponse(Base):
+    """A response the quality filters drop, with the reason ('speeder' or 'straightliner_fast')."""
+
+    __tablename__ = "dropped_responses"
+    __table_args__ = (Index("ix_dropped_responses_round_id_response_id", "round_id", "response_id"),)  # first 500
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(20))
+
+
+class ResponseBucket(Base):
+    """Responses per 15-minute slot of submission (``slot`` = UTC epoch seconds // 900): the
+    answers-per-day chart in any time zone whose offset is a multiple of 15 minutes."""
+
+    __tablename__ = "response_buckets"
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
+    slot: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class FlaggedResponse(Base):
+    """A response with at least one integrity signal, as of CellState.flags_seq."""
+
+    __tablename__ = "flagged_responses"
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)

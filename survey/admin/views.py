@@ -31,7 +31,6 @@ from survey.db import read_only, refused
 from survey.i18n import _
 from survey.instruments import catalogue
 from survey.pagination import paginate
-from survey.recognition import dropped_responses
 from survey.rulesets import ruleset_choices, ruleset_title
 from survey.services import ServiceError
 from survey.services.counties import is_placeholder
@@ -229,38 +228,15 @@ def round_export(round_id: int, ext: str):
 def round_results(round_id: int):
     """Live social-recognition score with its CI, breakdowns and charts; while weighted groups
     are missing, the figures of the groups that answered and the county score pending."""
-    from survey.results import live_results
-    from survey.results_charts import distribution_chart, interval_chart, per_day_chart
+    from survey.services.live_results import results_page
 
     rnd = round_or_404(round_id)
-    live = live_results(rnd, catalogue(), current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    result = live.result
-    dropped = dropped_responses(rnd, round_recognition_rules(rnd))
-    from survey.integrity.report import without_flagged
-
-    names = {s.code: s.name for s in rnd.schools}
-    charts = {}
-    if result:
-        threshold = result.get("threshold")
-        rows = [(GROUPS[g].label, v["score"], *(v["ci"] or (None, None))) for g, v in result["groups"].items()]
-        if not live.partial:
-            rows.insert(0, (_("全县"), result["score"], *(result["ci"] or (None, None))))
-        charts["groups"] = interval_chart(rows, threshold, _("各调查对象的认可度（黑线为置信区间）"), label_width=110)
-        charts["items"] = interval_chart(
-            [(f"{k} {v['text'][:10]}…" if len(v["text"]) > 10 else f"{k} {v['text']}", v["score"], None, None)
-             for k, v in result["items"].items()], threshold, _("各题目的认可度"), label_width=200)
-        shown = [(names.get(c, c), v["score"], None, None) for c, v in result["schools"].items()
-                 if not v.get("suppressed")]
-        if shown:
-            charts["schools"] = interval_chart(shown, threshold, _("各学校的认可度"), label_width=170)
-    if live.distribution:
-        charts["options"] = distribution_chart([(GROUPS[g].label, c) for g, c in live.distribution.items()],
-                                               live.scale, _("各调查对象的答案分布"))
-    if live.per_day:
-        charts["days"] = per_day_chart(live.per_day, _("每天收到的回答（北京时间）"))
-    return render_template("admin/results.html", rnd=rnd, r=result, live=live, problem=live.problem, groups=GROUPS,
-                           missing="、".join(GROUPS[g].label for g in live.missing), charts=charts,
-                           without_flagged=without_flagged(rnd, catalogue()),
-                           dropped=dropped.to_dict("records"), school_names=names,
-                           n_total=(result["n_kept"] + result["n_dropped"]) if result else None,
+    page = results_page(rnd, catalogue(), current_app.config["BABEL_DEFAULT_TIMEZONE"],
+                        current_app.config.get("LIVE_FLAGS_MAX_AGE_SECONDS", 300),
+                        current_app.config.get("LIVE_FLAGS_MAX_RESPONSES", 50_000))
+    live = page.live
+    return render_template("admin/results.html", rnd=rnd, r=live.result, live=live, problem=live.problem,
+                           groups=GROUPS, missing="、".join(GROUPS[g].label for g in live.missing),
+                           charts=page.charts, without_flagged=page.without_flagged, dropped=page.dropped,
+                           school_names=page.school_names, n_total=page.n_total,
                            refresh=current_app.config["PROGRESS_REFRESH_SECONDS"] * 3)

@@ -13,10 +13,10 @@ import click
 
 from evaluator.errors import InputError
 
-from . import demo, evaluation, integrity, overview, recognition, rounds, service, users
+from . import demo, evaluation, integrity, overview, rounds, service, social_recognition, users
 
 cli = click.Group(name="run.py", help="县域义务教育优质均衡督导评估工具")
-for _module in (service, users, rounds, integrity, demo, evaluation, recognition, overview):
+for _module in (service, users, rounds, integrity, demo, evaluation, social_recognition, overview):
     for _command in _module.commands:
         cli.add_command(_command)
 

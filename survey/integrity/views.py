@@ -23,6 +23,8 @@ from survey.integrity.report import round_integrity, verify_round, without_flagg
 from survey.integrity.seal import build_archive
 from survey.integrity.timeline import timeline_svg
 from survey.services import ServiceError
+from survey.services.cell_sums import store_flags
+from survey.services.live_results import page_rules
 from survey.services.rounds import describe_link
 from survey.views_common import action_or_400, base_url, flash_refusal
 
@@ -37,6 +39,7 @@ MAX_TIMELINES = 40
 def round_integrity_page(round_id: int):
     rnd = round_or_404(round_id)
     report, responses, rules = round_integrity(rnd)
+    store_flags(rnd, page_rules(rnd), set(report.by_response))  # the results page's score without them
     chain = verify_round(rnd)
     links = {ln.code: ln for ln in rnd.links}
     flagged_links = list(dict.fromkeys(f["link"] for f in report.flags))
@@ -55,7 +58,7 @@ def round_integrity_page(round_id: int):
                                                   start, end, rules.timezone, describe_link(ln))})
     recognition = None
     if report.flagged:
-        from survey.recognition import round_recognition_sql
+        from survey.services.round_recognition import round_recognition_sql
 
         try:
             full = round_recognition_sql(rnd, catalogue()).to_dict()

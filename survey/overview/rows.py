@@ -86,7 +86,7 @@ def shortfall_texts(report: Mapping[str, Any]) -> tuple[str, ...]:
 def round_summaries(county: County, catalogue) -> tuple[RoundSummary, ...]:
     from evaluator.integrity import KIND_LABELS, KINDS
     from survey.integrity.report import round_integrity
-    from survey.recognition import round_recognition_sql
+    from survey.services.round_recognition import round_recognition_sql
 
     out = []
     for rnd in db.session.scalars(select(SurveyRound).where(SurveyRound.county_id == county.id)

@@ -33,8 +33,8 @@ from survey.db import db
 from survey.integrity.report import without_flagged
 from survey.models import County, Evaluation, SurveyRound, User, utcnow
 from survey.pins import freeze_ruleset, item_texts
-from survey.recognition import round_inputs
 from survey.services import ServiceError
+from survey.services.round_recognition import round_inputs
 from survey.services.rounds import get_or_create_county
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".zip")

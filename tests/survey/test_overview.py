@@ -209,7 +209,7 @@ def test_regions_are_managed_by_admins_only(app, client, city):
 def test_survey_round_progress_and_live_score_with_interval(app, client, city):
     from survey.instruments import catalogue
     from survey.models import County
-    from survey.recognition import round_recognition_sql
+    from survey.services.round_recognition import round_recognition_sql
     from tests.survey.helpers import make_round, store_answers
 
     with app.app_context():

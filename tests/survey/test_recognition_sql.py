@@ -11,7 +11,7 @@ import numpy as np
 from evaluator.groups import GROUPS
 from survey.db import db
 from survey.instruments import catalogue
-from survey.recognition import round_recognition, round_recognition_sql
+from survey.services.round_recognition import round_recognition, round_recognition_sql
 from survey.services.rounds import recognition_rules
 from tests.survey.helpers import link_for, make_round, store_answers
 

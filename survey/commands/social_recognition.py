@@ -60,7 +60,7 @@ def _from_round(round_id: int, rules: str | None) -> tuple[Any, Any, str]:
     from survey.commands._app import app_context
     from survey.commands.rounds import _round
     from survey.instruments import catalogue
-    from survey.recognition import round_inputs
+    from survey.services.round_recognition import round_inputs
 
     with app_context():
         rnd = _round(round_id)
