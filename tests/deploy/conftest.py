@@ -1,3 +1,3 @@
-"""The deploy tests reuse the survey fixtures (app, client, runner on every configured database)."""
+"""The deploy tests reuse the survey fixtures (app, client, on every configured database)."""
 
-from tests.survey.conftest import app, client, database_url, runner  # noqa: F401
+from tests.survey.conftest import app, client, database_url  # noqa: F401
