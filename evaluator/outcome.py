@@ -12,7 +12,6 @@ PASS: Status = "pass"
 FAIL: Status = "fail"
 PENDING: Status = "pending"
 NA: Status = "n/a"
-STATUS_ZH = {"pass": "是", "fail": "否", "pending": "待补充", "n/a": "不适用"}
 # Relative tolerance for "at least" comparisons, so that a value equal to the threshold
 # on paper (e.g. 100 × 42 / 1000 = 4.2) is not lost to binary rounding.
 TOLERANCE = 1e-9

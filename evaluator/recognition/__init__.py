@@ -27,12 +27,13 @@ from evaluator.recognition.result import (
     GroupEstimate,
     ItemEstimate,
     RecognitionResult,
+    RecognitionSummary,
     SchoolEstimate,
 )
 from evaluator.recognition.rules import RecognitionRules
 
 __all__ = [
-    "CellTotals", "CountyEstimate", "GroupEstimate", "ItemEstimate", "RecognitionResult",
+    "CellTotals", "CountyEstimate", "GroupEstimate", "ItemEstimate", "RecognitionResult", "RecognitionSummary",
     "RecognitionRules", "SamplePlan", "SchoolEstimate", "cells_from_codes", "encode",
     "estimate_from_cells", "logit_ci", "plan_sample", "population_total_n", "recognize",
     "cell_totals", "load_mapping", "read_responses", "read_schools", "recognize_file", "rules_of",
