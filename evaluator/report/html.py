@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from evaluator.report.charts import BAND_COLOURS, SVG_CHARTS
+from evaluator.report.model import Report, as_report
 from evaluator.report.view import Cell, Table, build_view, numbered
 
 SERIF = "'Noto Serif CJK SC','Source Han Serif SC','Songti SC',SimSun,'宋体',serif"
@@ -128,8 +129,9 @@ def _chapter_size(sections: list, i: int) -> int:
     return total
 
 
-def render_html(report: Mapping[str, Any]) -> str:
-    """The complete report.html text for a report dict."""
+def render_html(report: Report | Mapping[str, Any]) -> str:
+    """The complete report.html text for a report (or a report dict)."""
+    report = as_report(report)
     view = build_view(report)
     out = [
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">',

@@ -3,11 +3,11 @@ time, the software and rule-set by name."""
 
 from __future__ import annotations
 
-from evaluator.report import view
+from evaluator.report import display, view
 
 
 def test_keys_become_chinese_names():
-    names = view._field_names()
+    names = display._field_names()
     text = view.plain("教师平均工资收入与公务员平均工资收入之比102.28%；performance_pay_ok=是")
     assert "performance_pay_ok" not in text and f"{names['performance_pay_ok']}：是" in text
     text = view.plain("缺少数据：equipment_value、teaching_area")
