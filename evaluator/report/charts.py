@@ -241,7 +241,9 @@ def svg_matrix(report: Report | Mapping[str, Any]) -> str:
 def svg_recognition(report: Report | Mapping[str, Any]) -> str:
     """Dot-and-whisker chart of the county and group scores with their CIs (level of the
     result's ``confidence``) and the threshold."""
+    report = as_report(report)
     rows, threshold = recognition_intervals(report)
+    confidence = report.recognition.confidence if report.recognition is not None else None
     left, width, row_h = 90, 600, 24
     plot_w = width - left - 70
     lows = [r.lo for r in rows if r.lo is not None] + [r.score for r in rows if r.score is not None]
@@ -273,7 +275,7 @@ def svg_recognition(report: Report | Mapping[str, Any]) -> str:
     tx = x_of(threshold)
     body.append(f'<line x1="{tx:.1f}" y1="10" x2="{tx:.1f}" y2="{bottom}" stroke="#c00000" stroke-dasharray="5 3"/>')
     body.append(_text(tx, bottom + 28, f"标准 {threshold * 100:.0f}%", "middle", 11, "#c00000"))
-    return _svg(width, height, body, f"社会认可度（分群体，{ci_label(rec.confidence if (rec := as_report(report).recognition) is not None else None)}）")
+    return _svg(width, height, body, f"社会认可度（分群体，{ci_label(confidence)}）")
 
 
 SVG_CHARTS = {"cv": svg_cv, "matrix": svg_matrix, "recognition": svg_recognition}

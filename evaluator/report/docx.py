@@ -29,8 +29,9 @@ from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Pt, RGBColor
 
 from evaluator.report import charts
+from evaluator.report.display import ReportView, Table, clean, numbered, ruleset_name
 from evaluator.report.model import Report, as_report
-from evaluator.report.view import ReportView, Table, build_view, clean, numbered, ruleset_name
+from evaluator.report.view import build_view
 
 TITLE_FONT, HEADING_FONT, SUBHEADING_FONT, BODY_FONT, TABLE_FONT = "黑体", "黑体", "楷体", "仿宋", "宋体"
 WEST_FONT = "Times New Roman"

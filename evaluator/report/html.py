@@ -12,8 +12,9 @@ from html import escape
 from typing import Any
 
 from evaluator.report.charts import BAND_COLOURS, SVG_CHARTS
+from evaluator.report.display import Cell, Table, numbered
 from evaluator.report.model import Report, as_report
-from evaluator.report.view import Cell, Table, build_view, numbered
+from evaluator.report.view import build_view
 
 SERIF = "'Noto Serif CJK SC','Source Han Serif SC','Songti SC',SimSun,'宋体',serif"
 FANGSONG = "FangSong,'仿宋','仿宋_GB2312','STFangsong'," + SERIF

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from evaluator.recognition.result import RecognitionSummary
 
@@ -41,23 +41,26 @@ def _extra(data: Mapping[str, Any], known: Iterable[str]) -> dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in data.items() if k not in known}
 
 
-def _present(data: Mapping[str, Any], keys: Iterable[str]) -> tuple[str, ...]:
-    """The source's keys in its order (known and unknown): to_dict writes them back so."""
-    return tuple(data)
-
-
+@dataclass(frozen=True, kw_only=True)
 class _Stored:
-    """Shared to_dict: the known keys the source had (or all, for an object built in code),
-    in the stored order, then the unknown ones."""
+    """Shared by the stored objects: ``present`` is the source dict's keys in its order (None for
+    an object built in code), ``extra`` the keys this module does not know. ``to_dict`` writes
+    the source's keys back in their order; an object built in code writes every known key."""
 
-    _keys: tuple[str, ...] = ()
+    present: tuple[str, ...] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    _keys: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Any:
+        """Plain fields named as the keys (the subclasses with nested objects override this)."""
+        return cls(**{k: d.get(k) for k in cls._keys}, present=tuple(d), extra=_extra(d, cls._keys))
 
     def _value(self, key: str) -> Any:
         return getattr(self, key)
 
     def to_dict(self) -> dict[str, Any]:
-        present = getattr(self, "present", None)
-        extra = getattr(self, "extra", {})
+        present, extra = self.present, self.extra
         order = self._keys + tuple(extra) if present is None else present
         return {k: copy.deepcopy(extra[k]) if k in extra else _plain(self._value(k)) for k in order}
 
@@ -81,13 +84,7 @@ class Indicator(_Stored):
     met: bool | None = None
     ratio: float | None = None
     band: str | None = None
-    present: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    _keys = _IND_KEYS
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Indicator:
-        return cls(*(d.get(k) for k in _IND_KEYS), present=_present(d, _IND_KEYS), extra=_extra(d, _IND_KEYS))
+    _keys: ClassVar[tuple[str, ...]] = _IND_KEYS
 
 
 @dataclass(frozen=True)
@@ -103,9 +100,7 @@ class ReportItem(_Stored):
     missing: tuple[str, ...] = ()
     figures: Mapping[str, Any] = field(default_factory=dict)
     rectification: Mapping[str, str] | None = None
-    present: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    _keys = _ITEM_KEYS
+    _keys: ClassVar[tuple[str, ...]] = _ITEM_KEYS
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ReportItem:
@@ -113,7 +108,7 @@ class ReportItem(_Stored):
                    detail=d.get("detail") or "", area=d.get("area") or "", problem=d.get("problem") or "",
                    missing=tuple(d.get("missing") or ()), figures=copy.deepcopy(dict(d.get("figures") or {})),
                    rectification=dict(d["rectification"]) if d.get("rectification") else None,
-                   present=_present(d, _ITEM_KEYS), extra=_extra(d, _ITEM_KEYS))
+                   present=tuple(d), extra=_extra(d, _ITEM_KEYS))
 
 
 @dataclass(frozen=True)
@@ -133,9 +128,7 @@ class SchoolRow(_Stored):
     status: str | None = None
     reason: str | None = None
     missing: tuple[str, ...] = ()
-    present: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    _keys = _SCHOOL_KEYS
+    _keys: ClassVar[tuple[str, ...]] = _SCHOOL_KEYS
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SchoolRow:
@@ -144,7 +137,7 @@ class SchoolRow(_Stored):
                    met_count=d.get("met_count"), passed=d.get("pass"), label=d.get("label"),
                    school_type=d.get("school_type"), students=d.get("students"), excluded=d.get("excluded"),
                    status=d.get("status"), reason=d.get("reason"), missing=tuple(d.get("missing") or ()),
-                   present=_present(d, _SCHOOL_KEYS), extra=_extra(d, _SCHOOL_KEYS))
+                   present=tuple(d), extra=_extra(d, _SCHOOL_KEYS))
 
     def _value(self, key: str) -> Any:
         return self.passed if key == "pass" else getattr(self, key)
@@ -160,14 +153,7 @@ class ShortfallRow(_Stored):
     unit: str = ""
     school_name: str = ""
     item: str = ""
-    present: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    _keys = _SHORTFALL_KEYS
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ShortfallRow:
-        return cls(*(d.get(k) for k in _SHORTFALL_KEYS), present=_present(d, _SHORTFALL_KEYS),
-                   extra=_extra(d, _SHORTFALL_KEYS))
+    _keys: ClassVar[tuple[str, ...]] = _SHORTFALL_KEYS
 
 
 @dataclass(frozen=True)
@@ -179,13 +165,7 @@ class ShortfallTotalRow(_Stored):
     amount: float | None = None
     unit: str = ""
     schools: int | None = None
-    present: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    _keys = _TOTAL_KEYS
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ShortfallTotalRow:
-        return cls(*(d.get(k) for k in _TOTAL_KEYS), present=_present(d, _TOTAL_KEYS), extra=_extra(d, _TOTAL_KEYS))
+    _keys: ClassVar[tuple[str, ...]] = _TOTAL_KEYS
 
 
 @dataclass(frozen=True)
@@ -193,14 +173,12 @@ class Prerequisite(_Stored):
     status: str | None = None
     detail: str = ""
     missing: tuple[str, ...] = ()
-    present: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    _keys = _PREREQ_KEYS
+    _keys: ClassVar[tuple[str, ...]] = _PREREQ_KEYS
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Prerequisite:
         return cls(d.get("status"), d.get("detail") or "", tuple(d.get("missing") or ()),
-                   present=_present(d, _PREREQ_KEYS), extra=_extra(d, _PREREQ_KEYS))
+                   present=tuple(d), extra=_extra(d, _PREREQ_KEYS))
 
 
 @dataclass(frozen=True)
@@ -210,13 +188,7 @@ class County(_Stored):
     province: str | None = None
     assessment_year: int | None = None
     basic_balanced_year: int | None = None
-    present: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    _keys = _COUNTY_KEYS
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> County:
-        return cls(*(d.get(k) for k in _COUNTY_KEYS), present=_present(d, _COUNTY_KEYS), extra=_extra(d, _COUNTY_KEYS))
+    _keys: ClassVar[tuple[str, ...]] = _COUNTY_KEYS
 
 
 @dataclass(frozen=True)
@@ -231,16 +203,14 @@ class Provenance(_Stored):
     inputs: tuple[Mapping[str, Any], ...] = ()
     generated_at: str | None = None
     software_version: str | None = None
-    present: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    _keys = _PROV_KEYS
+    _keys: ClassVar[tuple[str, ...]] = _PROV_KEYS
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Provenance:
         return cls(d.get("ruleset_id"), d.get("ruleset_version"), d.get("ruleset_sha256"),
                    tuple(d.get("ruleset_sources") or ()), tuple(dict(f) for f in d.get("ruleset_files") or ()),
                    tuple(dict(i) for i in d.get("inputs") or ()), d.get("generated_at"), d.get("software_version"),
-                   present=_present(d, _PROV_KEYS), extra=_extra(d, _PROV_KEYS))
+                   present=tuple(d), extra=_extra(d, _PROV_KEYS))
 
 
 @dataclass(frozen=True)
@@ -265,9 +235,7 @@ class Report(_Stored):
     provenance: Provenance = field(default_factory=Provenance)
     cv_composite: Mapping[str, float | None] | None = None
     schema_version: int = SCHEMA_VERSION
-    present: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    _keys = _REPORT_KEYS
+    _keys: ClassVar[tuple[str, ...]] = _REPORT_KEYS
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Report:
@@ -291,7 +259,7 @@ class Report(_Stored):
             prerequisite=Prerequisite.from_dict(prereq) if isinstance(prereq, Mapping) and prereq else None,
             county=County.from_dict(d.get("county") or {}), provenance=Provenance.from_dict(d.get("provenance") or {}),
             cv_composite=d.get("cv_composite"), schema_version=version,
-            present=_present(d, _REPORT_KEYS), extra=_extra(d, _REPORT_KEYS),
+            present=tuple(d), extra=_extra(d, _REPORT_KEYS),
         )
 
     def item(self, code: str) -> ReportItem | None:

@@ -2,7 +2,7 @@
 
 The display model (Cell, Table, Section, ReportView) and the shared formatting live in
 ``evaluator.report.display``; the tables in ``evaluator.report.sections`` and
-``evaluator.report.recognition_view``. Their public names are importable from here too.
+``evaluator.report.recognition_view``.
 Nothing here recomputes a verdict or a statistic.
 """
 
@@ -14,42 +14,20 @@ from typing import Any
 
 from evaluator.labels import COMPLIANCE
 from evaluator.report.display import (
-    INDICATORS,
     NOT_GIVEN,
-    NUMBER_FORMATS,
-    STAGE_LABEL,
-    STAGES,
-    STATUS_BAND,
     VERDICT_TEXT,
-    Cell,
     ReportView,
     Section,
-    Table,
-    beijing_time,
-    ci_label,
     ci_text,
     clean,
-    format_value,
-    group_label,
-    heading_number,
-    indicator_band,
-    indicator_fmt,
-    item_area,
-    item_heading,
-    item_problem,
-    missing_text,
-    numbered,
     pct,
     plain,
     ruleset_name,
-    school_label,
-    software_name,
 )
 from evaluator.report.model import Report, as_report
 from evaluator.report.recognition_view import recognition_paragraphs, recognition_tables, standard
 from evaluator.report.sections import (
     county_line,
-    cv_limits,
     cv_table,
     items_table,
     key_figures_table,
@@ -64,15 +42,7 @@ from evaluator.report.sections import (
     thresholds_table,
 )
 
-__all__ = [
-    "COMPLIANCE", "INDICATORS", "NOT_GIVEN", "NUMBER_FORMATS", "STAGES", "STAGE_LABEL", "STATUS_BAND", "VERDICT_TEXT",
-    "Cell", "ReportView", "Section", "Table", "beijing_time", "build_view", "ci_label", "ci_text", "clean",
-    "cv_limits", "cv_table", "format_value", "group_label", "heading_number", "indicator_band", "indicator_fmt",
-    "item_area", "item_heading", "item_problem", "items_table", "key_figures_table", "local_item_table",
-    "local_items", "matrix_table", "missing_text", "numbered", "pct", "plain", "provenance_tables",
-    "recognition_paragraphs", "recognition_tables", "rectification_table", "ruleset_name", "school_issue_table",
-    "school_label", "shortfall_tables", "software_name", "summary_table", "thresholds_table",
-]
+__all__ = ["VERDICT_TEXT", "build_view"]
 
 
 def build_view(report: Report | Mapping[str, Any]) -> ReportView:

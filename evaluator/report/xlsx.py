@@ -20,8 +20,9 @@ from openpyxl.utils import get_column_letter
 
 from evaluator.cells import neutralise
 from evaluator.report.charts import BAND_COLOURS
+from evaluator.report.display import NUMBER_FORMATS, Cell, ReportView, Table
 from evaluator.report.model import Report
-from evaluator.report.view import NUMBER_FORMATS, Cell, ReportView, Table, build_view
+from evaluator.report.view import build_view
 
 FONT = "宋体"
 SHEETS = ("指标汇总", "整改计划", "学校指标", "差异系数", "短板缺口", "社会认可度", "来源")
