@@ -1,7 +1,9 @@
-"""Result types shared by every area of the evaluation: items, shortfalls, statuses."""
+"""Result types shared by every area of the evaluation: items, shortfalls, statuses, and the
+social-recognition summary a report keeps (light: the writers import it without the estimator)."""
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -129,3 +131,52 @@ def conclude(code: str, title: str, area: str, problems: list[str], details: lis
     return ItemResult(code, title, area, status, "；".join(details),
                       joiner.join(problems) + ("。" if problems else ""),
                       tuple(missing) if status == PENDING else (), figures)
+
+
+def _number(value: Any) -> float | None:
+    """A JSON number as float; anything else (null, text, a boolean) as None."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _interval(value: Any) -> tuple[float, float] | None:
+    if isinstance(value, list | tuple) and len(value) == 2 and all(_number(v) is not None for v in value):
+        return (float(value[0]), float(value[1]))
+    return None
+
+
+@dataclass(frozen=True)
+class RecognitionSummary:
+    """The ``recognition`` object of a report as a typed result: the county figures the
+    verdict and the writers read, and the whole object (``data``) for the breakdowns.
+
+    Built from a ``RecognitionResult`` (``evaluator.recognition.RecognitionResult.summary()``) or from a stored
+    report's JSON (``from_dict``); ``to_dict()`` gives that JSON back unchanged. Figures that
+    are absent or not numbers are ``None``; ``status`` keeps whatever the object says, so a
+    caller can tell an unknown status from a missing one."""
+
+    status: Any
+    score: float | None
+    ci: tuple[float, float] | None
+    threshold: float | None
+    confidence: float | None
+    borderline: bool
+    n_kept: int | None
+    n_dropped: int | None
+    data: Mapping[str, Any]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RecognitionSummary:
+        n_kept, n_dropped = data.get("n_kept"), data.get("n_dropped")
+        return cls(status=data.get("status"), score=_number(data.get("score")), ci=_interval(data.get("ci")),
+                   threshold=_number(data.get("threshold")), confidence=_number(data.get("confidence")),
+                   borderline=bool(data.get("borderline")),
+                   n_kept=n_kept if isinstance(n_kept, int) and not isinstance(n_kept, bool) else None,
+                   n_dropped=n_dropped if isinstance(n_dropped, int) and not isinstance(n_dropped, bool) else None,
+                   data=dict(data))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A key of the stored object (breakdowns: groups, items, schools, deff, …)."""
+        return self.data.get(key, default)
+
+    def to_dict(self) -> dict[str, Any]:
+        return copy.deepcopy(dict(self.data))

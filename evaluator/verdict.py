@@ -13,7 +13,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -22,13 +22,25 @@ from evaluator.fields import field_zh
 from evaluator.indicators import ResourceResult, evaluate_resources
 from evaluator.labels import STATUS_WORD
 from evaluator.local_items import evaluate_local_items
-from evaluator.outcome import FAIL, NA, PASS, PENDING, ItemResult, Shortfall, fmt, meets
+from evaluator.outcome import (
+    FAIL,
+    NA,
+    PASS,
+    PENDING,
+    ItemResult,
+    RecognitionSummary,
+    Shortfall,
+    fmt,
+    meets,
+)
 from evaluator.quality import evaluate_quality
-from evaluator.recognition.result import RecognitionResult, RecognitionSummary
 from evaluator.report.model import SCHEMA_VERSION, Report
 from evaluator.rules import INDICATOR_KEYS, ITEM_CODES, STAGES, RuleSet
 from evaluator.veto import evaluate_veto
 from evaluator.workbook import Workbook
+
+if TYPE_CHECKING:
+    from evaluator.recognition.result import RecognitionResult
 
 Verdict = Literal["recognized", "not_recognized", "incomplete"]
 SOFTWARE_VERSION = "evaluator 0.1"
@@ -201,11 +213,9 @@ def as_recognition(recognition: RecognitionResult | RecognitionSummary | Mapping
     report's ``recognition`` object, or None (item 5 pending)."""
     if recognition is None or isinstance(recognition, RecognitionSummary):
         return recognition
-    if isinstance(recognition, RecognitionResult):
-        return recognition.summary()
     if isinstance(recognition, Mapping):
         return RecognitionSummary.from_dict(recognition)
-    if callable(getattr(recognition, "to_dict", None)):  # another result object with the same JSON form
+    if callable(getattr(recognition, "to_dict", None)):  # RecognitionResult, or another with its JSON form
         return RecognitionSummary.from_dict(recognition.to_dict())
     raise TypeError(f"recognition: {type(recognition).__name__}")
 

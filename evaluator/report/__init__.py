@@ -15,18 +15,26 @@ Public API::
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from evaluator.report.docx import write_docx
-from evaluator.report.html import render_html
 from evaluator.report.model import Report, as_report
-from evaluator.report.view import build_view
-from evaluator.report.xlsx import write_xlsx
 
 __all__ = ["Report", "render_html", "write_docx", "write_reports", "write_xlsx", "write_json", "write_html"]
+
+# The writers load python-docx and openpyxl: imported on first use, so that the evaluation
+# (evaluator.verdict → evaluator.report.model) does not pay for them (PEP 562).
+_WRITERS = {"render_html": "evaluator.report.html", "write_docx": "evaluator.report.docx",
+            "write_xlsx": "evaluator.report.xlsx", "build_view": "evaluator.report.view"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WRITERS:
+        return getattr(importlib.import_module(_WRITERS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _atomic_write_text(path: Path, text: str) -> Path:
@@ -56,6 +64,8 @@ def _plain(value: Any) -> Any:
 
 def write_html(report: Report | Mapping[str, Any], path: Path | str) -> Path:
     """Write report.html (see :func:`render_html`)."""
+    from evaluator.report.html import render_html
+
     return _atomic_write_text(Path(path), render_html(report))
 
 
@@ -66,6 +76,10 @@ def write_reports(report: Report | Mapping[str, Any], out_dir: Path | str) -> li
     into place, so a failure never leaves a half-written report. Returns the four paths in
     that order.
     """
+    from evaluator.report.docx import write_docx
+    from evaluator.report.view import build_view
+    from evaluator.report.xlsx import write_xlsx
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     typed = as_report(report)

@@ -16,8 +16,7 @@ from functools import cache
 from html import escape
 from typing import Any
 
-from evaluator.outcome import at_least
-from evaluator.recognition.result import RecognitionSummary
+from evaluator.outcome import RecognitionSummary, at_least
 from evaluator.report.display import (
     INDICATORS,
     STAGES,

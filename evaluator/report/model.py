@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from evaluator.recognition.result import RecognitionSummary
+from evaluator.outcome import RecognitionSummary
 
 SCHEMA_VERSION = 2
 

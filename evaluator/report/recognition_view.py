@@ -8,8 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from evaluator.labels import REACHES, STATUS_WORD
-from evaluator.outcome import FAIL, PASS, PENDING
-from evaluator.recognition.result import RecognitionSummary
+from evaluator.outcome import FAIL, PASS, PENDING, RecognitionSummary
 from evaluator.report.display import (
     NOT_GIVEN,
     STATUS_BAND,
