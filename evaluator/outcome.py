@@ -138,6 +138,10 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _interval(value: Any) -> tuple[float, float] | None:
     if isinstance(value, list | tuple) and len(value) == 2 and all(_number(v) is not None for v in value):
         return (float(value[0]), float(value[1]))
@@ -162,21 +166,65 @@ class RecognitionSummary:
     borderline: bool
     n_kept: int | None
     n_dropped: int | None
+    se: float | None
+    df: int | None
+    dont_know_rate: float | None
+    dont_know_as_no: float | None
+    dont_know_as_no_status: str | None
+    min_cell: int | None
+    warnings: tuple[str, ...]
     data: Mapping[str, Any]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RecognitionSummary:
-        n_kept, n_dropped = data.get("n_kept"), data.get("n_dropped")
+        status = data.get("dont_know_as_no_status")
         return cls(status=data.get("status"), score=_number(data.get("score")), ci=_interval(data.get("ci")),
                    threshold=_number(data.get("threshold")), confidence=_number(data.get("confidence")),
-                   borderline=bool(data.get("borderline")),
-                   n_kept=n_kept if isinstance(n_kept, int) and not isinstance(n_kept, bool) else None,
-                   n_dropped=n_dropped if isinstance(n_dropped, int) and not isinstance(n_dropped, bool) else None,
+                   borderline=bool(data.get("borderline")), n_kept=_count(data.get("n_kept")),
+                   n_dropped=_count(data.get("n_dropped")), se=_number(data.get("se")), df=_count(data.get("df")),
+                   dont_know_rate=_number(data.get("dont_know_rate")),
+                   dont_know_as_no=_number(data.get("dont_know_as_no")),
+                   dont_know_as_no_status=status if isinstance(status, str) else None,
+                   min_cell=_count(data.get("min_cell")), warnings=tuple(map(str, data.get("warnings") or ())),
                    data=dict(data))
 
-    def get(self, key: str, default: Any = None) -> Any:
-        """A key of the stored object (breakdowns: groups, items, schools, deff, …)."""
-        return self.data.get(key, default)
+    def _table(self, key: str) -> Mapping[str, Any]:
+        value = self.data.get(key)
+        return value if isinstance(value, Mapping) else {}
+
+    @property
+    def groups(self) -> Mapping[str, Mapping[str, Any]]:
+        """Per respondent group: {score, n, se, ci, weight, label, dont_know_rate, deff …}."""
+        return self._table("groups")
+
+    @property
+    def items(self) -> Mapping[str, Mapping[str, Any]]:
+        """Per questionnaire item: {score, se, n, dont_know_rate, text}."""
+        return self._table("items")
+
+    @property
+    def schools(self) -> Mapping[str, Mapping[str, Any]]:
+        """Per school: {score, se, n} or {n, suppressed: true}."""
+        return self._table("schools")
+
+    @property
+    def deff(self) -> Mapping[str, float | None]:
+        return self._table("deff")
+
+    @property
+    def unfiltered(self) -> Mapping[str, Any]:
+        """The estimate without the quality filters: {score, ci, n}."""
+        return self._table("unfiltered")
+
+    @property
+    def dropped(self) -> Mapping[str, int]:
+        """Answers the filters dropped, by reason (speeder, straightliner_fast, empty)."""
+        return self._table("dropped")
+
+    @property
+    def without_flagged(self) -> Mapping[str, Any]:
+        """The score without integrity-flagged answers (survey rounds; empty otherwise)."""
+        return self._table("without_flagged")
 
     def to_dict(self) -> dict[str, Any]:
         return copy.deepcopy(dict(self.data))

@@ -131,7 +131,7 @@ def recognition_intervals(report: Report | Mapping[str, Any]) -> tuple[list[Inte
         return Interval(label, obj.get("score"), ci[0], ci[1])
 
     out = [Interval("全县", rec.score, *(rec.ci or (None, None)))]
-    out += [interval(group_label(k), g) for k, g in (rec.get("groups") or {}).items()]
+    out += [interval(group_label(k), g) for k, g in rec.groups.items()]
     return out, standard_of(rec)
 
 

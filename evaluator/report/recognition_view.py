@@ -45,14 +45,14 @@ def recognition_paragraphs(rec: RecognitionSummary | Mapping[str, Any] | None) -
     rec = _summary(rec)
     if rec is None:
         return ("未提供社会认可度调查结果，该项待定。",)
-    notes = tuple(f"注意：{w}" for w in rec.get("warnings") or [])
-    flagged = (integrity_paragraph(rec),) if rec.get("without_flagged") else ()
+    notes = tuple(f"注意：{w}" for w in rec.warnings)
+    flagged = (integrity_paragraph(rec),) if rec.without_flagged else ()
     return (recognition_paragraph(rec), filters_paragraph(rec), *flagged, *notes)
 
 
 def integrity_paragraph(rec: RecognitionSummary) -> str:
     """The score without the responses carrying integrity flags (survey rounds, CONTRACTS §5)."""
-    w = rec.get("without_flagged")
+    w = rec.without_flagged
     n = w.get("excluded_flagged") or 0
     if not n:
         return "完整性核查未发现带可疑信号的答卷。"
@@ -68,14 +68,14 @@ _DROPPED = (("speeder", "作答过快"), ("straightliner_fast", "快速且答案
 
 def filters_paragraph(rec: RecognitionSummary) -> str:
     """How many answers the quality filters dropped and the result without them."""
-    dropped = rec.get("dropped") or {}
+    dropped = rec.dropped
     parts = [f"{label}{dropped[key]}份" for key, label in _DROPPED if dropped.get(key) is not None]
     detail = f"（{'、'.join(parts)}）" if parts else ""
     text = (
         f"质量筛查剔除答卷{NOT_GIVEN if rec.n_dropped is None else rec.n_dropped}份{detail}，"
         f"保留{NOT_GIVEN if rec.n_kept is None else rec.n_kept}份。"
     )
-    unfiltered = rec.get("unfiltered") or {}
+    unfiltered = rec.unfiltered
     if unfiltered.get("score") is not None:
         text += (f"不经筛查时认可度为{pct(unfiltered['score'])}（{ci_label(rec.confidence)}{ci_text(unfiltered.get('ci'))}，"
                  f"{format_value(unfiltered.get('n'), 'int')}份）。")
@@ -91,13 +91,13 @@ def recognition_paragraph(rec: RecognitionSummary) -> str:
     )
     if rec.borderline:
         text += "置信区间包含标准值，结论处于临界状态。"
-    if rec.get("dont_know_rate") is not None:
-        text += f"“不了解”占全部回答的{pct(rec.get('dont_know_rate'))}。"
-    if rec.get("dont_know_as_no") is not None:
-        text += f"若将“不了解”计为不认可，认可度为{pct(rec.get('dont_know_as_no'))}"
-        flip = REACHES.get(str(rec.get("dont_know_as_no_status")))
+    if rec.dont_know_rate is not None:
+        text += f"“不了解”占全部回答的{pct(rec.dont_know_rate)}。"
+    if rec.dont_know_as_no is not None:
+        text += f"若将“不了解”计为不认可，认可度为{pct(rec.dont_know_as_no)}"
+        flip = REACHES.get(str(rec.dont_know_as_no_status))
         text += f"，{flip}标准" if flip else ""
-        if flip and rec.get("dont_know_as_no_status") != rec.status:
+        if flip and rec.dont_know_as_no_status != rec.status:
             text += "（结论随之改变）"
         text += "。"
     return text
@@ -109,9 +109,9 @@ def recognition_tables(report: Report | Mapping[str, Any]) -> tuple[Table, ...]:
     rec = report.recognition
     if rec is None:
         return ()
-    deff = rec.get("deff") or {}
-    unfiltered = rec.get("unfiltered") or {}
-    dropped = rec.get("dropped") or {}
+    deff = rec.deff
+    unfiltered = rec.unfiltered
+    dropped = rec.dropped
     status = _STATUS.get(str(rec.status), NOT_GIVEN)
     interval = ci_label(rec.confidence)
 
@@ -121,8 +121,8 @@ def recognition_tables(report: Report | Mapping[str, Any]) -> tuple[Table, ...]:
     overview_rows = [
         row("社会认可度（加权）", rec.score, "pct"),
         (Cell(interval), Cell(ci_text(rec.ci))),
-        row("标准误", rec.get("se"), "cv"),
-        row("自由度", rec.get("df"), "int"),
+        row("标准误", rec.se, "cv"),
+        row("自由度", rec.df, "int"),
         row("标准", rec.threshold, "pct"),
         (Cell("结论"), Cell(status, band=STATUS_BAND.get(str(rec.status)))),
         (Cell("临界（置信区间包含标准值）"), Cell("是" if rec.borderline else "否")),
@@ -133,18 +133,18 @@ def recognition_tables(report: Report | Mapping[str, Any]) -> tuple[Table, ...]:
         row("未经筛查的认可度", unfiltered.get("score"), "pct"),
         (Cell(f"未经筛查的{interval}"), Cell(ci_text(unfiltered.get("ci")))),
         row("未经筛查的样本量", unfiltered.get("n"), "int"),
-        row("“不了解”比例", rec.get("dont_know_rate"), "pct"),
-        row("“不了解”计为不认可时的认可度", rec.get("dont_know_as_no"), "pct"),
+        row("“不了解”比例", rec.dont_know_rate, "pct"),
+        row("“不了解”计为不认可时的认可度", rec.dont_know_as_no, "pct"),
         (Cell("“不了解”计为不认可时的结论"),
-         Cell(_STATUS.get(str(rec.get("dont_know_as_no_status")), NOT_GIVEN),
-              band=STATUS_BAND.get(str(rec.get("dont_know_as_no_status"))))),
+         Cell(_STATUS.get(str(rec.dont_know_as_no_status), NOT_GIVEN),
+              band=STATUS_BAND.get(str(rec.dont_know_as_no_status)))),
         row("设计效应（整群）", deff.get("cluster"), "dec2"),
         row("设计效应（权重）", deff.get("kish"), "dec2"),
         row("设计效应（合计）", deff.get("total"), "dec2"),
     ]
     overview = Table("社会认可度", "总体结果", ("项目", "数值"), overview_rows, (30, 18))
     group_rows = []
-    for key, g in (rec.get("groups") or {}).items():
+    for key, g in rec.groups.items():
         group_deff = g.get("deff")
         group_rows.append(
             (
@@ -165,7 +165,7 @@ def recognition_tables(report: Report | Mapping[str, Any]) -> tuple[Table, ...]:
         group_rows, (10, 7, 7, 8, 8, 17, 8, 9, 8),
     )
     item_rows = []
-    for key, it in (rec.get("items") or {}).items():
+    for key, it in rec.items.items():
         item_rows.append(
             (
                 Cell(key),
@@ -182,7 +182,7 @@ def recognition_tables(report: Report | Mapping[str, Any]) -> tuple[Table, ...]:
     )
     names = school_names(report)
     school_rows = []
-    for code, s in (rec.get("schools") or {}).items():
+    for code, s in rec.schools.items():
         suppressed = bool(s.get("suppressed"))
         school_rows.append(
             (
@@ -193,7 +193,7 @@ def recognition_tables(report: Report | Mapping[str, Any]) -> tuple[Table, ...]:
                 Cell(None if suppressed else s.get("se"), "cv"),
             )
         )
-    min_cell = rec.get("min_cell")
+    min_cell = rec.min_cell
     schools = Table(
         "社会认可度", "分学校结果", ("学校代码", "学校", "样本量", "认可度", "标准误"),
         school_rows, (14, 22, 8, 16, 9),

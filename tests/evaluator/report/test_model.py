@@ -36,7 +36,7 @@ def test_stored_v1_loads_typed_and_round_trips_key_for_key():
     assert report.recognition.score == stored["recognition"]["score"]
     ci = stored["recognition"]["ci"]
     assert report.recognition.ci == (tuple(ci) if ci else None)
-    assert report.recognition.get("groups") == stored["recognition"]["groups"]
+    assert report.recognition.groups == stored["recognition"]["groups"]
     assert all(isinstance(i, ReportItem) for i in report.items) and all(isinstance(s, SchoolRow) for s in report.schools)
     assert report.item("2.2").rectification == {"measures": "新建音乐教室2间", "deadline": "2025年9月",
                                                 "department": "县教育局"}
