@@ -74,11 +74,11 @@ class IntegrityRules:
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | None, *, file: str = "") -> IntegrityRules:
-        from evaluator.recognition.rules import _Fields
+        from evaluator.recognition.rules import Fields
 
         if mapping is None:
             raise InstrumentError("缺少完整性信号的阈值", file=file, field="recognition.integrity")
-        r = _Fields(mapping, file, "recognition.integrity")
+        r = Fields(mapping, file, "recognition.integrity")
         b, t, i, o, d = (r.sub(k) for k in KINDS)
 
         def hour(f, name: str) -> int:

@@ -56,6 +56,7 @@ from evaluator.outcome import (
     at_most,
     fmt,
 )
+from evaluator.tables import SCHOOL_TYPES
 
 CODE_PATTERN = re.compile(r"^L[1-9][0-9]?$")
 KINDS = ("county", "school")
@@ -68,7 +69,6 @@ LOCAL_STAGES = {"primary": "小学", "junior": "初中"}
 BUILTIN_SCHOOL_STEMS = {"students": "在校生数", "teachers": "专任教师数", "classes": "班级数",
                         "qualified_teachers": "高于规定学历教师数", "backbone_teachers": "县级以上骨干教师数",
                         "pe_art_teachers": "体育艺术专任教师数"}
-_SCHOOL_TYPES = ("小学", "初中", "九年一贯制", "十二年一贯制", "完全中学", "教学点")
 _COMMON_KEYS = {"kind", "title", "source", "section", "on_zero_denominator", "fields", "label", "unit"}
 _RATIO_KEYS = {"label", "numerator", "denominator", "per", "threshold", "direction", "unit"}
 ALLOWED_KEYS = {"county": _COMMON_KEYS | _RATIO_KEYS | {"ratios"},
@@ -312,12 +312,12 @@ def parse_local_items(data: Mapping[str, Any], file: str) -> tuple[LocalItem, ..
                 if key not in declared and key not in BUILTIN_SCHOOL_STEMS and key not in school_owner:
                     raise _err(f"“{key}”既未在 fields 中声明，也不是学校数据表的分学段字段"
                                f"（{'、'.join(BUILTIN_SCHOOL_STEMS)}）", file, f"{prefix}.{part}")
-            raw_types = node.get("applies_to", list(_SCHOOL_TYPES))
+            raw_types = node.get("applies_to", list(SCHOOL_TYPES))
             if not isinstance(raw_types, list) or not raw_types:
                 raise _err("应为学校类型的非空列表", file, f"{prefix}.applies_to")
             for i, t in enumerate(raw_types):
-                if t not in _SCHOOL_TYPES:
-                    raise _err(f"未知学校类型“{t}”，可选：{'、'.join(_SCHOOL_TYPES)}", file, f"{prefix}.applies_to[{i}]")
+                if t not in SCHOOL_TYPES:
+                    raise _err(f"未知学校类型“{t}”，可选：{'、'.join(SCHOOL_TYPES)}", file, f"{prefix}.applies_to[{i}]")
             applies = tuple(raw_types)
         items.append(LocalItem(code, kind, title, source, sec, fields, tuple(ratios), applies, zero))
     return tuple(sorted(items, key=lambda it: int(it.code[1:])))

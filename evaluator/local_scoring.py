@@ -28,12 +28,12 @@ from evaluator.outcome import (
     name_list,
     round_up,
 )
+from evaluator.tables import SCHOOL_TYPES, SPLIT_TYPES, STAGES, TYPE_STAGES
 from evaluator.workbook.coerce import number
 
 # Compulsory 学段 of each school type, and the types whose parts are named with their 学段.
-_TYPE_STAGES = {"小学": ("primary",), "教学点": ("primary",), "初中": ("junior",),
-                "九年一贯制": ("primary", "junior"), "十二年一贯制": ("primary", "junior"), "完全中学": ("junior",)}
-_SPLIT = ("九年一贯制", "十二年一贯制", "完全中学")
+_TYPE_STAGES = {t: tuple(s for s in TYPE_STAGES[t] if s in STAGES) for t in SCHOOL_TYPES}
+_SPLIT = SPLIT_TYPES
 
 
 def _field_zh(item: LocalItem, key: str, builtin: Mapping[str, str]) -> str:

@@ -1,7 +1,9 @@
-"""Result types shared by every area of the evaluation: items, shortfalls, statuses."""
+"""Result types shared by every area of the evaluation: items, shortfalls, statuses, and the
+social-recognition summary a report keeps (light: the writers import it without the estimator)."""
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -12,7 +14,6 @@ PASS: Status = "pass"
 FAIL: Status = "fail"
 PENDING: Status = "pending"
 NA: Status = "n/a"
-STATUS_ZH = {"pass": "是", "fail": "否", "pending": "待补充", "n/a": "不适用"}
 # Relative tolerance for "at least" comparisons, so that a value equal to the threshold
 # on paper (e.g. 100 × 42 / 1000 = 4.2) is not lost to binary rounding.
 TOLERANCE = 1e-9
@@ -130,3 +131,100 @@ def conclude(code: str, title: str, area: str, problems: list[str], details: lis
     return ItemResult(code, title, area, status, "；".join(details),
                       joiner.join(problems) + ("。" if problems else ""),
                       tuple(missing) if status == PENDING else (), figures)
+
+
+def _number(value: Any) -> float | None:
+    """A JSON number as float; anything else (null, text, a boolean) as None."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _interval(value: Any) -> tuple[float, float] | None:
+    if isinstance(value, list | tuple) and len(value) == 2 and all(_number(v) is not None for v in value):
+        return (float(value[0]), float(value[1]))
+    return None
+
+
+@dataclass(frozen=True)
+class RecognitionSummary:
+    """The ``recognition`` object of a report as a typed result: the county figures the
+    verdict and the writers read, and the whole object (``data``) for the breakdowns.
+
+    Built from a ``RecognitionResult`` (``evaluator.recognition.RecognitionResult.summary()``) or from a stored
+    report's JSON (``from_dict``); ``to_dict()`` gives that JSON back unchanged. Figures that
+    are absent or not numbers are ``None``; ``status`` keeps whatever the object says, so a
+    caller can tell an unknown status from a missing one."""
+
+    status: Any
+    score: float | None
+    ci: tuple[float, float] | None
+    threshold: float | None
+    confidence: float | None
+    borderline: bool
+    n_kept: int | None
+    n_dropped: int | None
+    se: float | None
+    df: int | None
+    dont_know_rate: float | None
+    dont_know_as_no: float | None
+    dont_know_as_no_status: str | None
+    min_cell: int | None
+    warnings: tuple[str, ...]
+    data: Mapping[str, Any]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RecognitionSummary:
+        status = data.get("dont_know_as_no_status")
+        return cls(status=data.get("status"), score=_number(data.get("score")), ci=_interval(data.get("ci")),
+                   threshold=_number(data.get("threshold")), confidence=_number(data.get("confidence")),
+                   borderline=bool(data.get("borderline")), n_kept=_count(data.get("n_kept")),
+                   n_dropped=_count(data.get("n_dropped")), se=_number(data.get("se")), df=_count(data.get("df")),
+                   dont_know_rate=_number(data.get("dont_know_rate")),
+                   dont_know_as_no=_number(data.get("dont_know_as_no")),
+                   dont_know_as_no_status=status if isinstance(status, str) else None,
+                   min_cell=_count(data.get("min_cell")), warnings=tuple(map(str, data.get("warnings") or ())),
+                   data=dict(data))
+
+    def _table(self, key: str) -> Mapping[str, Any]:
+        value = self.data.get(key)
+        return value if isinstance(value, Mapping) else {}
+
+    @property
+    def groups(self) -> Mapping[str, Mapping[str, Any]]:
+        """Per respondent group: {score, n, se, ci, weight, label, dont_know_rate, deff …}."""
+        return self._table("groups")
+
+    @property
+    def items(self) -> Mapping[str, Mapping[str, Any]]:
+        """Per questionnaire item: {score, se, n, dont_know_rate, text}."""
+        return self._table("items")
+
+    @property
+    def schools(self) -> Mapping[str, Mapping[str, Any]]:
+        """Per school: {score, se, n} or {n, suppressed: true}."""
+        return self._table("schools")
+
+    @property
+    def deff(self) -> Mapping[str, float | None]:
+        return self._table("deff")
+
+    @property
+    def unfiltered(self) -> Mapping[str, Any]:
+        """The estimate without the quality filters: {score, ci, n}."""
+        return self._table("unfiltered")
+
+    @property
+    def dropped(self) -> Mapping[str, int]:
+        """Answers the filters dropped, by reason (speeder, straightliner_fast, empty)."""
+        return self._table("dropped")
+
+    @property
+    def without_flagged(self) -> Mapping[str, Any]:
+        """The score without integrity-flagged answers (survey rounds; empty otherwise)."""
+        return self._table("without_flagged")
+
+    def to_dict(self) -> dict[str, Any]:
+        return copy.deepcopy(dict(self.data))

@@ -17,8 +17,8 @@ from types import MappingProxyType
 from typing import Any
 
 from evaluator.errors import InstrumentError
+from evaluator.tables import SCHOOL_TYPES
 
-SCHOOL_TYPES = ("小学", "初中", "九年一贯制", "十二年一贯制", "完全中学", "教学点")
 LOCALITIES = ("城区", "镇区", "乡村")
 # County keys that are denominators of county ratios (2.7–2.15, 3.1, 3.2).
 DENOMINATORS = (

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from evaluator.errors import InputError
+from evaluator.tables import SCHOOL_TYPES, STAGES, TYPE_STAGES
 from evaluator.workbook.coerce import csv_rows
 from evaluator.workbook.schema import SCHOOL_COLUMNS
-
-SCHOOL_TYPES = ("小学", "初中", "九年一贯制", "十二年一贯制", "完全中学", "教学点")
 
 # key -> (Chinese header of the data workbook, other spellings seen in bureau rosters)
 _OTHER_SPELLINGS: dict[str, tuple[str, ...]] = {
@@ -36,14 +35,7 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 REQUIRED = ("school_code", "school_name", "school_type")
 # Which enrolment columns each school type must fill (the weighting frame needs them).
-STAGES_OF_TYPE = {
-    "小学": ("students_primary",),
-    "教学点": ("students_primary",),
-    "初中": ("students_junior",),
-    "九年一贯制": ("students_primary", "students_junior"),
-    "十二年一贯制": ("students_primary", "students_junior"),
-    "完全中学": ("students_junior",),
-}
+STAGES_OF_TYPE = {t: tuple(f"students_{s}" for s in TYPE_STAGES[t] if s in STAGES) for t in SCHOOL_TYPES}
 MAX_COUNT = 100_000  # no school part has more students or teachers; guards against typos and overflow
 _CONTROL = {chr(c) for c in range(32)} - {"\t"}
 _NUMERIC = ("students_primary", "students_junior", "students_senior", "teachers_primary", "teachers_junior")

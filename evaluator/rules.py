@@ -23,13 +23,11 @@ import yaml
 from evaluator.errors import InstrumentError
 from evaluator.outcome import meets
 from evaluator.policy import Policy, load_policy
+from evaluator.tables import SCHOOL_TYPES, SPLIT_TYPES, STAGE_LABELS, STAGES
 from evaluator.workbook.coerce import number
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "instruments" / "rules"
 DEFAULT_RULESET = "national-2017"
-STAGES = ("primary", "junior")
-STAGE_LABELS = {"primary": "小学", "junior": "初中", "senior": "高中"}
-SCHOOL_TYPES = ("小学", "初中", "九年一贯制", "十二年一贯制", "完全中学", "教学点")
 ROOM_TYPES = ("音乐", "美术")
 INDICATOR_KEYS = (
     "qualified_teachers", "backbone_teachers", "pe_art_teachers", "teaching_area",
@@ -325,7 +323,7 @@ def load_ruleset(name_or_path: str | Path = DEFAULT_RULESET) -> RuleSet:
         raise InstrumentError("应为 weighted 或 composite", file=path.name, field="resources.cv.mode")
     split_raw = r.get("resources.split", "map")
     split: dict[str, dict[str, float]] = {}
-    for stype in ("九年一贯制", "十二年一贯制", "完全中学"):
+    for stype in SPLIT_TYPES:
         if stype not in split_raw:
             raise InstrumentError("缺少分学段折算系数", file=path.name, field=f"resources.split.{stype}")
         node = r.check(split_raw[stype], "map", f"resources.split.{stype}")

@@ -13,24 +13,38 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
 from evaluator.assurance import evaluate_assurance
 from evaluator.fields import field_zh
 from evaluator.indicators import ResourceResult, evaluate_resources
+from evaluator.labels import STATUS_WORD
 from evaluator.local_scoring import evaluate_local_items
-from evaluator.outcome import FAIL, NA, PASS, PENDING, ItemResult, Shortfall, fmt, meets
+from evaluator.outcome import (
+    FAIL,
+    NA,
+    PASS,
+    PENDING,
+    ItemResult,
+    RecognitionSummary,
+    Shortfall,
+    fmt,
+    meets,
+)
 from evaluator.quality import evaluate_quality
+from evaluator.report.model import SCHEMA_VERSION, Report
 from evaluator.rules import INDICATOR_KEYS, ITEM_CODES, STAGES, RuleSet
 from evaluator.veto import evaluate_veto
 from evaluator.workbook import Workbook
 
+if TYPE_CHECKING:
+    from evaluator.recognition.result import RecognitionResult
+
 Verdict = Literal["recognized", "not_recognized", "incomplete"]
 SOFTWARE_VERSION = "evaluator 0.1"
 NON_BLOCKING = {f"1.{i}" for i in range(1, 8)}
-STATUS_WORD = {FAIL: "未达标", PENDING: "待补充"}
 
 
 @dataclass(frozen=True)
@@ -53,7 +67,7 @@ class EvaluationReport:
     items: tuple[ItemResult, ...]
     prerequisite: ItemResult
     resources: ResourceResult
-    recognition: Mapping[str, Any] | None
+    recognition: RecognitionSummary | None
     shortfalls: tuple[Shortfall, ...]
     shortfall_totals: tuple[ShortfallTotal, ...]
     reasons: tuple[str, ...]
@@ -99,7 +113,7 @@ class EvaluationReport:
             "items": items,
             "schools": schools,
             "cv": {st: dict(self.resources.cv[st]) for st in STAGES},
-            "recognition": dict(self.recognition) if self.recognition is not None else None,
+            "recognition": self.recognition.to_dict() if self.recognition is not None else None,
             "shortfalls": [{"school_code": s.school_code, "what": s.what, "amount": s.amount, "unit": s.unit,
                             "school_name": s.school_name, "item": s.item} for s in self.shortfalls],
             "shortfall_totals": [{"item": t.item, "what": t.what, "amount": t.amount, "unit": t.unit,
@@ -123,7 +137,12 @@ class EvaluationReport:
         }
         if rr.cv_mode == "composite":
             out["cv_composite"] = dict(self.resources.cv_composite)
+        out["schema_version"] = SCHEMA_VERSION
         return _jsonable(out)
+
+    def report(self) -> Report:
+        """The typed stored form (what the writers and the comparison read)."""
+        return Report.from_dict(self.to_dict())
 
 
 def _jsonable(value: Any) -> Any:
@@ -141,26 +160,24 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def recognition_item(recognition: Mapping[str, Any] | None, rules: RuleSet) -> ItemResult:
-    """Item 5 from the social-recognition result (the ``recognition`` object of report.json);
-    PENDING when none is supplied. PASS iff score ≥ threshold (``outcome.meets``, the
-    result's own threshold when it carries one); a pending result stays pending."""
+def recognition_item(recognition: RecognitionSummary | None, rules: RuleSet) -> ItemResult:
+    """Item 5 from the social-recognition result; PENDING when none is supplied. PASS iff
+    score ≥ threshold (``outcome.meets``, the result's own threshold when it carries one); a
+    pending result stays pending."""
     title = rules.item_titles["5"]
     raw_threshold = rules.section("recognition").get("threshold")
     threshold = float(raw_threshold) if isinstance(raw_threshold, int | float) else None
     if recognition is None:
         return ItemResult("5", title, "recognition", PENDING, "未提供社会认可度调查结果（--responses 或 --round）",
                           "", (field_zh("responses"),))
-    status = recognition.get("status")
+    status = recognition.status
     if status not in (PASS, FAIL, PENDING):
         return ItemResult("5", title, "recognition", PENDING, f"社会认可度结果状态无法识别：{status!r}", "",
                           ("社会认可度结果状态",))
-    score = recognition.get("score")
-    ci = recognition.get("ci")
-    given = recognition.get("threshold")
-    if isinstance(given, int | float) and not isinstance(given, bool):
-        threshold = float(given)
-    if status in (PASS, FAIL) and (not isinstance(score, int | float) or isinstance(score, bool)):
+    score, ci = recognition.score, recognition.ci
+    if recognition.threshold is not None:
+        threshold = recognition.threshold
+    if status in (PASS, FAIL) and score is None:
         return ItemResult("5", title, "recognition", PENDING, "社会认可度结果没有认可度得分（score），不能判定", "",
                           ("社会认可度得分",))
     if status in (PASS, FAIL) and threshold is not None:
@@ -169,10 +186,10 @@ def recognition_item(recognition: Mapping[str, Any] | None, rules: RuleSet) -> I
     detail = f"社会认可度{fmt(score * 100 if score is not None else None)}%{standard}"
     if ci:
         detail += f"，{_confidence_label(recognition, rules)}置信区间{fmt(ci[0] * 100)}%–{fmt(ci[1] * 100)}%"
-    if recognition.get("borderline"):
+    if recognition.borderline:
         detail += "，置信区间包含标准值（临界）"
-    if recognition.get("n_kept") is not None:
-        detail += f"，有效样本{recognition['n_kept']}份"
+    if recognition.n_kept is not None:
+        detail += f"，有效样本{recognition.n_kept}份"
     problem = ""
     if status == FAIL:
         problem = f"社会认可度为{fmt(score * 100 if score is not None else None)}%，未达到标准{standard}。"
@@ -180,14 +197,27 @@ def recognition_item(recognition: Mapping[str, Any] | None, rules: RuleSet) -> I
                       (field_zh("responses"),) if status == PENDING else (), {"score": score})
 
 
-def _confidence_label(recognition: Mapping[str, Any], rules: RuleSet) -> str:
+def _confidence_label(recognition: RecognitionSummary, rules: RuleSet) -> str:
     """"95%" — the level the result was computed with, else the rule-set's ``recognition.confidence``."""
-    level = recognition.get("confidence")
-    if not isinstance(level, int | float) or isinstance(level, bool):
+    level = recognition.confidence
+    if level is None:
         level = rules.section("recognition").get("confidence")
     if not isinstance(level, int | float) or isinstance(level, bool):
         return ""
     return f"{fmt(float(level) * 100, 4)}%"
+
+
+def as_recognition(recognition: RecognitionResult | RecognitionSummary | Mapping[str, Any] | None
+                   ) -> RecognitionSummary | None:
+    """The typed recognition part of a report: from the estimator's result, a stored
+    report's ``recognition`` object, or None (item 5 pending)."""
+    if recognition is None or isinstance(recognition, RecognitionSummary):
+        return recognition
+    if isinstance(recognition, Mapping):
+        return RecognitionSummary.from_dict(recognition)
+    if callable(getattr(recognition, "to_dict", None)):  # RecognitionResult, or another with its JSON form
+        return RecognitionSummary.from_dict(recognition.to_dict())
+    raise TypeError(f"recognition: {type(recognition).__name__}")
 
 
 def prerequisite_item(county: Mapping[str, Any], rules: RuleSet) -> ItemResult:
@@ -239,17 +269,17 @@ def _short_title(title: str) -> str:
 
 def evaluate(schools: pd.DataFrame, county: Mapping[str, Any], rules: RuleSet, *,
              classes: pd.DataFrame | None = None, rooms: pd.DataFrame | None = None,
-             recognition: Mapping[str, Any] | Any | None = None,
+             recognition: RecognitionResult | RecognitionSummary | Mapping[str, Any] | None = None,
              rectification: Mapping[str, Mapping[str, str]] | None = None,
              inputs: Sequence[tuple[str, str]] = (), generated_at: str | None = None) -> EvaluationReport:
     """Full evaluation of one county: items 1.1–5, the verdict and the shortfalls.
 
     ``schools``/``classes``/``rooms`` are the validated sheets of ``evaluator.workbook``
     (``read_workbook``), ``county`` the county sheet as key → value, ``recognition`` the
-    social-recognition result: its dict, or an object with ``to_dict()`` such as
-    ``evaluator.recognition.RecognitionResult`` (None → item 5 PENDING)."""
-    if recognition is not None and not isinstance(recognition, Mapping) and hasattr(recognition, "to_dict"):
-        recognition = recognition.to_dict()  # a RecognitionResult from evaluator.recognition
+    social-recognition result: ``evaluator.recognition.RecognitionResult``, its summary, or a
+    stored report's ``recognition`` object (None → item 5 PENDING); the report keeps it typed
+    (``RecognitionSummary``)."""
+    recognition = as_recognition(recognition)
     resources = evaluate_resources(schools, rules)
     assurance = evaluate_assurance(schools, classes, rooms, county, rules)
     quality = evaluate_quality(schools, county, rules)
@@ -272,7 +302,8 @@ def evaluate(schools: pd.DataFrame, county: Mapping[str, Any], rules: RuleSet, *
     )
 
 
-def evaluate_workbook(workbook: Workbook, rules: RuleSet, recognition: Mapping[str, Any] | None = None,
+def evaluate_workbook(workbook: Workbook, rules: RuleSet,
+                      recognition: RecognitionResult | RecognitionSummary | Mapping[str, Any] | None = None,
                       extra_inputs: Sequence[tuple[str, str]] = ()) -> EvaluationReport:
     """``evaluate`` on a workbook read by ``evaluator.workbook.read_workbook``."""
     return evaluate(workbook.schools, workbook.county, rules, classes=workbook.classes, rooms=workbook.rooms,

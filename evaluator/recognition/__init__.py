@@ -1,13 +1,12 @@
 """Social-recognition estimator (DOMAIN.md §6): rules, responses, filters, cells, estimate, planner.
 
 Public API: :func:`recognize`, :func:`recognize_file`, :func:`read_responses`,
-:func:`cell_totals`, :func:`estimate_from_cells`, :func:`plan_sample`,
+:func:`estimate_from_cells`, :func:`plan_sample`,
 :func:`population_total_n`, :class:`RecognitionRules`, :class:`RecognitionResult`.
 """
 
 from evaluator.recognition.estimator import (
     CellTotals,
-    cell_totals,
     cells_from_codes,
     encode,
     estimate_from_cells,
@@ -27,13 +26,14 @@ from evaluator.recognition.result import (
     GroupEstimate,
     ItemEstimate,
     RecognitionResult,
+    RecognitionSummary,
     SchoolEstimate,
 )
 from evaluator.recognition.rules import RecognitionRules
 
 __all__ = [
-    "CellTotals", "CountyEstimate", "GroupEstimate", "ItemEstimate", "RecognitionResult",
+    "CellTotals", "CountyEstimate", "GroupEstimate", "ItemEstimate", "RecognitionResult", "RecognitionSummary",
     "RecognitionRules", "SamplePlan", "SchoolEstimate", "cells_from_codes", "encode",
     "estimate_from_cells", "logit_ci", "plan_sample", "population_total_n", "recognize",
-    "cell_totals", "load_mapping", "read_responses", "read_schools", "recognize_file", "rules_of",
+    "load_mapping", "read_responses", "read_schools", "recognize_file", "rules_of",
 ]

@@ -717,16 +717,7 @@ def encode(responses: pd.DataFrame, rules: RecognitionRules, *, file: str | None
     return group, codes_s.astype(np.int64), schools, codes, items, duration
 
 
-def cell_totals(responses: pd.DataFrame, rules: RecognitionRules, *, apply_filters: bool = True,
-                per_item: bool = True, file: str | None = None) -> CellTotals:
-    """Validate and code a responses frame (:func:`encode`), apply the quality filters and
-    sum per cell (:func:`cells_from_codes`)."""
-    group, school, schools, codes, items, duration = encode(responses, rules, file=file)
-    return cells_from_codes(group, school, schools, codes, items, duration, rules,
-                            apply_filters=apply_filters, per_item=per_item)
-
-
-def _item_texts(questionnaire_items: Any) -> dict[str, str]:
+def questionnaire_texts(questionnaire_items: Any) -> dict[str, str]:
     """Item id → wording, from a mapping, an iterable of items with .id/.text, or the
     national questionnaire catalogue (when None)."""
     if questionnaire_items is None:
@@ -766,5 +757,5 @@ def recognize(responses: pd.DataFrame, frame: pd.DataFrame | None, rules: Recogn
     cells = cells_from_codes(group, school, schools, codes, items, duration, rules)
     unfiltered = cells_from_codes(group, school, schools, codes, items, duration, rules,
                                   apply_filters=False, per_item=False)
-    return estimate_from_cells(cells, frame, rules, weights, item_texts=_item_texts(questionnaire_items),
+    return estimate_from_cells(cells, frame, rules, weights, item_texts=questionnaire_texts(questionnaire_items),
                                unfiltered=unfiltered, warnings=notes)

@@ -33,7 +33,7 @@ import yaml
 
 from evaluator.errors import InputError
 from evaluator.groups import ALIASES
-from evaluator.recognition.estimator import _item_texts, recognize
+from evaluator.recognition.estimator import questionnaire_texts, recognize
 from evaluator.recognition.result import RecognitionResult
 from evaluator.recognition.rules import RecognitionRules
 from evaluator.workbook.coerce import column_letter as _letter
@@ -139,7 +139,7 @@ def read_responses(path: str | Path, rules: RecognitionRules,
     by_text: dict[str, str] = {}
     if m.get("match_item_text"):
         if item_texts is None:
-            item_texts = _item_texts(None)
+            item_texts = questionnaire_texts(None)
         by_text = {_norm_text(t): i for i, t in item_texts.items()}
     ignore = {_norm_text(h) for h in m.get("ignore") or ()}
     meta = {_norm_text(k): v for k, v in META_HEADERS.items()}

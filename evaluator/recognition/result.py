@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from evaluator.outcome import RecognitionSummary
+
 
 def _num(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
@@ -146,6 +148,8 @@ class RecognitionResult:
     weights_source: str
     census: CountyEstimate | None = None
     warnings: tuple[str, ...] = field(default=())
+    #: The score without the responses carrying integrity flags (survey rounds, CONTRACTS §5).
+    without_flagged: Mapping[str, Any] | None = None
 
     @functools.cached_property
     def schools(self) -> tuple[SchoolEstimate, ...]:
@@ -185,4 +189,10 @@ class RecognitionResult:
         if self.census is not None:
             out["census"] = self.census.to_dict() | {
                 "note": "普查口径：全部学校均参与调查，按学校分层、校内无放回抽样并作有限总体校正"}
+        if self.without_flagged is not None:
+            out["without_flagged"] = dict(self.without_flagged)
         return out
+
+    def summary(self) -> RecognitionSummary:
+        """The typed summary the report keeps (what report.json stores of this result)."""
+        return RecognitionSummary.from_dict(self.to_dict())

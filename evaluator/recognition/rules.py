@@ -64,7 +64,7 @@ class RecognitionRules:
     def from_mapping(cls, mapping: Mapping[str, Any], *, file: str = "",
                      field_prefix: str = "recognition") -> RecognitionRules:
         """Validate a plain mapping; errors name ``file`` and ``field_prefix.<field>``."""
-        r = _Fields(mapping, file, field_prefix)
+        r = Fields(mapping, file, field_prefix)
         scale = r.labels("scale")
         approve, dont_know = r.labels("approve"), r.labels("dont_know")
         disapprove = r.labels("disapprove", default=tuple(
@@ -140,7 +140,7 @@ def validate_group_weights(weights: Mapping[str, Any], *, file: str | None = Non
     return MappingProxyType(out)
 
 
-class _Fields:
+class Fields:
     """Typed access to one mapping; errors name the file and the dotted field."""
 
     def __init__(self, data: Any, file: str, prefix: str) -> None:
@@ -181,5 +181,5 @@ class _Fields:
             self.fail(name, "选项重复")
         return tuple(value)
 
-    def sub(self, name: str) -> _Fields:
-        return _Fields(self.get(name, Mapping, default={}), self.file, f"{self.prefix}.{name}")
+    def sub(self, name: str) -> Fields:
+        return Fields(self.get(name, Mapping, default={}), self.file, f"{self.prefix}.{name}")

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from evaluator.errors import InputError
-from evaluator.report import write_reports
+from evaluator.report import Report, write_reports
 
 
 def load_report(path: Path) -> dict:
@@ -32,6 +32,10 @@ def load_report(path: Path) -> dict:
         raise InputError(f"JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）：{exc.msg}", file=str(path)) from None
     if not isinstance(report, dict) or "verdict" not in report or not isinstance(report.get("items"), list):
         raise InputError("不是评估结果文件：缺少 verdict 或 items", file=str(path))
+    try:
+        Report.from_dict(report)  # a newer schema_version than this software knows is refused here
+    except ValueError as exc:
+        raise InputError(str(exc), file=str(path), field="schema_version") from None
     return report
 
 

@@ -16,16 +16,18 @@ from functools import cache
 from html import escape
 from typing import Any
 
-from evaluator.outcome import at_least
-from evaluator.report.view import (
+from evaluator.outcome import RecognitionSummary, at_least
+from evaluator.report.display import (
     INDICATORS,
     STAGES,
-    _ci_label,
-    cv_limits,
+    ci_label,
     group_label,
     indicator_band,
     school_label,
 )
+from evaluator.report.model import Indicator, Report, as_report
+from evaluator.report.recognition_view import standard
+from evaluator.report.sections import cv_limits
 
 BAND_COLOURS: dict[str, str] = {
     "pass": "#c6e0b4",
@@ -84,9 +86,10 @@ class Interval:
     hi: float | None
 
 
-def cv_bars(report: Mapping[str, Any]) -> list[CvBar]:
-    """CV bars from ``cv`` and ``cv_limits`` as given in the dict."""
-    cv = report.get("cv") or {}
+def cv_bars(report: Report | Mapping[str, Any]) -> list[CvBar]:
+    """CV bars from ``cv`` and ``cv_limits`` as given in the report."""
+    report = as_report(report)
+    cv = report.cv
     limits = cv_limits(report)
     return [
         CvBar(f"{code} {short}", stage, (cv.get(stage) or {}).get(key), limits[stage])
@@ -95,17 +98,16 @@ def cv_bars(report: Mapping[str, Any]) -> list[CvBar]:
     ]
 
 
-def school_matrix(report: Mapping[str, Any], max_rows: int = MATRIX_MAX_ROWS) -> Matrix:
+def school_matrix(report: Report | Mapping[str, Any], max_rows: int = MATRIX_MAX_ROWS) -> Matrix:
     """The band of every indicator of every school part, in the dict's school order.
 
     A chart of more than ``max_rows`` rows cannot be read on A4, so larger counties chart only
     the school parts with at least one indicator not met (the table keeps every school).
     """
     rows, bands = [], []
-    for school in report.get("schools") or []:
-        inds = school.get("indicators") or {}
-        rows.append(school_label(school) + ("（不参评）" if school.get("excluded") else ""))
-        bands.append([indicator_band(inds.get(key) or {}) for key, *_ in INDICATORS])
+    for school in as_report(report).schools:
+        rows.append(school_label(school) + ("（不参评）" if school.excluded else ""))
+        bands.append([indicator_band(school.indicators.get(key) or Indicator()) for key, *_ in INDICATORS])
     note = ""
     if len(rows) > max_rows:
         keep = [i for i, line in enumerate(bands) if any(b != "pass" for b in line)]
@@ -118,17 +120,24 @@ def school_matrix(report: Mapping[str, Any], max_rows: int = MATRIX_MAX_ROWS) ->
     return Matrix(rows, [f"{code} {short}" for _, code, short, _ in INDICATORS], bands, note)
 
 
-def recognition_intervals(report: Mapping[str, Any]) -> tuple[list[Interval], float]:
+def recognition_intervals(report: Report | Mapping[str, Any]) -> tuple[list[Interval], float]:
     """County and per-group estimates with CIs, and the threshold (0.85 when not given)."""
-    rec = report.get("recognition") or {}
+    rec = as_report(report).recognition
+    if rec is None:
+        return [], standard_of(None)
 
     def interval(label: str, obj: Mapping[str, Any]) -> Interval:
         ci = obj.get("ci") or [None, None]
         return Interval(label, obj.get("score"), ci[0], ci[1])
 
-    out = [interval("全县", rec)] if rec else []
-    out += [interval(group_label(k), g) for k, g in (rec.get("groups") or {}).items()]
-    return out, float(rec.get("threshold", 0.85) or 0.85)
+    out = [Interval("全县", rec.score, *(rec.ci or (None, None)))]
+    out += [interval(group_label(k), g) for k, g in rec.groups.items()]
+    return out, standard_of(rec)
+
+
+def standard_of(rec: RecognitionSummary | None) -> float:
+    """The chart's standard line: the result's threshold, 0.85 when none (or zero) is given."""
+    return (standard(rec) if rec is not None else 0.0) or 0.85
 
 
 # --------------------------------------------------------------------------- SVG
@@ -149,7 +158,7 @@ def _text(x: float, y: float, text: str, anchor: str = "start", size: int = 12, 
     )
 
 
-def svg_cv(report: Mapping[str, Any]) -> str:
+def svg_cv(report: Report | Mapping[str, Any]) -> str:
     """Horizontal bars of every CV with a dashed line at each stage's limit."""
     bars = cv_bars(report)
     left, width, bar_h, gap = 130, 600, 11, 8
@@ -197,7 +206,7 @@ def svg_cv(report: Mapping[str, Any]) -> str:
     return _svg(width, height, legend + body, "各指标校际差异系数与限值")
 
 
-def svg_matrix(report: Mapping[str, Any]) -> str:
+def svg_matrix(report: Report | Mapping[str, Any]) -> str:
     """Heat map of schools (rows) × indicators (columns) coloured by band."""
     m = school_matrix(report)
     left, cell_w, cell_h, head = 190, 62, 16, 46
@@ -228,10 +237,12 @@ def svg_matrix(report: Mapping[str, Any]) -> str:
     return _svg(width, height, body, "学校×指标达成矩阵")
 
 
-def svg_recognition(report: Mapping[str, Any]) -> str:
+def svg_recognition(report: Report | Mapping[str, Any]) -> str:
     """Dot-and-whisker chart of the county and group scores with their CIs (level of the
     result's ``confidence``) and the threshold."""
+    report = as_report(report)
     rows, threshold = recognition_intervals(report)
+    confidence = report.recognition.confidence if report.recognition is not None else None
     left, width, row_h = 90, 600, 24
     plot_w = width - left - 70
     lows = [r.lo for r in rows if r.lo is not None] + [r.score for r in rows if r.score is not None]
@@ -263,7 +274,7 @@ def svg_recognition(report: Mapping[str, Any]) -> str:
     tx = x_of(threshold)
     body.append(f'<line x1="{tx:.1f}" y1="10" x2="{tx:.1f}" y2="{bottom}" stroke="#c00000" stroke-dasharray="5 3"/>')
     body.append(_text(tx, bottom + 28, f"标准 {threshold * 100:.0f}%", "middle", 11, "#c00000"))
-    return _svg(width, height, body, f"社会认可度（分群体，{_ci_label(report.get('recognition') or {})}）")
+    return _svg(width, height, body, f"社会认可度（分群体，{ci_label(confidence)}）")
 
 
 SVG_CHARTS = {"cv": svg_cv, "matrix": svg_matrix, "recognition": svg_recognition}
@@ -350,7 +361,7 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def png_cv(report: Mapping[str, Any], font: str) -> bytes:
+def png_cv(report: Report | Mapping[str, Any], font: str) -> bytes:
     """PNG version of :func:`svg_cv`."""
     fp = _font(font, 8)
     bars = cv_bars(report)
@@ -373,7 +384,7 @@ def png_cv(report: Mapping[str, Any], font: str) -> bytes:
     return _png(fig)
 
 
-def png_matrix(report: Mapping[str, Any], font: str) -> bytes:
+def png_matrix(report: Report | Mapping[str, Any], font: str) -> bytes:
     """PNG version of :func:`svg_matrix`."""
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
@@ -396,7 +407,7 @@ def png_matrix(report: Mapping[str, Any], font: str) -> bytes:
     return _png(fig)
 
 
-def png_recognition(report: Mapping[str, Any], font: str) -> bytes:
+def png_recognition(report: Report | Mapping[str, Any], font: str) -> bytes:
     """PNG version of :func:`svg_recognition`."""
     fp = _font(font, 8)
     rows, threshold = recognition_intervals(report)

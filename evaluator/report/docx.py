@@ -29,7 +29,9 @@ from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Pt, RGBColor
 
 from evaluator.report import charts
-from evaluator.report.view import ReportView, Table, build_view, clean, numbered, ruleset_name
+from evaluator.report.display import ReportView, Table, clean, numbered, ruleset_name
+from evaluator.report.model import Report, as_report
+from evaluator.report.view import build_view
 
 TITLE_FONT, HEADING_FONT, SUBHEADING_FONT, BODY_FONT, TABLE_FONT = "黑体", "黑体", "楷体", "仿宋", "宋体"
 WEST_FONT = "Times New Roman"
@@ -136,15 +138,15 @@ def _font_table(doc: Any) -> None:
     part._blob = part.blob.replace(b"</w:fonts>", entries.encode("utf-8") + b"</w:fonts>")
 
 
-def _properties(props: Any, view: ReportView, report: Mapping[str, Any]) -> None:
+def _properties(props: Any, view: ReportView, report: Report) -> None:
     """Document properties: title, county, language; created = the evaluation's generation time."""
     props.title, props.subject = view.title, view.subtitle
     props.author = props.last_modified_by = "县域义务教育优质均衡发展督导评估工具"
-    rules = ruleset_name(str(report["rules"])) if report.get("rules") else "未提供"
+    rules = ruleset_name(str(report.rules)) if report.rules else "未提供"
     props.comments = f"评估规则 {rules}；由评估结果自动生成，可编辑。"
     props.keywords = "优质均衡; 督导评估; 自评; 整改"
     props.language = "zh-CN"
-    generated = (report.get("provenance") or {}).get("generated_at")
+    generated = report.provenance.generated_at
     try:
         props.created = props.modified = dt.datetime.fromisoformat(str(generated))
     except ValueError:
@@ -238,7 +240,7 @@ def _picture(doc: Any, png: bytes) -> None:
 
 
 def write_docx(
-    report: Mapping[str, Any],
+    report: Report | Mapping[str, Any],
     path: Path | str,
     view: ReportView | None = None,
     *,
@@ -249,6 +251,7 @@ def write_docx(
     ``charts_font=True`` embeds PNG charts when :func:`charts.find_cjk_font` finds a CJK font;
     ``False`` or ``None`` leaves charts out; a string names the font to use.
     """
+    report = as_report(report)
     view = view or build_view(report)
     path = Path(path)
     font = charts.find_cjk_font() if charts_font is True else (charts_font or None)

@@ -12,7 +12,9 @@ from html import escape
 from typing import Any
 
 from evaluator.report.charts import BAND_COLOURS, SVG_CHARTS
-from evaluator.report.view import Cell, Table, build_view, numbered
+from evaluator.report.display import Cell, Table, numbered
+from evaluator.report.model import Report, as_report
+from evaluator.report.view import build_view
 
 SERIF = "'Noto Serif CJK SC','Source Han Serif SC','Songti SC',SimSun,'宋体',serif"
 FANGSONG = "FangSong,'仿宋','仿宋_GB2312','STFangsong'," + SERIF
@@ -128,8 +130,9 @@ def _chapter_size(sections: list, i: int) -> int:
     return total
 
 
-def render_html(report: Mapping[str, Any]) -> str:
-    """The complete report.html text for a report dict."""
+def render_html(report: Report | Mapping[str, Any]) -> str:
+    """The complete report.html text for a report (or a report dict)."""
+    report = as_report(report)
     view = build_view(report)
     out = [
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">',

@@ -20,7 +20,9 @@ from openpyxl.utils import get_column_letter
 
 from evaluator.cells import neutralise
 from evaluator.report.charts import BAND_COLOURS
-from evaluator.report.view import NUMBER_FORMATS, Cell, ReportView, Table, build_view
+from evaluator.report.display import NUMBER_FORMATS, Cell, ReportView, Table
+from evaluator.report.model import Report
+from evaluator.report.view import build_view
 
 FONT = "宋体"
 SHEETS = ("指标汇总", "整改计划", "学校指标", "差异系数", "短板缺口", "社会认可度", "来源")
@@ -133,7 +135,7 @@ def _verdict_sheet(ws: Any, view: ReportView) -> None:
     ws.column_dimensions["A"].width = 110
 
 
-def write_xlsx(report: Mapping[str, Any], path: Path | str, view: ReportView | None = None) -> Path:
+def write_xlsx(report: Report | Mapping[str, Any], path: Path | str, view: ReportView | None = None) -> Path:
     """Write report.xlsx to ``path`` (a temporary sibling renamed into place) and return the path."""
     view = view or build_view(report)
     path = Path(path)

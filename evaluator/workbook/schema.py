@@ -14,17 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from evaluator.rules import SCHOOL_TYPES
+from evaluator.tables import SCHOOL_TYPES, TYPE_STAGES  # noqa: F401  (part of the schema's names)
 
 LOCALITIES = ("城区", "镇区", "乡村")
 RATINGS = ("优秀", "良好", "合格", "不合格")
 STAGE_NAMES = {"小学": "primary", "初中": "junior", "primary": "primary", "junior": "junior"}
-# Which 学段 each school type may have students in.
-TYPE_STAGES: Mapping[str, tuple[str, ...]] = {
-    "小学": ("primary",), "教学点": ("primary",), "初中": ("junior",),
-    "九年一贯制": ("primary", "junior"), "十二年一贯制": ("primary", "junior", "senior"),
-    "完全中学": ("junior", "senior"),
-}
 EXAMPLE_PREFIX = "示例"
 
 

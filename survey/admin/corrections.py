@@ -16,7 +16,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from evaluator.errors import InputError
-from evaluator.roster import MAX_COUNT, SCHOOL_TYPES
+from evaluator.roster import MAX_COUNT
+from evaluator.tables import SCHOOL_TYPES
 from survey.access import WRITERS, roles_required, round_or_404
 from survey.admin import bp
 from survey.admin.forms import ActionForm

@@ -7,7 +7,6 @@ untouched.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -17,9 +16,7 @@ from typing import Any
 import click
 
 from evaluator.errors import InputError
-
-VERDICT_ZH = {"recognized": "达到优质均衡发展要求", "not_recognized": "未达到优质均衡发展要求",
-              "incomplete": "数据不完整，暂不能认定"}
+from evaluator.labels import VERDICT_SHORT
 
 
 def _publish(tmp: Path, target: Path, mode: int) -> None:
@@ -86,15 +83,9 @@ def _write(report: dict[str, Any], out: Path) -> list[Path]:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".evaluate-", dir=out.parent))
     try:
-        from evaluator import report as writers
+        from evaluator.report import write_reports
 
-        write_reports = getattr(writers, "write_reports", None)
-        if write_reports is not None:
-            written = [Path(p) for p in write_reports(report, tmp)]
-        else:  # fallback until the writers land (the lead removes it)
-            path = tmp / "report.json"
-            path.write_text(json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False), encoding="utf-8")
-            written = [path]
+        written = [Path(p) for p in write_reports(report, tmp)]
         if not out.exists():  # one rename: the directory appears complete or not at all
             _publish(tmp, out, 0o777)
             return [out / p.name for p in written]
@@ -127,7 +118,7 @@ def evaluate(data: Path, responses: Path | None, round_id: str | None, rules_nam
     workbook = read_workbook(data, rules)
     report = _evaluate(data, workbook, rules, responses, round_id)  # plain JSON: checked before writing
     written = _write(report, out)
-    click.echo(f"结论：{VERDICT_ZH[report['verdict']]}（{report['verdict']}）")
+    click.echo(f"结论：{VERDICT_SHORT[report['verdict']]}（{report['verdict']}）")
     for reason in report["reasons"]:
         click.echo(f"  - {reason}")
     for total in report["shortfall_totals"]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaluator.cells import neutralise
+from evaluator.labels import STATUS_WORD, VERDICT_SHORT
 from evaluator.projection import ASSUMPTIONS
 from evaluator.rules import INDICATOR_KEYS, STAGE_LABELS, STAGES
 from survey.i18n import _
@@ -19,9 +20,8 @@ INDICATOR_ZH = {"qualified_teachers": "每百名学生拥有高于规定学历�
                 "pe_art_teachers": "每百名学生拥有体育艺术专任教师数", "teaching_area": "生均教学及辅助用房面积",
                 "sports_area": "生均体育运动场馆面积", "equipment_value": "生均教学仪器设备值",
                 "multimedia_rooms": "每百名学生拥有网络多媒体教室数"}
-VERDICT_ZH = {"recognized": "达到优质均衡发展要求", "not_recognized": "未达到优质均衡发展要求",
-              "incomplete": "数据不完整，暂不能认定"}
-STATUS_ZH = {"pass": "达标", "fail": "未达标", "pending": "待定", "n/a": "不适用", None: "—"}
+VERDICT_ZH = VERDICT_SHORT
+STATUS_ZH = {**STATUS_WORD, None: "—"}
 def headers() -> list[str]:
     return [_("县代码"), _("县名称"), _("计划验收年份"), _("最近评估编号"), _("评估年度"), _("评估日期"), _("结论"),
             _("未达标项"), _("待定项"), _("短缺合计"), _("调查轮次"), _("回收/配额"), _("社会认可度"),

@@ -17,7 +17,6 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -25,7 +24,7 @@ from sqlalchemy import select
 
 from evaluator.errors import InputError
 from evaluator.questionnaire import Catalogue
-from evaluator.recognition import RecognitionRules, recognize, recognize_file
+from evaluator.recognition import RecognitionResult, RecognitionRules, recognize, recognize_file
 from evaluator.rules import RuleSet, available_rulesets, load_ruleset
 from evaluator.verdict import evaluate_workbook
 from evaluator.workbook import Workbook, read_workbook
@@ -148,7 +147,7 @@ def evaluate_inputs(workbook: Workbook, rules: RuleSet, *, workbook_name: str, r
     (location-first Chinese message) on bad input; nothing is written or added."""
     if round is not None and responses_path is not None:
         raise InputError("社会认可度请只选择一种来源：调查轮次（--round）或答卷文件（--responses）", field="--round")
-    recognition: dict[str, Any] | None = None
+    recognition: RecognitionResult | None = None
     extra: list[tuple[str, str]] = []
     provenance: dict[str, Any] = {}
     if round is not None:
@@ -156,9 +155,9 @@ def evaluate_inputs(workbook: Workbook, rules: RuleSet, *, workbook_name: str, r
             raise ValueError("catalogue is required with a round")
         check_round_matches(round, workbook, workbook_name)
         answers, frame = round_inputs(round, catalogue)
-        recognition = recognize(answers, frame, RecognitionRules.from_ruleset(rules), None,
-                                item_texts(round, catalogue)).to_dict()
-        recognition["without_flagged"] = without_flagged(round, catalogue, RecognitionRules.from_ruleset(rules))
+        recognition = dataclasses.replace(
+            recognize(answers, frame, RecognitionRules.from_ruleset(rules), None, item_texts(round, catalogue)),
+            without_flagged=without_flagged(round, catalogue, RecognitionRules.from_ruleset(rules)))
         digest = sha256(answers.to_csv(index=False).encode("utf-8"))
         extra.append((f"调查轮次 {round.id}（{round.name}，{len(answers)} 份答卷）", digest))
         pin = round.pin
@@ -172,7 +171,7 @@ def evaluate_inputs(workbook: Workbook, rules: RuleSet, *, workbook_name: str, r
         name = responses_name or responses_path.name
         if not responses_path.is_file():
             raise InputError("答卷文件不存在", file=name, field="--responses")
-        recognition = recognize_file(responses_path, workbook.schools, rules).to_dict()
+        recognition = recognize_file(responses_path, workbook.schools, rules)
         extra.append((name, sha256(responses_path.read_bytes())))
     extra.extend(extra_inputs)  # e.g. a data round's change history and evidence files
     report = evaluate_workbook(workbook, rules, recognition, extra)
@@ -297,96 +296,3 @@ def visible_evaluations(user: User, county_id: int | None = None) -> list[Evalua
     if county_id is not None:
         query = query.where(Evaluation.county_id == county_id)
     return list(db.session.scalars(query))
-
-
-# ----------------------------------------------------------------------------- comparison
-_RANK = {"fail": 0, "pending": 1, "pass": 2}
-
-
-@dataclass(frozen=True)
-class ItemChange:
-    code: str
-    title: str
-    then: str | None
-    now: str | None
-    change: str  # "better" | "worse" | "same" | "other"
-    detail_then: str
-    detail_now: str
-
-
-@dataclass(frozen=True)
-class ShortfallChange:
-    """A county total (e.g. 音乐专用教室, 间) then and now; 0 when a report has none."""
-
-    item: str
-    what: str
-    unit: str
-    then: float
-    now: float
-
-
-@dataclass(frozen=True)
-class Comparison:
-    items: tuple[ItemChange, ...]
-    shortfalls: tuple[ShortfallChange, ...]
-    verdict_then: str
-    verdict_now: str
-    score_then: float | None
-    score_now: float | None
-    passing_then: int
-    passing_now: int
-
-    def count(self, change: str) -> int:
-        return sum(1 for it in self.items if it.change == change)
-
-
-def _change(then: str | None, now: str | None) -> str:
-    if then == now:
-        return "same"
-    if then in _RANK and now in _RANK:
-        return "better" if _RANK[now] > _RANK[then] else "worse"
-    return "other"  # n/a or an item present in only one report
-
-
-def _code_key(code: str) -> tuple[int, ...]:
-    return tuple(int(p) if p.isdigit() else 0 for p in code.split("."))
-
-
-def _score(report: Mapping[str, Any]) -> float | None:
-    rec = report.get("recognition")
-    return rec.get("score") if isinstance(rec, Mapping) else None
-
-
-def _totals(report: Mapping[str, Any]) -> dict[tuple[str, str, str], float]:
-    """County shortfall totals by (item, what, unit), summed from the rows when absent."""
-    rows = report.get("shortfall_totals")
-    if rows is None:
-        rows = report.get("shortfalls") or []
-    out: dict[tuple[str, str, str], float] = {}
-    for row in rows:
-        key = (str(row.get("item") or ""), str(row.get("what") or ""), str(row.get("unit") or ""))
-        out[key] = out.get(key, 0.0) + float(row.get("amount") or 0)
-    return out
-
-
-def compare_reports(then: Mapping[str, Any], now: Mapping[str, Any]) -> Comparison:
-    """Item-by-item status of two reports of a county (year-on-year progress, seed 000)."""
-    a = {it["code"]: it for it in then.get("items", [])}
-    b = {it["code"]: it for it in now.get("items", [])}
-    codes = list(b) + [c for c in a if c not in b]
-    rows = tuple(
-        ItemChange(code=c, title=(b.get(c) or a.get(c) or {}).get("title", ""),
-                   then=(a.get(c) or {}).get("status"), now=(b.get(c) or {}).get("status"),
-                   change=_change((a.get(c) or {}).get("status"), (b.get(c) or {}).get("status")),
-                   detail_then=(a.get(c) or {}).get("detail", ""), detail_now=(b.get(c) or {}).get("detail", ""))
-        for c in codes
-    )
-    ta, tb = _totals(then), _totals(now)
-    shortfalls = tuple(ShortfallChange(item=k[0], what=k[1], unit=k[2], then=ta.get(k, 0.0), now=tb.get(k, 0.0))
-                       for k in sorted(set(ta) | set(tb), key=lambda k: (_code_key(k[0]), k[1])))
-    return Comparison(
-        items=rows, shortfalls=shortfalls, verdict_then=then.get("verdict", ""), verdict_now=now.get("verdict", ""),
-        score_then=_score(then), score_now=_score(now),
-        passing_then=sum(1 for it in a.values() if it.get("status") == "pass"),
-        passing_now=sum(1 for it in b.values() if it.get("status") == "pass"),
-    )

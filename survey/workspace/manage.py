@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from evaluator.report.view import item_problem, plain
+from evaluator.report.display import item_problem, plain
 from survey.access import roles_required
 from survey.admin.forms import ActionForm
 from survey.db import db

@@ -12,7 +12,9 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from evaluator.compare import compare_reports
 from evaluator.errors import InputError
+from evaluator.labels import STATUS_WORD, VERDICT_SHORT
 from evaluator.report import render_html, write_docx, write_xlsx
 from evaluator.rules import DEFAULT_RULESET, available_rulesets, load_ruleset
 from evaluator.workbook import write_template
@@ -26,7 +28,6 @@ from survey.rulesets import ruleset_choices
 from survey.services import ServiceError
 from survey.services.evaluations import (
     RECTIFICATION_FIELDS,
-    compare_reports,
     open_items,
     rectification_of,
     report_fingerprint,
@@ -51,12 +52,12 @@ MIMETYPES = {
 
 
 def verdict_labels() -> dict[str, str]:
-    return {"recognized": _("达到优质均衡发展要求"), "not_recognized": _("未达到优质均衡发展要求"),
-            "incomplete": _("数据不完整，暂不能认定")}
+    """The verdict headlines (evaluator.labels, the one home of the wording) in the user's language."""
+    return {code: _(text) for code, text in VERDICT_SHORT.items()}
 
 
 def status_labels() -> dict[str | None, str]:
-    return {"pass": _("达标"), "fail": _("未达标"), "pending": _("待定"), "n/a": _("不适用"), None: _("无")}
+    return {**{code: _(text) for code, text in STATUS_WORD.items()}, None: _("无")}
 
 
 def evaluation_or_404(evaluation_id: int) -> Evaluation:

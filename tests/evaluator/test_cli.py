@@ -26,7 +26,7 @@ def test_evaluate_writes_a_report_json_a_script_can_trust(tmp_path: Path, capsys
     assert [i["code"] for i in report["items"]] == list(ITEM_CODES)
     assert all(set(i) >= {"code", "title", "status", "detail", "area", "problem", "missing"} for i in report["items"])
     assert report["verdict"] == "incomplete"  # no survey result: item 5 pending
-    assert report["reasons"] == [r for r in report["reasons"] if r.startswith("5（待补充）")] and report["reasons"]
+    assert report["reasons"] == [r for r in report["reasons"] if r.startswith("5（待定）")] and report["reasons"]
     school = report["schools"][0]
     assert set(school["indicators"]["qualified_teachers"]) >= {"value", "threshold", "met", "ratio", "band"}
     assert school["indicators"]["qualified_teachers"] == {"value": 5.0, "threshold": 4.2, "met": True,

@@ -121,7 +121,7 @@ def test_dalian_missing_cell_is_pending_naming_school_and_field_in_chinese(tmp_p
     assert l1["status"] == "pending"
     assert l1["missing"] == ["二小：小学学业水平合格学生数（academic_passed_primary）"]
     assert report.verdict == "incomplete"
-    assert any(r.startswith("L1（待补充）") and "二小" in r for r in report.reasons)
+    assert any(r.startswith("L1（待定）") and "二小" in r for r in report.reasons)
 
 
 def test_dalian_columns_absent_from_the_sheet_are_pending_not_pass(tmp_path: Path) -> None:

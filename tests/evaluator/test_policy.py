@@ -86,7 +86,7 @@ def test_village_school_definition_is_data(tmp_path: Path) -> None:
 
 
 def test_confidence_label_follows_the_setting(tmp_path: Path) -> None:
-    from evaluator.report import view
+    from evaluator.report import display, sections
 
     rec = {**RECOGNITION_PASS, "confidence": 0.9}
     item = run(tmp_path / "a", recognition=rec).item("5")
@@ -94,12 +94,12 @@ def test_confidence_label_follows_the_setting(tmp_path: Path) -> None:
     rules = _variant(tmp_path, "recognition:\n  confidence: 0.99\n")
     assert "99%置信区间" in run(tmp_path / "b", recognition=RECOGNITION_PASS, rules=rules).item("5").detail
     report = run(tmp_path / "c", recognition=rec).to_dict()
-    assert view._ci_label(report["recognition"]) == "90%置信区间"
-    assert "90%置信区间" in "".join(c.text for row in view.key_figures_table(report).rows for c in row)
+    assert display.ci_label(report["recognition"]["confidence"]) == "90%置信区间"
+    assert "90%置信区间" in "".join(c.text for row in sections.key_figures_table(report).rows for c in row)
     from evaluator.report import charts
 
     assert "90%置信区间" in charts.svg_recognition(report) and "95%" not in charts.svg_recognition(report)
-    assert view._ci_label({"score": 0.9}) == "置信区间"  # a dict that does not say: no guessed level
+    assert display.ci_label(None) == "置信区间"  # a result that does not say: no guessed level
 
 
 def test_self_check_rows_carry_the_official_titles(tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ def test_self_check_rows_carry_the_official_titles(tmp_path: Path) -> None:
     assert titles["2.3"].startswith("所有小学、初中每12个班级配备音乐、美术专用教室1间以上")
     assert titles["1.8"] == "每所学校至少6项指标达到上述要求，余项不能低于要求的85%"
     assert "两免一补" in titles["2.2"]
-    from evaluator.report import view
+    from evaluator.report import sections
 
-    rows = view.items_table(report).rows
+    rows = sections.items_table(report).rows
     assert any("（均不含寄宿制学校）" in r[0].text for r in rows)

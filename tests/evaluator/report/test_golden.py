@@ -21,7 +21,7 @@ import openpyxl
 import pytest
 from docx import Document
 
-from evaluator.report import render_html, view, write_docx, write_xlsx
+from evaluator.report import display, render_html, write_docx, write_xlsx
 
 from .conftest import DATA
 
@@ -29,7 +29,7 @@ from .conftest import DATA
 @pytest.fixture(autouse=True)
 def _fixed_field_names(monkeypatch):
     """Field names come from another module (evaluator.workbook); pin them so its wording can change."""
-    monkeypatch.setattr(view, "_field_names", lambda: {"monitoring_status": "质量监测抽测情况"})
+    monkeypatch.setattr(display, "_field_names", lambda: {"monitoring_status": "质量监测抽测情况"})
 
 
 class _Outline(HTMLParser):

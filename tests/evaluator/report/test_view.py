@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from evaluator.report.view import build_view, items_table, matrix_table, shortfall_tables
+from evaluator.report.sections import items_table, matrix_table, shortfall_tables
+from evaluator.report.view import build_view
 
 
 def _row(table, code):
@@ -97,7 +98,7 @@ def test_control_characters_are_dropped(sample):
 
 
 def test_rectification_plan_sorted_by_deadline(sample):
-    from evaluator.report.view import rectification_table
+    from evaluator.report.sections import rectification_table
 
     sample["items"][0]["rectification"] = {"measures": "补充招聘", "deadline": "2023-03", "department": "人事部"}
     sample["items"][1]["rectification"] = {"measures": "待研究", "deadline": "视情况而定", "department": ""}
@@ -108,7 +109,7 @@ def test_rectification_plan_sorted_by_deadline(sample):
 
 
 def test_recognition_paragraphs_report_filters_and_sensitivity(sample):
-    from evaluator.report.view import recognition_paragraphs
+    from evaluator.report.recognition_view import recognition_paragraphs
 
     result, filters = recognition_paragraphs(sample["recognition"])
     assert result.startswith("社会认可度为88.6%（95%置信区间85.5%～91.1%），达到85.0%的标准。")
@@ -124,7 +125,7 @@ def test_recognition_paragraphs_report_filters_and_sensitivity(sample):
 
 
 def test_prerequisite_and_failing_school_reasons(sample, minimal):
-    from evaluator.report.view import school_issue_table
+    from evaluator.report.sections import school_issue_table
 
     first = build_view(sample).sections[0].paragraphs
     assert "前提条件（通过基本均衡认定满规定年限）：是。2015年通过基本均衡认定，2023年评估，相隔8年（要求≥3年）。" in first
@@ -136,7 +137,7 @@ def test_prerequisite_and_failing_school_reasons(sample, minimal):
 
 
 def test_provenance_rows_including_unknown_keys(sample):
-    from evaluator.report.view import provenance_tables
+    from evaluator.report.sections import provenance_tables
 
     sample["provenance"]["ruleset_sources"] = ["national-2017.yaml", "shandong-2021.yaml"]
     sample["provenance"]["round_id"] = "R-7"
@@ -148,7 +149,7 @@ def test_provenance_rows_including_unknown_keys(sample):
 
 
 def test_key_figures_read_off_the_dict(sample, minimal):
-    from evaluator.report.view import key_figures_table
+    from evaluator.report.sections import key_figures_table
 
     rows = {r[0].text: r[1] for r in key_figures_table(sample).rows}
     assert rows["参评学校（部）"].value == 6  # the excluded 教学点 is not counted
@@ -161,14 +162,14 @@ def test_key_figures_read_off_the_dict(sample, minimal):
 
 
 def test_heading_numbers():
-    from evaluator.report.view import heading_number
+    from evaluator.report.display import heading_number
 
     assert [heading_number(1, i) for i in (1, 9, 10, 11, 20, 23)] == ["一、", "九、", "十、", "十一、", "二十、", "二十三、"]
     assert heading_number(2, 3) == "（三）"
 
 
 def test_number_formats():
-    from evaluator.report.view import format_value
+    from evaluator.report.display import format_value
 
     assert format_value(1234567.0, "num") == "1234567"
     assert format_value(706.8, "num") == "706.8" and format_value(2, "num") == "2"

@@ -9,7 +9,7 @@ import pytest
 from docx import Document
 
 from evaluator.report import write_reports
-from evaluator.report.view import format_value
+from evaluator.report.display import format_value
 
 from .conftest import ITEM_CODES
 
