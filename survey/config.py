@@ -12,7 +12,11 @@ INSTANCE = ROOT / "instance"
 
 class Config:
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite file in instance/
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # No pre-ping (a round trip before every checkout): connections are recycled before any
+    # server or proxy idle timeout, and a connection lost to a restart is retried by the
+    # respondent views (survey.services.retry) or answered 503 on staff pages (survey.errors);
+    # SQLAlchemy then invalidates the rest of the pool.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 1800}
     SECRET_KEY: str | None = None
     AUTO_MIGRATE = True
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
