@@ -27,18 +27,24 @@ from survey.models import EntryLink, Response, SurveyRound
 
 log = logging.getLogger(__name__)
 _LOCK_SPACE = 7_340_722  # advisory lock key space (survey.db uses 7_340_721 for migrations)
-_PENDING = (
+_PENDING = (  # the round's head rides along on every row: one round trip for both
     select(Response.id, EntryLink.code, Response.instrument, Response.instrument_version, Response.answers,
-           Response.started_at, Response.submitted_at)
+           Response.started_at, Response.submitted_at, SurveyRound.chain_head, SurveyRound.chain_length)
     .join(EntryLink, EntryLink.id == Response.link_id)
+    .join(SurveyRound, SurveyRound.id == Response.round_id)
     .where(Response.round_id == bindparam("round_id"), Response.chain_seq.is_(None))
     .order_by(Response.id)
 )
-_HEAD = select(SurveyRound.chain_head, SurveyRound.chain_length).where(SurveyRound.id == bindparam("round_id"))
 _SET_LINK = update(Response).where(Response.id == bindparam("rid")).values(
     chain_seq=bindparam("seq"), chain_hash=bindparam("h"))
 _SET_HEAD = update(SurveyRound).where(SurveyRound.id == bindparam("round_id")).values(
     chain_head=bindparam("head"), chain_length=bindparam("length"))
+# PostgreSQL: the batch's links and the round's new head in one statement (one round trip).
+_SET_ALL_PG = text(
+    "WITH v AS (SELECT * FROM unnest(CAST(:rids AS integer[]), CAST(:seqs AS integer[]), CAST(:hashes AS varchar[]))"
+    " AS v(rid, seq, h)),"
+    " links AS (UPDATE responses SET chain_seq = v.seq, chain_hash = v.h FROM v WHERE responses.id = v.rid)"
+    " UPDATE rounds SET chain_head = :head, chain_length = :length WHERE id = :round_id")
 
 
 def defer_chaining(round_id: int) -> None:
@@ -60,15 +66,20 @@ def chain_pending(round_id: int) -> int:
     rows = conn.execute(_PENDING, {"round_id": round_id}).all()
     if not rows:
         return 0
-    head, length = conn.execute(_HEAD, {"round_id": round_id}).one()
+    head, length = rows[0][7], rows[0][8]
     updates = []
-    for rid, code, instrument, version, answers, started, submitted in rows:
+    for rid, code, instrument, version, answers, started, submitted, _head, _length in rows:
         length += 1
         head = link_hash(head, seq=length, link=code, instrument=instrument, version=version, answers=answers,
                          started_at=started, submitted_at=submitted)
         updates.append({"rid": rid, "seq": length, "h": head})
-    conn.execute(_SET_LINK, updates)
-    conn.execute(_SET_HEAD, {"round_id": round_id, "head": head, "length": length})
+    if conn.dialect.name == "postgresql":
+        conn.execute(_SET_ALL_PG, {"rids": [u["rid"] for u in updates], "seqs": [u["seq"] for u in updates],
+                                   "hashes": [u["h"] for u in updates], "head": head, "length": length,
+                                   "round_id": round_id})
+    else:
+        conn.execute(_SET_LINK, updates)
+        conn.execute(_SET_HEAD, {"round_id": round_id, "head": head, "length": length})
     return len(updates)
 
 
