@@ -82,6 +82,16 @@ def serve(app_spec: str, env: dict, port: int, workers: int, threads: int) -> su
     return proc
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM, then (on a loaded machine gunicorn may take longer to drain) SIGKILL."""
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 def server_cpu_seconds(proc: subprocess.Popen) -> float:
     """User+system CPU of gunicorn's master and workers so far (from /proc): a figure that,
     unlike throughput, does not depend on what else the shared machine is doing."""
@@ -193,6 +203,7 @@ def profile(args) -> int:
     out = io.StringIO()
     stats = pstats.Stats(prof, stream=out)
     stats.sort_stats("cumulative").print_stats(45)
+    stats.sort_stats("tottime").print_stats(30)
     print(out.getvalue())
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"in-process, {args.respondents} respondents (form + favicon + POST + thank-you page), load {load}: "
@@ -229,8 +240,7 @@ def main() -> int:
             res = drive(f"http://127.0.0.1:{port}/", codes, args)
             res["server_cpu"] = server_cpu_seconds(proc) - cpu0
         finally:
-            proc.terminate()
-            proc.wait(10)
+            stop(proc)
         results.append(summary("survey", res, *count(url, "responses", "idempotency_key")))
 
     with scratch_database("bench_base") as url:
@@ -242,8 +252,7 @@ def main() -> int:
             res = drive(f"http://127.0.0.1:{port}/", ["x"], args)
             res["server_cpu"] = server_cpu_seconds(proc) - cpu0
         finally:
-            proc.terminate()
-            proc.wait(10)
+            stop(proc)
         results.append(summary("baseline", res, *count(url, "baseline_rows", "key")))
 
     print(f"bench/submit: {args.concurrency} concurrent respondents, {args.seconds:.0f} s, gunicorn "

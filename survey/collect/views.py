@@ -59,19 +59,24 @@ _PAGES: dict[tuple, str] = {}
 _MAX_PAGES = 4096  # ≈ 100 MB at worst; a county round has a few hundred links
 
 
-def _blank_page(entry: Entry, q) -> str:
-    """The unanswered page of an entry link, rendered once per process. Everything shown is
-    part of the key, so a renamed school or county is never served stale."""
-    key = (entry.code, entry.county_name, entry.school_name, entry.group, q.key, q.sha256, entry.code_required,
-           entry.repeat_allowed)
+def _cached(key: tuple, render) -> str:
+    """A page that is the same for every respondent of a link, rendered once per process.
+    Everything shown is part of the key, so a renamed school or county is never served stale."""
     page = _PAGES.get(key)
     if page is None:
         if len(_PAGES) >= _MAX_PAGES:
             _PAGES.clear()
-        page = _PAGES[key] = render_template(
-            "collect/form.html", entry=entry, q=q, form=None, group=GROUPS[entry.group], token=_TOKEN_SLOT,
-            slip=_SLIP_SLOT)
+        page = _PAGES[key] = render()
     return page
+
+
+def _blank_page(entry: Entry, q) -> str:
+    """The unanswered page of an entry link (this request's tokens are filled into its slots)."""
+    key = ("form", entry.code, entry.county_name, entry.school_name, entry.group, q.key, q.sha256,
+           entry.code_required, entry.repeat_allowed)
+    return _cached(key, lambda: render_template(
+        "collect/form.html", entry=entry, q=q, form=None, group=GROUPS[entry.group], token=_TOKEN_SLOT,
+        slip=_SLIP_SLOT))
 
 
 def _refused(entry: Entry, reason: str):
@@ -169,4 +174,5 @@ def answer(code: str):
 def done(code: str):
     use_autocommit()
     entry = _entry(code)
-    return render_template("collect/done.html", entry=entry, group=GROUPS[entry.group])
+    key = ("done", entry.code, entry.county_name, entry.school_name, entry.group, entry.repeat_allowed)
+    return _cached(key, lambda: render_template("collect/done.html", entry=entry, group=GROUPS[entry.group]))

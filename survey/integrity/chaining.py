@@ -17,6 +17,7 @@ head is shown on the round page and the sign sheet and kept in every sealed arch
 from __future__ import annotations
 
 import logging
+import threading
 
 from flask import Flask, g, has_request_context
 from sqlalchemy import bindparam, select, text, update
@@ -56,13 +57,16 @@ def defer_chaining(round_id: int) -> None:
         chain_pending(round_id)
 
 
-def chain_pending(round_id: int) -> int:
+def chain_pending(round_id: int, before_read=None) -> int:
     """Chain the round's committed unchained responses (in the caller's transaction, which
-    must commit). Returns how many were chained."""
+    must commit). Returns how many were chained. ``before_read`` is called once the round's
+    lock is held, just before the pending rows are read."""
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:space, :round_id)"),
                      {"space": _LOCK_SPACE, "round_id": round_id})
+    if before_read is not None:
+        before_read()
     rows = conn.execute(_PENDING, {"round_id": round_id}).all()
     if not rows:
         return 0
@@ -83,18 +87,44 @@ def chain_pending(round_id: int) -> int:
     return len(updates)
 
 
+# Rounds for which a chainer of this process has not yet read the pending rows (it is waiting
+# for the round's lock). A request that commits meanwhile need not chain: that read starts
+# after its commit, so it sees and chains the new response (READ COMMITTED: each statement
+# sees what was committed before it began). Under a burst this spares most chaining
+# transactions. If that chainer then fails, the responses wait for the next submission, as
+# after any failed chaining.
+_READ_PENDING: set[int] = set()
+_READ_PENDING_LOCK = threading.Lock()
+
+
 def _after_request_commit(exc: BaseException | None) -> None:
     rounds = getattr(g, "integrity_chain_rounds", None)
     if not rounds:
         return
+    with _READ_PENDING_LOCK:
+        mine = sorted(r for r in rounds if r not in _READ_PENDING)
+        _READ_PENDING.update(mine)
+    waiting = set(mine)
+
+    def reading(round_id: int) -> None:
+        with _READ_PENDING_LOCK:
+            if round_id in waiting:
+                waiting.discard(round_id)
+                _READ_PENDING.discard(round_id)
+
     try:
+        if not mine:
+            return
         db.session.rollback()  # the request's own transaction has been committed (or refused) by now
-        for round_id in sorted(rounds):
-            chain_pending(round_id)
+        for round_id in mine:
+            chain_pending(round_id, before_read=lambda r=round_id: reading(r))
         db.session.commit()
     except Exception:  # noqa: BLE001 - the response is stored; the next submission chains it
         db.session.rollback()
         log.exception("chaining responses of rounds %s failed; the next submission will chain them", rounds)
+    finally:
+        for round_id in list(waiting):
+            reading(round_id)
 
 
 def init_app(app: Flask) -> None:
