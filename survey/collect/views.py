@@ -99,6 +99,13 @@ def _with_cookie(resp, cookie: str | None):
     return resp
 
 
+def _stored(key: str) -> bool:
+    """Whether the response of this start token is stored, after undoing this attempt."""
+    db.session.rollback()
+    use_autocommit()
+    return find_by_key(key) is not None
+
+
 @bp.route("/<code>", methods=["GET", "POST"])
 @retry_on_disconnect
 def answer(code: str):
@@ -159,12 +166,10 @@ def answer(code: str):
             db.session.rollback()
             answers.form_errors.append("slip")
             return page(answers, 422, token)
-        if find_by_key(started[0]) is None:  # a double tap that filled the link or met its close: it is stored
+        if not _stored(started[0]):  # a double tap that filled the link or met its close is stored
             return refused(exc.reason)
     except IntegrityError:  # a retried POST (same key) or a second answer from this browser
-        db.session.rollback()
-        use_autocommit()
-        if find_by_key(started[0]) is None:
+        if not _stored(started[0]):
             return refused("answered")
     return _with_cookie(redirect(url_for(".done", code=entry.code), 303), cookie)
 
