@@ -1,11 +1,13 @@
 """Baseline for bench/submit.py: the same stack (gunicorn, Flask, SQLAlchemy, psycopg,
 PostgreSQL) doing the least a respondent endpoint can: GET returns a small page, POST
-inserts one row and redirects. The survey's figures are reported as a ratio to this."""
+inserts one row and redirects, and the thank-you page and favicon a phone fetches are
+served as constants. The survey's figures are reported as a ratio to this."""
 
 from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 from flask import Flask, redirect, request
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert
@@ -24,6 +26,16 @@ def create_app() -> Flask:
     @app.get("/s/<code>")
     def form(code: str):
         return f'<form method="post"><input name="token" type="hidden" value="{uuid.uuid4().hex}"></form>'
+
+    icon = (Path(__file__).resolve().parent.parent / "survey" / "static" / "favicon.ico").read_bytes()
+
+    @app.get("/favicon.ico")
+    def favicon():
+        return icon, 200, {"Content-Type": "image/x-icon", "Cache-Control": "max-age=604800"}
+
+    @app.get("/s/<code>/done")
+    def done(code: str):
+        return "<p>提交成功</p>"
 
     @app.post("/s/<code>")
     def submit(code: str):

@@ -1,22 +1,31 @@
 """Benchmark: respondents submitting through gunicorn on PostgreSQL.
 
     .venv/bin/python bench/submit.py [--seconds 20] [--concurrency 50] [--workers 2] [--threads 4]
+    .venv/bin/python bench/submit.py --profile [--respondents 400]
 
 Serves the survey app with gunicorn (≥2 workers) on a scratch PostgreSQL database, drives
-concurrent respondents from a separate process (bench/submit_driver.py: GET the form, POST
-the answers, fresh cookies every time) for a fixed time, then does the same against a
-baseline app on the same stack that only inserts one row (bench/baseline_app.py). Prints
-stored responses/s, p50/p99 latencies, and the survey/baseline ratio; checks that the
-stored count equals the acknowledged count and that there are no duplicates.
-Targets (issue 2, this 2-core machine): ≥300 stored/s, p99 ≤250 ms at 50 respondents,
+concurrent respondents from a separate process (bench/submit_driver.py: GET the form and the
+favicon, POST the answers, GET the thank-you page, fresh cookies every time) for a fixed
+time, then does the same against a baseline app on the same stack that only inserts one row
+(bench/baseline_app.py). Prints stored responses/s, p50/p99 latencies, server CPU per stored
+response and the survey/baseline ratio; checks that the stored count equals the acknowledged
+count and that there are no duplicates. Last line: ``submit: key=value … targets=met|missed``.
+Targets (issue 12, this 2-core machine): ≥300 stored/s, POST p99 ≤250 ms at 50 respondents,
 ratio ≥0.5.
+
+``--profile``: the same four requests per respondent in this process (Flask's test client, no
+server or network), timed by CPU and then profiled with cProfile: where a respondent's
+server-side CPU goes, without the machine's other load in the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
 import os
+import pstats
 import socket
 import subprocess
 import sys
@@ -73,6 +82,16 @@ def serve(app_spec: str, env: dict, port: int, workers: int, threads: int) -> su
     return proc
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM, then (on a loaded machine gunicorn may take longer to drain) SIGKILL."""
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 def server_cpu_seconds(proc: subprocess.Popen) -> float:
     """User+system CPU of gunicorn's master and workers so far (from /proc): a figure that,
     unlike throughput, does not depend on what else the shared machine is doing."""
@@ -121,6 +140,80 @@ def summary(name: str, res: dict, stored: int, distinct: int) -> dict:
     }
 
 
+def make_round(env: dict, tmp: str, schools: int) -> list[str]:
+    """A round of ``schools`` schools made with the CLI; the parent and student links' codes."""
+    roster(Path(tmp) / "r.xlsx", schools)
+    made = subprocess.run([PY, "run.py", "round", "create", "--county", "999999", "--county-name", "基准县",
+                           "--name", "基准", "--schools", str(Path(tmp) / "r.xlsx"), "--target-n", "2000000"],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    if made.returncode:
+        raise SystemExit(made.stderr)
+    links = subprocess.run([PY, "run.py", "round", "links", made.stdout.strip()], cwd=ROOT, env=env,
+                           capture_output=True, text=True, check=True).stdout.splitlines()[1:]
+    return [line.rsplit("/", 1)[1] for line in links if ",parent," in line or ",student," in line]
+
+
+def profile(args) -> int:
+    """In-process CPU per respondent (form, favicon, POST, thank-you page) and its profile."""
+    import random
+    import re
+
+    with scratch_database("bench_prof") as url, tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="bench", PUBLIC_BASE_URL="http://localhost/")
+        codes = make_round(env, tmp, args.schools)
+        os.environ.update(DATABASE_URL=url, SECRET_KEY="bench", PUBLIC_BASE_URL="http://localhost/")
+        from survey import create_app
+
+        app = create_app()
+        token_re, csrf_re = re.compile(r'name="token"[^>]*value="([^"]+)"'), re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+        items = re.compile(r'name="([a-z]\d\d)"')
+        rng = random.Random(7)
+        statuses: dict[int, int] = {}
+
+        def one() -> None:
+            code = rng.choice(codes)
+            client = app.test_client()
+            html = client.get(f"/s/{code}").get_data(as_text=True)
+            client.get("/favicon.ico").close()
+            data = {i: "满意" for i in set(items.findall(html))}
+            data["token"] = token_re.search(html).group(1)
+            if csrf_re.search(html):
+                data["csrf_token"] = csrf_re.search(html).group(1)
+            resp = client.post(f"/s/{code}", data=data, headers={"Origin": "http://localhost"})
+            statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
+            client.get(resp.headers["Location"]).close()
+
+        for _ in range(50):  # warm-up: caches, pool, pins
+            one()
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(args.respondents):
+            one()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(args.respondents):
+            one()
+        prof.disable()
+        app_ctx = app.app_context()
+        app_ctx.push()
+        from survey.db import db
+
+        db.engine.dispose()
+        app_ctx.pop()
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out)
+    stats.sort_stats("cumulative").print_stats(45)
+    stats.sort_stats("tottime").print_stats(30)
+    print(out.getvalue())
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"in-process, {args.respondents} respondents (form + favicon + POST + thank-you page), load {load}: "
+          f"CPU {1000 * cpu / args.respondents:.2f} ms, wall {1000 * wall / args.respondents:.2f} ms per respondent; "
+          f"POST statuses {statuses}")
+    print(f"submit-profile: cpu_ms_per_respondent={1000 * cpu / args.respondents:.2f} "
+          f"wall_ms_per_respondent={1000 * wall / args.respondents:.2f} load={load.split()[0]}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20)
@@ -129,21 +222,17 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--schools", type=int, default=50)
+    ap.add_argument("--profile", action="store_true", help="in-process CPU per respondent and a cProfile listing")
+    ap.add_argument("--respondents", type=int, default=400, help="with --profile")
     args = ap.parse_args()
+    if args.profile:
+        return profile(args)
     load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     results = []
 
     with scratch_database("bench_survey") as url, tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="bench", PUBLIC_BASE_URL="http://127.0.0.1/")
-        roster(Path(tmp) / "r.xlsx", args.schools)
-        made = subprocess.run([PY, "run.py", "round", "create", "--county", "999999", "--county-name", "基准县",
-                               "--name", "基准", "--schools", str(Path(tmp) / "r.xlsx"), "--target-n", "2000000"],
-                              cwd=ROOT, env=env, capture_output=True, text=True)
-        if made.returncode:
-            raise SystemExit(made.stderr)
-        links = subprocess.run([PY, "run.py", "round", "links", made.stdout.strip()], cwd=ROOT, env=env,
-                               capture_output=True, text=True, check=True).stdout.splitlines()[1:]
-        codes = [line.rsplit("/", 1)[1] for line in links if ",parent," in line or ",student," in line]
+        codes = make_round(env, tmp, args.schools)
         port = free_port()
         proc = serve("survey:create_app()", env, port, args.workers, args.threads)
         try:
@@ -151,8 +240,7 @@ def main() -> int:
             res = drive(f"http://127.0.0.1:{port}/", codes, args)
             res["server_cpu"] = server_cpu_seconds(proc) - cpu0
         finally:
-            proc.terminate()
-            proc.wait(10)
+            stop(proc)
         results.append(summary("survey", res, *count(url, "responses", "idempotency_key")))
 
     with scratch_database("bench_base") as url:
@@ -164,8 +252,7 @@ def main() -> int:
             res = drive(f"http://127.0.0.1:{port}/", ["x"], args)
             res["server_cpu"] = server_cpu_seconds(proc) - cpu0
         finally:
-            proc.terminate()
-            proc.wait(10)
+            stop(proc)
         results.append(summary("baseline", res, *count(url, "baseline_rows", "key")))
 
     print(f"bench/submit: {args.concurrency} concurrent respondents, {args.seconds:.0f} s, gunicorn "
@@ -181,6 +268,8 @@ def main() -> int:
     ratio = survey["stored_per_s"] / base["stored_per_s"]
     print(f"ratio survey/baseline (stored/s): {ratio:.2f}; server CPU per stored response: "
           f"{survey['cpu_ms']:.2f} ms vs {base['cpu_ms']:.2f} ms ({base['cpu_ms'] / survey['cpu_ms']:.2f}×)")
+    load_after = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"load average after the run: {load_after}")
     checks = {
         "stored == acknowledged": survey["stored"] == survey["acknowledged"],
         "no duplicates": survey["stored"] == survey["distinct"],
@@ -190,6 +279,10 @@ def main() -> int:
     }
     for name, ok in checks.items():
         print(f"  {'PASS' if ok else 'MISS'}  {name}")
+    print(f"submit: stored_per_s={survey['stored_per_s']:.1f} post_p99_ms={survey['post_p99']:.1f} "
+          f"ratio={ratio:.2f} cpu_ms_per_stored={survey['cpu_ms']:.2f} baseline_stored_per_s={base['stored_per_s']:.1f} "
+          f"baseline_cpu_ms={base['cpu_ms']:.2f} acknowledged={survey['acknowledged']} stored={survey['stored']} "
+          f"load={load_before.split()[0]} targets={'met' if all(checks.values()) else 'missed'}")
     return 0 if checks["stored == acknowledged"] and checks["no duplicates"] else 1
 
 

@@ -1,8 +1,10 @@
 """Load driver for bench/submit.py, run as its own process: N concurrent respondents, each
-loop a new phone (fresh cookies) that GETs a random entry link's form and POSTs answers.
+loop a new phone (fresh cookies) that does what a phone does: GETs a random entry link's
+form and the site's favicon, POSTs the answers, follows the 303 to the thank-you page.
 
 Prints one JSON object: acknowledged submissions (303 redirects), errors by kind, and
-latencies (ms) of GET, POST and the whole respondent. Loops are bounded by --seconds.
+latencies (ms) of GET, POST and the whole respondent (all four requests). Loops are bounded
+by --seconds. A CSRF token on the page (older versions of the app) is posted back too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import random
 import re
 import time
+from urllib.parse import urljoin
 
 import aiohttp
 
@@ -32,26 +35,38 @@ async def respondent(base: str, codes: list[str], deadline: float, out: dict, rn
                 async with session.get(f"{base}s/{code}") as r:
                     html = await r.text()
                     status = r.status
-                t1 = time.perf_counter()
                 if status != 200:
                     out["errors"][f"GET {status}"] = out["errors"].get(f"GET {status}", 0) + 1
                     continue
+                async with session.get(f"{base}favicon.ico") as r:  # a phone's first visit asks for it
+                    await r.read()
+                    if r.status != 200:
+                        out["errors"][f"favicon {r.status}"] = out["errors"].get(f"favicon {r.status}", 0) + 1
+                t1 = time.perf_counter()
                 data = {item: rng.choice(SCALE[:3]) for item in set(ITEM.findall(html))}
                 token = TOKEN.search(html)
                 data["token"] = token.group(1) if token else ""
                 csrf = CSRF.search(html)
                 if csrf:
                     data["csrf_token"] = csrf.group(1)
-                async with session.post(f"{base}s/{code}", data=data, allow_redirects=False) as r:
+                headers = {"Origin": base.rstrip("/")}  # what a browser sends with a form POST
+                async with session.post(f"{base}s/{code}", data=data, allow_redirects=False, headers=headers) as r:
                     await r.read()
                     status = r.status
+                    done = r.headers.get("Location")
                 t2 = time.perf_counter()
+                if status == 303 and done:  # the thank-you page
+                    async with session.get(urljoin(f"{base}s/{code}", done)) as r:
+                        await r.read()
+                        if r.status != 200:
+                            out["errors"][f"done {r.status}"] = out["errors"].get(f"done {r.status}", 0) + 1
+                t3 = time.perf_counter()
             except aiohttp.ClientError as exc:
                 out["errors"][type(exc).__name__] = out["errors"].get(type(exc).__name__, 0) + 1
                 continue
             out["get_ms"].append((t1 - t0) * 1000)
             out["post_ms"].append((t2 - t1) * 1000)
-            out["respondent_ms"].append((t2 - t0) * 1000)
+            out["respondent_ms"].append((t3 - t0) * 1000)
             if status == 303:
                 out["acknowledged"] += 1
             else:

@@ -38,7 +38,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     app.url_map.converters["int"] = BoundedInt  # ids beyond the database's integers are simply not found
     from survey import db, errors, i18n, instruments, security
-    from survey.extensions import compress, csrf, limiter, login_manager
+    from survey.extensions import (
+        compress,
+        csrf,
+        init_skipping,
+        limiter,
+        login_manager,
+        respondent,
+        respondent_page_too_small_to_gzip,
+    )
 
     db.init_app(app)
     i18n.init_app(app)
@@ -46,9 +54,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.before_request(_refuse_oversize_answers)  # before CSRF: a huge body gets 413, not 400
     app.before_request(_refuse_bad_forms)
     csrf.init_app(app)
-    compress.init_app(app)
-    limiter.init_app(app)
-    login_manager.init_app(app)
+    init_skipping(compress, app, respondent_page_too_small_to_gzip)  # gzip only where it pays
+    init_skipping(limiter, app, respondent)  # no limits apply to respondents: no limiter hooks either
+    init_skipping(login_manager, app, respondent)  # respondents have no session to refresh
     instruments.init_app(app)
     errors.init_app(app)
     from survey.integrity import chaining
@@ -69,6 +77,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(collect_bp)
     limiter.exempt(collect_bp)  # respondents are never rate-limited (shared school Wi-Fi, carrier NAT)
+    csrf.exempt(collect_bp)  # the signed start token binds a form to its link and browser (survey.collect.guard)
+    from survey.collect.guard import RespondentSessionInterface
+
+    app.session_interface = RespondentSessionInterface(collect_bp.url_prefix)  # no session on /s/…
     app.register_blueprint(workspace_bp)
     app.add_url_rule("/favicon.ico", "favicon", _favicon)
     app.add_url_rule("/apple-touch-icon.png", "touch_icon", _touch_icon)

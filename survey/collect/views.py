@@ -1,16 +1,27 @@
-"""GET shows the questionnaire; POST stores it once, then redirects to the thank-you page."""
+"""GET shows the questionnaire; POST stores it once, then redirects to the thank-you page.
+
+The lean respondent path (issue 12 item 1): no session, no CSRF token (survey.collect.guard
+says what protects the POST instead), answers checked against the scale directly
+(survey.collect.answers), and the database reached with as few round trips as it allows:
+
+- a GET runs its reads and its start-record upsert on an autocommit connection: no BEGIN, no
+  COMMIT (each statement is its own transaction, and the upsert is one statement);
+- a POST on PostgreSQL reads the link, then takes the quota place and inserts the response
+  in ONE statement (survey.services.responses), also in autocommit; a link with slip codes,
+  and SQLite (which chains inside the insert's transaction), use one ordinary transaction.
+"""
 
 from __future__ import annotations
 
 from flask import abort, make_response, redirect, render_template, request, url_for
-from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 from sqlalchemy.exc import IntegrityError
 
 from evaluator.groups import GROUPS
 from survey import tokens
 from survey.collect import bp
-from survey.collect.forms import form_class
+from survey.collect.answers import Answers, read_answers
+from survey.collect.guard import check_origin
 from survey.db import db
 from survey.instruments import catalogue
 from survey.integrity.starts import record_start
@@ -27,10 +38,13 @@ from survey.services.responses import (
     load_entry,
     record_response,
     salted_hash,
+    use_autocommit,
 )
 from survey.services.retry import retry_on_disconnect
 
 _REFUSED_STATUS = {"scheduled": 403, "closed": 410, "full": 403, "answered": 409, "browser": 403, "slip": 403}
+
+bp.before_request(check_origin)
 
 
 def _entry(code: str) -> Entry:
@@ -40,24 +54,29 @@ def _entry(code: str) -> Entry:
     return entry
 
 
-_CSRF_SLOT, _TOKEN_SLOT, _SLIP_SLOT = "__csrf_slot__", "__token_slot__", "__slip_slot__"
+_TOKEN_SLOT, _SLIP_SLOT = "__token_slot__", "__slip_slot__"
 _PAGES: dict[tuple, str] = {}
 _MAX_PAGES = 4096  # ≈ 100 MB at worst; a county round has a few hundred links
 
 
-def _blank_page(entry: Entry, q) -> str:
-    """The unanswered page of an entry link, rendered once per process. Everything shown is
-    part of the key, so a renamed school or county is never served stale."""
-    key = (entry.code, entry.county_name, entry.school_name, entry.group, q.key, q.sha256, entry.code_required,
-           entry.repeat_allowed)
+def _cached(key: tuple, render) -> str:
+    """A page that is the same for every respondent of a link, rendered once per process.
+    Everything shown is part of the key, so a renamed school or county is never served stale."""
     page = _PAGES.get(key)
     if page is None:
         if len(_PAGES) >= _MAX_PAGES:
             _PAGES.clear()
-        page = _PAGES[key] = render_template(
-            "collect/form.html", entry=entry, q=q, form=None, group=GROUPS[entry.group], token=_TOKEN_SLOT,
-            csrf=_CSRF_SLOT, slip=_SLIP_SLOT)
+        page = _PAGES[key] = render()
     return page
+
+
+def _blank_page(entry: Entry, q) -> str:
+    """The unanswered page of an entry link (this request's tokens are filled into its slots)."""
+    key = ("form", entry.code, entry.county_name, entry.school_name, entry.group, q.key, q.sha256,
+           entry.code_required, entry.repeat_allowed)
+    return _cached(key, lambda: render_template(
+        "collect/form.html", entry=entry, q=q, form=None, group=GROUPS[entry.group], token=_TOKEN_SLOT,
+        slip=_SLIP_SLOT))
 
 
 def _refused(entry: Entry, reason: str):
@@ -80,9 +99,20 @@ def _with_cookie(resp, cookie: str | None):
     return resp
 
 
+def _stored(key: str) -> bool:
+    """Whether the response of this start token is stored, after undoing this attempt."""
+    db.session.rollback()
+    use_autocommit()
+    return find_by_key(key) is not None
+
+
 @bp.route("/<code>", methods=["GET", "POST"])
 @retry_on_disconnect
 def answer(code: str):
+    posting = request.method == "POST"
+    # Reads (and the GET's one-statement upsert) need no transaction; SQLite's POST does.
+    if not posting or db.engine.dialect.name == "postgresql":
+        use_autocommit()
     entry = _entry(code)
     q = pinned_questionnaire(catalogue(), entry.round_id, entry.ip_salt, entry.group)  # the round's version
     bid, cookie = _browser()
@@ -91,20 +121,19 @@ def answer(code: str):
     now = utcnow()
     slip = (request.values.get("slip") or "").strip()[:32] if entry.code_required else ""
 
-    def page(form, status: int):
-        if form is None:  # the blank form: a cached page with this request's tokens filled in
-            html = (_blank_page(entry, q).replace(_CSRF_SLOT, generate_csrf())
-                    .replace(_TOKEN_SLOT, tokens.new_start_token(entry.code, now, bid))
+    def page(answers: Answers | None, status: int, token: str | None = None):
+        if answers is None:  # the blank form: a cached page with this request's tokens filled in
+            html = (_blank_page(entry, q).replace(_TOKEN_SLOT, tokens.new_start_token(entry.code, now, bid))
                     .replace(_SLIP_SLOT, escape(slip)))
         else:
-            html = render_template("collect/form.html", entry=entry, q=q, form=form, group=GROUPS[entry.group],
-                                   token=form.token.data, csrf=None, slip=slip)
+            html = render_template("collect/form.html", entry=entry, q=q, form=answers, group=GROUPS[entry.group],
+                                   token=token, slip=slip)
         return _with_cookie(make_response(html, status), cookie)
 
     def refused(reason: str):
         return _with_cookie(make_response(_refused(entry, reason)), cookie)
 
-    if request.method in ("GET", "HEAD"):  # HEAD: like GET, werkzeug drops the body
+    if not posting:  # GET and HEAD (werkzeug drops HEAD's body)
         try:
             check_open(entry, now)
         except RefusedResponse as exc:
@@ -113,33 +142,34 @@ def answer(code: str):
             return refused("answered")
         record_start(link_id=entry.link_id, ip_hash=fp.ip_hash, ua_class=fp.ua_class, now=now,
                      fresh=cookie is not None)
-        return page(None, 200)  # the blank form: no WTForms object needed to show it
+        return page(None, 200)
 
-    form = form_class(q)()
-    started = tokens.read_start_token(form.token.data, entry.code, bid)
+    token = request.form.get("token", "")
+    answers = read_answers(q, request.form)
+    started = tokens.read_start_token(token, entry.code, bid)
     if started is None:
-        form.token.data = tokens.new_start_token(entry.code, now, bid)
-        form.validate()
-        form.form_errors.append("expired")
-        return page(form, 422)
+        answers.form_errors.append("expired")
+        return page(answers, 422, tokens.new_start_token(entry.code, now, bid))
     if not started[2]:  # a start token issued to another browser (or before the cookie was dropped)
         return refused("browser")
-    if not form.validate():
-        return page(form, 422)
+    if not answers.ok:
+        return page(answers, 422, token)
     if entry.repeat_allowed:  # a shared phone or lab computer: one stored answer per started form
         fp = Fingerprint(salted_hash(entry.ip_salt, "browser", f"{bid}|{started[0]}"), fp.ip_hash, fp.ua_class)
+    if entry.code_required:
+        db.session.rollback()  # the slip code is spent in the same transaction as the insert: leave autocommit
     try:
-        record_response(entry=entry, questionnaire=q, answers=form.data, idempotency_key=started[0],
+        record_response(entry=entry, questionnaire=q, answers=answers.values, idempotency_key=started[0],
                         started_at=started[1], fp=fp, now=now, slip=slip)
     except RefusedResponse as exc:
         if exc.reason == "slip":  # a mistyped or used code: keep the answers, ask again
             db.session.rollback()
-            form.form_errors.append("slip")
-            return page(form, 422)
-        return refused(exc.reason)
+            answers.form_errors.append("slip")
+            return page(answers, 422, token)
+        if not _stored(started[0]):  # a double tap that filled the link or met its close is stored
+            return refused(exc.reason)
     except IntegrityError:  # a retried POST (same key) or a second answer from this browser
-        db.session.rollback()
-        if find_by_key(started[0]) is None:
+        if not _stored(started[0]):
             return refused("answered")
     return _with_cookie(redirect(url_for(".done", code=entry.code), 303), cookie)
 
@@ -147,5 +177,7 @@ def answer(code: str):
 @bp.get("/<code>/done")
 @retry_on_disconnect
 def done(code: str):
+    use_autocommit()
     entry = _entry(code)
-    return render_template("collect/done.html", entry=entry, group=GROUPS[entry.group])
+    key = ("done", entry.code, entry.county_name, entry.school_name, entry.group, entry.repeat_allowed)
+    return _cached(key, lambda: render_template("collect/done.html", entry=entry, group=GROUPS[entry.group]))

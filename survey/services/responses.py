@@ -2,7 +2,9 @@
 
 This is the respondent hot path (a whole school may answer within minutes), so it reads
 what it needs about an entry link in one Core query (``load_entry``) and writes with Core
-statements, not ORM objects.
+statements, not ORM objects. On PostgreSQL the quota place and the insert are one statement
+(``_take_and_insert``): it is atomic by itself, so the respondent view runs it on an autocommit
+connection (``use_autocommit``) and the POST costs two round trips, the link's read and this.
 """
 
 from __future__ import annotations
@@ -106,6 +108,43 @@ _USE_SLIP = delete(SlipCode).where(SlipCode.code_hash == bindparam("code_hash"),
                                    SlipCode.link_id == bindparam("link_id"))
 
 
+_INSERT_COLUMNS = ("round_id", "link_id", "school_id", "group", "instrument", "instrument_version", "answers",
+                   "started_at", "submitted_at", "duration_seconds", "idempotency_key", "browser_hash", "ip_hash",
+                   "ua_class", "counted")
+
+
+def _take_and_insert(guarded: bool):
+    """PostgreSQL: ``WITH take AS (UPDATE entry_links … RETURNING id) INSERT INTO responses
+    SELECT … FROM take``. The UPDATE's row lock serialises a link's submitters and its quota
+    condition is re-checked after the lock (READ COMMITTED), so a quota is never overshot;
+    when the link is full ``take`` is empty and nothing is inserted (rowcount 0). A unique
+    violation (retried key, second answer of a browser) undoes the UPDATE with the statement."""
+    take = _TAKE_PLACE_IF_FREE if guarded else _TAKE_PLACE
+    cte = take.returning(EntryLink.id).cte("take")
+    cols = Response.__table__.c
+    # Values are bound as ``r_<column>``: parameters named like entry_links' columns would be
+    # taken by SQLAlchemy as extra SET values of the UPDATE.
+    row = select(*(bindparam(f"r_{c}", type_=cols[c].type) for c in _INSERT_COLUMNS)).select_from(cte)
+    stmt = insert(Response).from_select(list(_INSERT_COLUMNS), row).add_cte(cte)
+    return stmt.execution_options(preserve_rowcount=True)  # SQLAlchemy keeps rowcount for UPDATE/DELETE only
+
+
+_TAKE_AND_INSERT = {True: _take_and_insert(True), False: _take_and_insert(False)}
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
+def use_autocommit() -> None:
+    """Give this request's session an autocommit connection: its reads, and single statements
+    that are atomic by themselves, then cost no BEGIN/COMMIT round trips. Call before the
+    session's first statement (the connection's isolation is reset when it returns to the pool);
+    ``db.session.rollback()`` leaves it, and the next statement starts an ordinary transaction."""
+    db.session.connection(execution_options=_AUTOCOMMIT)
+
+
+def _in_autocommit(conn) -> bool:
+    return conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
+
 def _run(statement, params: dict):
     return db.session.connection().execute(statement, params)
 
@@ -196,43 +235,58 @@ def record_response(
 ) -> None:
     """Store one response, or raise ``RefusedResponse``.
 
-    The quota counter is incremented by a conditional UPDATE in the same transaction as the
-    INSERT: on PostgreSQL the row lock serialises concurrent submitters and the condition is
-    re-checked after the lock, so a quota can never be overshot; on SQLite writers are
+    The quota counter is incremented by a conditional UPDATE atomically with the INSERT: on
+    PostgreSQL both are one statement (``_take_and_insert``: the row lock serialises
+    concurrent submitters and the condition is re-checked after the lock, so a quota can
+    never be overshot); on SQLite they run in the caller's transaction, where writers are
     serialised by the database lock. A duplicate idempotency key or browser raises
     ``IntegrityError``; the caller rolls back and looks the original up.
 
     A speeder (faster than the rule-set's filter) is stored, and dropped by the estimator,
     but takes no quota place: a 1-second answer never locks out the next real parent. A link
-    that requires slip codes consumes one unused code in the same transaction. Last, the
-    response is chained into the round's tamper-evident log (survey.integrity.chain).
+    that requires slip codes consumes one unused code in the same transaction (so never on an
+    autocommit connection). Last, the response is chained into the round's tamper-evident log
+    (survey.integrity.chain): on SQLite in this transaction, on PostgreSQL right after the
+    commit (survey.integrity.chaining).
     """
     now = now or utcnow()
     check_open(entry, now)
     duration = max(0.0, (now - started_at.astimezone(UTC)).total_seconds())
     counted = duration >= speeder_seconds(entry.ruleset)
-    if counted:
-        take = _TAKE_PLACE_IF_FREE if entry.stop_when_full else _TAKE_PLACE
-        if _run(take, {"link_id": entry.link_id}).rowcount != 1:
-            raise RefusedResponse("full")
+    conn = db.session.connection()
+    postgres = conn.dialect.name == "postgresql"
     if entry.code_required:
+        if _in_autocommit(conn):
+            raise RuntimeError("a slip code is spent in the insert's transaction: not on an autocommit connection")
         if not slip or _run(_USE_SLIP, {"code_hash": slip_hash(entry.code, slip),
                                         "link_id": entry.link_id}).rowcount != 1:
             raise RefusedResponse("slip")
+    elif not postgres and _in_autocommit(conn):
+        raise RuntimeError("SQLite chains a response inside the insert's transaction: not on autocommit")
     stored = {it.id: answers[it.id] for it in questionnaire.items if answers.get(it.id)}
-    seq = chained = None
-    postgres = db.session.connection().dialect.name == "postgresql"
-    if not postgres:  # SQLite serialises writers anyway: chain inside this transaction
-        prev, seq = _run(_CHAIN_NEXT, {"round_id": entry.round_id}).one()
-        chained = link_hash(prev, seq=seq, link=entry.code, instrument=questionnaire.id,
-                            version=questionnaire.version, answers=stored, started_at=started_at, submitted_at=now)
-        _run(_CHAIN_HEAD, {"round_id": entry.round_id, "head": chained})
-    _run(_INSERT, dict(
+    row = dict(
         round_id=entry.round_id, link_id=entry.link_id, school_id=entry.school_id, group=entry.group,
         instrument=questionnaire.id, instrument_version=questionnaire.version,
         answers=stored, started_at=started_at, submitted_at=now, duration_seconds=duration,
         idempotency_key=idempotency_key, browser_hash=fp.browser_hash, ip_hash=fp.ip_hash,
-        ua_class=fp.ua_class, counted=counted, chain_seq=seq, chain_hash=chained,
-    ))
-    if postgres:  # chained right after the commit, in batches (survey.integrity.chaining)
-        defer_chaining(entry.round_id)
+        ua_class=fp.ua_class, counted=counted,
+    )
+    if postgres:  # one statement: the quota place (when counted) and the row
+        if counted:
+            params = {f"r_{c}": v for c, v in row.items()}
+            params["link_id"] = entry.link_id
+            if conn.execute(_TAKE_AND_INSERT[entry.stop_when_full], params).rowcount != 1:
+                raise RefusedResponse("full")
+        else:
+            conn.execute(_INSERT, row)
+        defer_chaining(entry.round_id)  # chained right after the commit, in batches (survey.integrity.chaining)
+        return
+    if counted:  # SQLite: writers are serialised by the database lock, in this transaction
+        take = _TAKE_PLACE_IF_FREE if entry.stop_when_full else _TAKE_PLACE
+        if _run(take, {"link_id": entry.link_id}).rowcount != 1:
+            raise RefusedResponse("full")
+    prev, seq = _run(_CHAIN_NEXT, {"round_id": entry.round_id}).one()
+    chained = link_hash(prev, seq=seq, link=entry.code, instrument=questionnaire.id,
+                        version=questionnaire.version, answers=stored, started_at=started_at, submitted_at=now)
+    _run(_CHAIN_HEAD, {"round_id": entry.round_id, "head": chained})
+    _run(_INSERT, dict(row, chain_seq=seq, chain_hash=chained))

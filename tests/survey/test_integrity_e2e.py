@@ -25,7 +25,6 @@ from werkzeug.serving import make_server
 
 from survey.db import db
 from survey.models import EntryLink, SurveyRound
-from tests.survey.conftest import csrf_from
 from tests.survey.helpers import link_for, login, make_round, make_user, store_answers
 from tests.survey.test_collect import WECHAT_UA
 
@@ -60,7 +59,7 @@ def request(port: int, method: str, path: str, body: dict | None = None, cookie:
 
 
 def form_data(html: str, choice: str = "满意") -> dict[str, str]:
-    data = {"csrf_token": csrf_from(html), "token": re.search(r'name="token"[^>]*value="([^"]+)"', html).group(1)}
+    data = {"token": re.search(r'name="token"[^>]*value="([^"]+)"', html).group(1)}
     for item in sorted(set(re.findall(r'name="([a-z]\d\d)"', html))):
         data[item] = choice
     return data
@@ -96,11 +95,10 @@ def test_stuffing_attack_is_refused_or_flagged_end_to_end(app, client, live, dat
         pages.append((form_data(html), cookie))
     fetch_seconds = time.monotonic() - t0
     # … a token posted with another browser's cookie (or none) is refused with a clear page
-    foreign = dict(pages[0][0], csrf_token=pages[1][0]["csrf_token"])  # page 0's start token, browser 1's session
-    status, html, _ = request(live, "POST", f"/s/{code}", foreign, cookie=pages[1][1])
+    status, html, _ = request(live, "POST", f"/s/{code}", pages[0][0], cookie=pages[1][1])  # browser 1's cookie
     assert status == 403 and "请重新打开链接作答" in html
     status, html, _ = request(live, "POST", f"/s/{code}", pages[0][0])
-    assert status in (400, 403)  # without any cookie the CSRF check or the browser binding refuses it
+    assert status in (400, 403)  # without any cookie the browser binding refuses it
     # 2. waits past the (here 1-second) speeder filter, then posts every form with its own cookie
     time.sleep(1.2)
     t1 = time.monotonic()
