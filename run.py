@@ -1,4 +1,4 @@
-"""Entry point: `python run.py <command>` (see README.md and CONTRACTS.md §1)."""
+"""Entry point: `python run.py <command>` (see README.md and docs/interfaces.md §1)."""
 
 import sys
 

@@ -1,4 +1,4 @@
-"""政府保障程度 (items 2.1–2.15; 教督〔2017〕6号 第七条; DOMAIN.md §3).
+"""政府保障程度 (items 2.1–2.15; 教督〔2017〕6号 第七条; docs/rules.md §3).
 
 County items read the county sheet (key → value); school items (2.3, 2.4, 2.5, 2.6) read
 the schools, classes and rooms sheets. Every threshold comes from ``rules.assurance``.

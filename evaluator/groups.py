@@ -1,4 +1,4 @@
-"""Respondent groups of the social-recognition survey (DOMAIN.md §6, national list)."""
+"""Respondent groups of the social-recognition survey (docs/rules.md §6, national list)."""
 
 from __future__ import annotations
 

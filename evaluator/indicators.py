@@ -1,5 +1,5 @@
 """资源配置 (items 1.1–1.9): the seven indicators per school and 学段, the per-school
-6-of-7 rule and the enrolment-weighted 差异系数 (DOMAIN.md §2; 教督〔2017〕6号 第六条).
+6-of-7 rule and the enrolment-weighted 差异系数 (docs/rules.md §2; 教督〔2017〕6号 第六条).
 
 Split schools: a 九年一贯制 school gives a primary and a junior part, a 十二年一贯制 school
 a primary and a junior part (senior dropped), a 完全中学 a junior part only. Students and
@@ -92,7 +92,7 @@ class ResourceResult:
 
 
 def weighted_cv(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray) -> float:
-    """Enrolment-weighted coefficient of variation (DOMAIN.md §2, 1.9; the method published
+    """Enrolment-weighted coefficient of variation (docs/rules.md §2, 1.9; the method published
     with the 2012 基本均衡 rules). With P_i the students of school i and X_i its value,
     N = ΣP_i:  X̄ = ΣP_i·X_i / N;  S = sqrt(ΣP_i·(X_i − X̄)² / N);  CV = S / X̄.
     Returns NaN when X̄ = 0 or N = 0."""

@@ -1,4 +1,4 @@
-"""Fraud signals over a survey round's responses (CONTRACTS.md §5), pure pandas.
+"""Fraud signals over a survey round's responses (docs/interfaces.md §5), pure pandas.
 
 Flags are evidence for an inspector, never an automatic deletion. Each signal has its
 thresholds in the rule-set's ``recognition.integrity`` block (our defaults, tagged [D]) and a

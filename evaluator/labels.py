@@ -2,7 +2,7 @@
 the evaluation's codes: verdicts, item statuses, areas.
 
 report.json keeps the codes (``recognized`` … , ``pass``/``fail``/``pending``/``n/a``,
-CONTRACTS.md §4); only their display comes from here. "pending" is 待定 everywhere, as the
+docs/interfaces.md §4); only their display comes from here. "pending" is 待定 everywhere, as the
 printed report's 是否达标 column has it (evaluator/report/REPORT_SCHEMA.md).
 """
 

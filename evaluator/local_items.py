@@ -1,7 +1,7 @@
 """Local items (地方指标): items a provincial or county rule-set adds to the national table.
 
 A rule-set declares them under ``local_items`` as data, so a province's variant needs no
-code (DOMAIN.md §8). Each item has a code ``L<n>`` (L1, L2, …; unique within the merged
+code (docs/rules.md §8). Each item has a code ``L<n>`` (L1, L2, …; unique within the merged
 rule-set, never one of the national codes 1.1–5), a Chinese ``title`` (the wording of the
 local document), its ``source`` (the document and article), the ``section`` of the report
 it belongs to (resources 资源配置 / assurance 政府保障程度 / quality 教育质量), and its data

@@ -1,6 +1,6 @@
 """Deliberate choices for partial data and scope, read from the rule-set (issue 8).
 
-"Missing data is missing, never 0 and never a pass" (DOMAIN.md §2). Where the data are
+"Missing data is missing, never 0 and never a pass" (docs/rules.md §2). Where the data are
 present but cannot decide an item — a zero denominator, a zero budget, a CV with zero mean
 or with fewer than two schools — the rule-set says whether the item is PENDING, FAIL or (only
 where stated) N/A. It also says which school types each school item applies to, how rooms

@@ -1,4 +1,4 @@
-"""教育质量 (items 3.1–3.9; 教督〔2017〕6号 第八条; DOMAIN.md §4).
+"""教育质量 (items 3.1–3.9; 教督〔2017〕6号 第八条; docs/rules.md §4).
 
 Thresholds come from ``rules.quality``; county items read the county sheet, school
 items (3.3, 3.4, 3.6, 3.7) every row of the schools sheet.
@@ -103,7 +103,7 @@ def normalise_level(value: Any) -> str:
 
 def monitoring_item(county: Mapping[str, Any], rules: RuleSet) -> ItemResult:
     """3.9: 已抽测 — every monitored subject at ``min_level`` or above and 校际差异率 <
-    ``max_diff`` (strict); 未抽测 — PENDING, never pass (DOMAIN.md §4)."""
+    ``max_diff`` (strict); 未抽测 — PENDING, never pass (docs/rules.md §4)."""
     q = rules.quality
     title = rules.item_titles["3.9"]
     status = county.get("monitoring_status")

@@ -2,7 +2,7 @@
 
 Loaded and validated into frozen dataclasses; every error names the file and the
 field. The national design has three forms that together cover the seven groups
-of DOMAIN.md §6: 社会卷 (parent, npc_deputy, cppcc_member, public), 校长教师卷
+of docs/rules.md §6: 社会卷 (parent, npc_deputy, cppcc_member, public), 校长教师卷
 (principal, teacher) and 学生卷 (student).
 """
 

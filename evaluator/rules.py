@@ -61,7 +61,7 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 
 @dataclass(frozen=True)
 class IndicatorRule:
-    """One resource indicator: value = per_students × numerator / students (DOMAIN.md §2)."""
+    """One resource indicator: value = per_students × numerator / students (docs/rules.md §2)."""
 
     key: str
     code: str

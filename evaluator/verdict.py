@@ -1,4 +1,4 @@
-"""The county verdict (DOMAIN.md §7) and the report dict (CONTRACTS.md §4 + REPORT_SCHEMA.md).
+"""The county verdict (docs/rules.md §7) and the report dict (docs/interfaces.md §4 + REPORT_SCHEMA.md).
 
 Recognised iff: the prerequisite holds (基本均衡 at least ``prerequisite.basic_balanced_min_years``
 years before the assessment), every school passes 1.8, 1.9 passes, all of 2.1–2.15 and
@@ -84,7 +84,7 @@ class EvaluationReport:
         raise KeyError(code)
 
     def to_dict(self) -> dict[str, Any]:
-        """The report dict: CONTRACTS.md §4 keys plus the REPORT_SCHEMA.md extensions."""
+        """The report dict: docs/interfaces.md §4 keys plus the REPORT_SCHEMA.md extensions."""
         rr = self.ruleset.resources
         items = []
         for it in self.items:

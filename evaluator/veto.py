@@ -1,4 +1,4 @@
-"""否决性指标 (items 4.1–4.6; 教督〔2017〕6号 第十条; DOMAIN.md §5).
+"""否决性指标 (items 4.1–4.6; 教督〔2017〕6号 第十条; docs/rules.md §5).
 
 The county sheet stores whether each practice is *present* (是 = present). Compliance
 is derived: present → FAIL, absent → PASS, empty → PENDING. (Seed 002's table writes

@@ -66,7 +66,7 @@ class Config:
 
 
 def from_environment() -> dict:
-    """Settings read from the environment (CONTRACTS.md §1: DATABASE_URL, SECRET_KEY)."""
+    """Settings read from the environment (docs/interfaces.md §1: DATABASE_URL, SECRET_KEY)."""
     env: dict = {}
     if os.environ.get("DATABASE_URL"):
         env["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(os.environ["DATABASE_URL"])

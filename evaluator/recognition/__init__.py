@@ -1,4 +1,4 @@
-"""Social-recognition estimator (DOMAIN.md §6): rules, responses, filters, cells, estimate, planner.
+"""Social-recognition estimator (docs/rules.md §6): rules, responses, filters, cells, estimate, planner.
 
 Public API: :func:`recognize`, :func:`recognize_file`, :func:`read_responses`,
 :func:`estimate_from_cells`, :func:`plan_sample`,

@@ -1,4 +1,4 @@
-"""Social-recognition estimator (DOMAIN.md §6, default of the national rule-set).
+"""Social-recognition estimator (docs/rules.md §6, default of the national rule-set).
 
 Notation: respondent i of group g at school s answers items; a_i = approving answers,
 v_i = answers in the denominator (all but 不了解 under the policy ``exclude``; all
@@ -633,7 +633,7 @@ def _census(cells: CellTotals, w: np.ndarray, W: np.ndarray, pop: np.ndarray, p:
 
 def encode(responses: pd.DataFrame, rules: RecognitionRules, *, file: str | None = None
            ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray, tuple[str, ...], np.ndarray]:
-    """Validate a responses frame (CONTRACTS.md §3) and code it:
+    """Validate a responses frame (docs/interfaces.md §3) and code it:
     (group index, school index (−1 county-level), schools, codes n × K uint8 with
     0 = not answered and 1.. the scale's labels, items, duration).
     Errors name the row (``responses.index`` when it is named ``row``, else position + 2,

@@ -1,4 +1,4 @@
-"""Quality filters applied before estimation (DOMAIN.md §6, step 1).
+"""Quality filters applied before estimation (docs/rules.md §6, step 1).
 
 - speeder: duration_seconds < ``speeder_seconds`` (national-2017 default 30 s);
 - fast straight-liner: every answered item has the same label, at least

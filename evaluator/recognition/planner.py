@@ -1,4 +1,4 @@
-"""Sample-size planning for the social-recognition survey (DOMAIN.md §6, last point).
+"""Sample-size planning for the social-recognition survey (docs/rules.md §6, last point).
 
 Formula (simple random sampling inflated by a design effect, normal approximation):
 
@@ -6,7 +6,7 @@ Formula (simple random sampling inflated by a design effect, normal approximatio
 
 with z the two-sided normal quantile of the confidence level, p the expected
 approval rate, e the target half-width of the CI. With p = 0.85, e = 0.03, 95 %:
-545 at deff 1, 817 at deff 1.5, 1 089 at deff 2 (DOMAIN.md §6).
+545 at deff 1, 817 at deff 1.5, 1 089 at deff 2 (docs/rules.md §6).
 
 With group weights W_g the county score is P = Σ W_g·p_g and, with the same p and
 deff in every group, Var(P) ≈ p(1 − p)·deff · Σ W_g² / n_g. Allocating n_g = s_g·n
@@ -86,7 +86,7 @@ def z_value(confidence: float) -> float:
 
 
 def required_n(half_width: float, p: float, deff: float, confidence: float) -> int:
-    """n = ceil(z² · p(1 − p) · deff / e²) (DOMAIN.md §6)."""
+    """n = ceil(z² · p(1 − p) · deff / e²) (docs/rules.md §6)."""
     z = z_value(confidence)
     return int(math.ceil(z * z * p * (1 - p) * deff / (half_width * half_width) - 1e-9))
 

@@ -1,4 +1,4 @@
-"""Reading responses files (CONTRACTS.md §3) from CSV or XLSX, including exports of
+"""Reading responses files (docs/interfaces.md §3) from CSV or XLSX, including exports of
 survey platforms such as 问卷星 after a column mapping.
 
 The frame returned has the columns group, school_code, duration_seconds (NaN when
@@ -224,7 +224,7 @@ def _code(value: Any) -> str | None:
 
 def read_schools(path: str | Path) -> pd.DataFrame:
     """The sampling frame from the schools sheet of a data workbook or a schools CSV
-    (CONTRACTS.md §2; English keys or Chinese headers): school_code, students =
+    (docs/interfaces.md §2; English keys or Chinese headers): school_code, students =
     students_primary + students_junior (the compulsory stages the survey is about; the
     senior students of a 完全中学 are out of scope, as in the survey service's roster),
     teachers = teachers_primary + teachers_junior. Empty cells stay missing (NaN), never 0."""

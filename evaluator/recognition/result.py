@@ -1,6 +1,6 @@
 """Result objects of the social-recognition estimator.
 
-``RecognitionResult.to_dict()`` is the ``recognition`` object of CONTRACTS.md §4 (contract
+``RecognitionResult.to_dict()`` is the ``recognition`` object of docs/interfaces.md §4 (contract
 keys first) plus the extensions listed in evaluator/report/REPORT_SCHEMA.md. Numbers keep
 full precision; displays round. A figure that cannot be computed (e.g. a standard error
 with a single cluster) is ``None`` (JSON null) and ``warnings`` says why.
@@ -120,7 +120,7 @@ class CountyEstimate:
 
 @dataclass(frozen=True)
 class RecognitionResult:
-    """The county social-recognition estimate (DOMAIN.md §6) and its breakdowns."""
+    """The county social-recognition estimate (docs/rules.md §6) and its breakdowns."""
 
     score: float
     se: float | None

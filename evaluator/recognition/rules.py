@@ -1,4 +1,4 @@
-"""The rule-set's ``recognition`` block, validated (DOMAIN.md §6).
+"""The rule-set's ``recognition`` block, validated (docs/rules.md §6).
 
 Every number and label the estimator uses comes from here: the threshold [N], the
 answer scale and which labels approve / disapprove / are 不了解 [P], the 不了解 policy,

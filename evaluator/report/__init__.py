@@ -1,7 +1,7 @@
 """Report writers: report.json, report.html, report.docx, report.xlsx.
 
 Writers consume a typed ``Report`` (evaluator/report/model.py: ``Report.from_dict`` of the
-report dict, CONTRACTS.md §4 plus the extension keys listed in REPORT_SCHEMA.md beside this
+report dict, docs/interfaces.md §4 plus the extension keys listed in REPORT_SCHEMA.md beside this
 file; each writer also accepts the dict) and never recompute anything, so a stored
 evaluation can be re-rendered from its JSON alone.
 

@@ -1,6 +1,6 @@
 """Display model shared by the HTML, DOCX and XLSX writers, and the formatting they share.
 
-A report (``evaluator.report.model.Report``, read from the report dict of CONTRACTS.md §4 plus
+A report (``evaluator.report.model.Report``, read from the report dict of docs/interfaces.md §4 plus
 REPORT_SCHEMA.md) is turned once into an ordered list of :class:`Section` objects holding
 Chinese headings, paragraphs and :class:`Table` objects whose cells keep raw numbers plus a
 format name (``evaluator.report.view.build_view``). Each writer only lays these out, so the
@@ -31,7 +31,7 @@ STATUS_BAND: dict[str, str] = {"pass": "pass", "fail": "fail", "pending": "pendi
 
 _AREA_BY_PREFIX = {"1": "resources", "2": "assurance", "3": "quality", "4": "veto", "5": "recognition"}
 
-#: Indicator keys of DOMAIN.md §2 (contract keys), their item codes and short column labels.
+#: Indicator keys of docs/rules.md §2 (contract keys), their item codes and short column labels.
 INDICATORS: tuple[tuple[str, str, str, str], ...] = (
     ("qualified_teachers", "1.1", "高学历教师", "人/百生"),
     ("backbone_teachers", "1.2", "骨干教师", "人/百生"),

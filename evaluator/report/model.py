@@ -2,7 +2,7 @@
 an Evaluation's stored JSON), ``Report.to_dict`` writes it back key for key.
 
 The writers and the year-on-year comparison read these attributes, not string keys. A dict
-may be sparse (a hand-made or contract-only report: CONTRACTS.md §4 keys only); absent values
+may be sparse (a hand-made or contract-only report: docs/interfaces.md §4 keys only); absent values
 read as ``None`` / empty, and keys this module does not know are kept in ``extra`` so
 nothing stored is lost.
 

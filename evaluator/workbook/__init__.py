@@ -1,4 +1,4 @@
-"""The county data workbook (CONTRACTS.md §2), one module per job.
+"""The county data workbook (docs/interfaces.md §2), one module per job.
 
 - ``schema``: sheets, columns, county keys, Chinese names (``evaluator.fields`` and the
   scoring code read it);

@@ -1,4 +1,4 @@
-"""Reading a county data workbook (CONTRACTS.md §2): sheets → typed, validated DataFrames.
+"""Reading a county data workbook (docs/interfaces.md §2): sheets → typed, validated DataFrames.
 
 Input is an XLSX file with sheets schools / classes / rooms / county (and optionally
 rectification), or a folder of CSV files named after the sheets. Headers may be the

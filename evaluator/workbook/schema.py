@@ -1,4 +1,4 @@
-"""The data workbook's schema (CONTRACTS.md §2): sheets, columns, county keys, Chinese names.
+"""The data workbook's schema (docs/interfaces.md §2): sheets, columns, county keys, Chinese names.
 
 What every other part of the package (reading, validation, the template, demo data) and the
 scoring code agree on: the column keys and their Chinese headers, kinds and notes; the county

@@ -182,7 +182,7 @@ def _notes_sheet(wb: Any, local_cols: tuple[Column, ...] = (), local_keys: tuple
 
 
 def write_template(path: str | Path, rules: Any = None) -> Path:
-    """Blank data workbook (CONTRACTS.md §2) with field notes and one example row per sheet.
+    """Blank data workbook (docs/interfaces.md §2) with field notes and one example row per sheet.
 
     Without ``rules`` the national template; with a RuleSet its local items' fields are
     added (schools columns and county rows, with Chinese names and notes)."""

@@ -1,4 +1,4 @@
-"""`python run.py <command>` (CONTRACTS.md §1).
+"""`python run.py <command>` (docs/interfaces.md §1).
 
 Each module here owns its commands and lists them in ``commands``. Bad input raises
 ``evaluator.errors.InputError``; ``main`` prints its Chinese message on stderr and

@@ -1,4 +1,4 @@
-"""Commands `template`, `evaluate` and `rules check` (CONTRACTS.md §1).
+"""Commands `template`, `evaluate` and `rules check` (docs/interfaces.md §1).
 
 Everything is validated before anything is written; reports are written into a
 temporary directory beside --out and moved into place, so bad input leaves --out

@@ -1,4 +1,4 @@
-"""`recognition`: the social-recognition result as JSON (CONTRACTS.md §1, §4).
+"""`recognition`: the social-recognition result as JSON (docs/interfaces.md §1, §4).
 
     python run.py recognition --responses FILE [--schools FILE] [--rules RULESET]
                               [--weights parent=0.45,student=0.25,…] [--mapping wjx|FILE.yaml] [--census]
@@ -70,7 +70,7 @@ def _from_round(round_id: int, rules: str | None) -> tuple[Any, Any, str]:
 
 @click.command("recognition")
 @click.option("--responses", "responses", type=click.Path(path_type=Path),
-              help="答卷文件（CSV 或 XLSX，CONTRACTS.md §3）")
+              help="答卷文件（CSV 或 XLSX，docs/interfaces.md §3）")
 @click.option("--round", "round_id", type=int, help="改为读取数据库中该调查轮次的答卷与学校名册")
 @click.option("--schools", "schools", type=click.Path(path_type=Path),
               help="学校名册：数据工作簿（schools 表）或学校 CSV，用于组内权重 N/n")

@@ -1,4 +1,4 @@
-"""Responses of a round as a file (CONTRACTS.md §1 `round export`, §3 plus the export columns
+"""Responses of a round as a file (docs/interfaces.md §1 `round export`, §3 plus the export columns
 of §5), streamed: the one service behind the command and the staff pages' downloads.
 
 Rows come from the database in chunks (``yield_per``: a server-side cursor on PostgreSQL,
@@ -12,7 +12,7 @@ workbook in memory), so memory does not grow with the round. What cannot stream:
   the last response that report saw, so flags and rows describe the same responses;
 - the SPSS file (``survey.services.exports_zh.write_sav``: pyreadstat writes one frame).
 
-The quality flags are row-local (DOMAIN.md §6.1), so they are computed chunk by chunk with
+The quality flags are row-local (docs/rules.md §6.1), so they are computed chunk by chunk with
 the estimator's own coding and filters. ``responses_frame`` builds the same rows as one
 pandas frame for the callers that need one (integrity report, seal, recognition).
 
@@ -39,7 +39,7 @@ from survey.models import Response, School, SurveyRound
 if TYPE_CHECKING:
     import pandas as pd
 
-# CONTRACTS.md §3 and §5: the columns before the items, and the flag columns after them
+# docs/interfaces.md §3 and §5: the columns before the items, and the flag columns after them
 # (the Chinese export names them in survey.services.exports_zh.HEADERS).
 META_COLUMNS = ("group", "school_code", "response_id", "submitted_at", "duration_seconds", "instrument")
 FLAG_COLUMNS = ("flag_speeder", "flag_straightline_fast", "integrity_flags")
@@ -73,7 +73,7 @@ def item_order(catalogue: Catalogue) -> list[str]:
 
 def used_items(rnd: SurveyRound, catalogue: Catalogue, last_id: int | None) -> list[str]:
     """The items some response of the round answered (a non-null value), in catalogue order;
-    every item when the round has no response (the export's columns, CONTRACTS.md §3).
+    every item when the round has no response (the export's columns, docs/interfaces.md §3).
     Asked of the database's JSON functions, so no answer crosses to Python for it."""
     ids = item_order(catalogue)
     if last_id is None:
@@ -122,7 +122,7 @@ def _quality_flags(rows: list[tuple], items: list[str], rules: Any, first_row: i
 
 
 def machine_table(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = True, chunk: int | None = None) -> Table:
-    """The machine export of ``rnd`` (CONTRACTS.md §3 + §5): group, school_code, response_id,
+    """The machine export of ``rnd`` (docs/interfaces.md §3 + §5): group, school_code, response_id,
     submitted_at (ISO 8601, UTC), duration_seconds, instrument (id.vN), one column per
     answered item (label, None when not answered), then ``FLAG_COLUMNS`` when ``flags``.
 

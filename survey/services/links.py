@@ -1,4 +1,4 @@
-"""A round's entry links as rows and as the CSV of `round links` (CONTRACTS.md §1)."""
+"""A round's entry links as rows and as the CSV of `round links` (docs/interfaces.md §1)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def links_table(rnd: SurveyRound, base_url: str) -> list[dict[str, str]]:
 
 
 def links_csv_text(rnd: SurveyRound, base_url: str) -> str:
-    """The entry-link CSV (CONTRACTS.md §1 `round links`; the staff page's download is the same
+    """The entry-link CSV (docs/interfaces.md §1 `round links`; the staff page's download is the same
     text): header ``school_code,school_name,group,url``, ``\\n`` line ends, cells neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

@@ -24,7 +24,7 @@ from survey.services.rounds import round_recognition_rules, sampling_frame
 
 
 def round_inputs(rnd: SurveyRound, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(responses in CONTRACTS.md §3 shape, sampling frame N_gs) of a round."""
+    """(responses in docs/interfaces.md §3 shape, sampling frame N_gs) of a round."""
     answers = responses_frame(rnd, catalogue, flags=False).drop(columns=["response_id", "submitted_at", "instrument"])
     answers["school_code"] = answers["school_code"].where(answers["school_code"] != "", None)
     return answers, sampling_frame(rnd.schools)
@@ -32,7 +32,7 @@ def round_inputs(rnd: SurveyRound, catalogue: Catalogue) -> tuple[pd.DataFrame, 
 
 def round_recognition(rnd: SurveyRound, catalogue: Catalogue, weights: Mapping[str, float] | None = None,
                       rules: RecognitionRules | None = None) -> RecognitionResult:
-    """The weighted estimate with CI (DOMAIN.md §6) from everything the round has collected,
+    """The weighted estimate with CI (docs/rules.md §6) from everything the round has collected,
     with the round's rule-set unless ``rules`` is given.
 
     Raises ``InputError`` when a configured group has no valid answers yet (never silently
@@ -53,7 +53,7 @@ def round_cells(rnd: SurveyRound, rules: RecognitionRules | None = None) -> tupl
 
 def round_recognition_sql(rnd: SurveyRound, catalogue: Catalogue, weights: Mapping[str, float] | None = None,
                           rules: RecognitionRules | None = None) -> RecognitionResult:
-    """``round_recognition`` computed from cell sums (DOMAIN.md §6; the same estimator,
+    """``round_recognition`` computed from cell sums (docs/rules.md §6; the same estimator,
     ``estimate_from_cells``): what the live results page and the overview use."""
     rules = rules or round_recognition_rules(rnd)
     cells, unfiltered = round_cells(rnd, rules)

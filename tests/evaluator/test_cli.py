@@ -1,4 +1,4 @@
-"""`python run.py template | evaluate | rules check` (CONTRACTS.md §1, §4)."""
+"""`python run.py template | evaluate | rules check` (docs/interfaces.md §1, §4)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 data/r_cv/schools.csv is a 32-school county (demo seed 0: 九年一贯制, 十二年一贯制, 完全中学 and
 教学点 parts included); cv_reference.csv was produced by
     Rscript cv_reference.R schools.csv cv_reference.csv
-which apportions, filters and weights from DOMAIN.md §2 without using our code.
+which apportions, filters and weights from docs/rules.md §2 without using our code.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Resource indicators, 1.8 and 1.9 against hand computations and DOMAIN.md's worked example."""
+"""Resource indicators, 1.8 and 1.9 against hand computations and docs/rules.md's worked example."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from evaluator.rules import load_ruleset
 from tests.evaluator.builders import default_schools, junior, primary, run
 
 RULES = load_ruleset("national-2017")
-# DOMAIN.md §2 worked example: 5 primary schools, students and books.
+# docs/rules.md §2 worked example: 5 primary schools, students and books.
 STUDENTS = [45, 37, 89, 76, 55]
 BOOKS = [279, 137, 935, 160, 402]
 

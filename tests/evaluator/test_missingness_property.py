@@ -10,7 +10,7 @@ hypothesis, one flaw that makes it not recognized or none. Blanking any single i
 - make every PENDING item name what is missing in Chinese (no raw key such as equipment_value).
 A refused workbook (InputError, e.g. a class row deleted under a declared 班级数) is an
 acceptable outcome: nothing is reported. The dependency map ``needs`` is written from the
-rules of DOMAIN.md, not from the engine.
+rules of docs/rules.md, not from the engine.
 """
 
 from __future__ import annotations

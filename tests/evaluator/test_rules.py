@@ -1,4 +1,4 @@
-"""Rule-sets: every national number of DOMAIN.md is in the file, variants override it,
+"""Rule-sets: every national number of docs/rules.md is in the file, variants override it,
 and errors name the file and the field."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from evaluator.rules import RULES_DIR, available_rulesets, load_ruleset
 def test_national_rule_set_holds_the_domain_numbers() -> None:
     r = load_ruleset("national-2017")
     t = {i.key: dict(i.thresholds) for i in r.resources.indicators}
-    assert t == {  # DOMAIN.md §2 table
+    assert t == {  # docs/rules.md §2 table
         "qualified_teachers": {"primary": 4.2, "junior": 5.3}, "backbone_teachers": {"primary": 1.0, "junior": 1.0},
         "pe_art_teachers": {"primary": 0.9, "junior": 0.9}, "teaching_area": {"primary": 4.5, "junior": 5.8},
         "sports_area": {"primary": 7.5, "junior": 10.2}, "equipment_value": {"primary": 2000, "junior": 2500},

@@ -12,7 +12,7 @@ The dataset (data/seed002, made by data/seed002/make.py) mirrors these table row
 - 2.4 否: 华侨城小学现有2789人，第二小学2484人，实验中学2756人，高新区第一中学2997人
 - 2.5 否: 小学总班级数434个，超额班级120个。初中总班级数225个，超额班级26个
 - 2.6–2.15, 3.1–3.8 是 (3.1 in 五四制: 四年巩固率, rule-set wusi-2017); 4.1–4.6 是 (= practice absent)
-- 3.9 "是 / 未抽测": DOMAIN.md §4 makes 未抽测 PENDING, not pass — a deliberate difference.
+- 3.9 "是 / 未抽测": docs/rules.md §4 makes 未抽测 PENDING, not pass — a deliberate difference.
 - 5 是 (a passing recognition result is supplied).
 """
 

@@ -62,7 +62,7 @@ def responses_frame(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = Tru
 
 def add_quality_flags(frame: pd.DataFrame, ruleset: str, items: list[str]) -> pd.DataFrame:
     """Speeders and fast straight-liners, by the estimator's own coding and filters with the
-    round's rule-set thresholds (DOMAIN.md §6.1), so the export flags exactly what the score drops."""
+    round's rule-set thresholds (docs/rules.md §6.1), so the export flags exactly what the score drops."""
     from evaluator.recognition import encode
     from evaluator.recognition.filters import quality_flags
     from survey.services.rounds import recognition_rules

@@ -1,4 +1,4 @@
-"""`python run.py …` as bureau scripts call it (CONTRACTS.md §1), in a real subprocess."""
+"""`python run.py …` as bureau scripts call it (docs/interfaces.md §1), in a real subprocess."""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ def test_staff_creates_round_from_roster_with_links_and_proposed_quotas(app, cli
         # the places they cannot take are not invented elsewhere
         assert per_group["principal"] == len(ROSTER_ROWS)
         assert 750 <= sum(per_group.values()) <= 800
-        assert per_group["parent"] >= 400  # parents ≥ 50% (DOMAIN.md §6)
+        assert per_group["parent"] >= 400  # parents ≥ 50% (docs/rules.md §6)
         # quotas per school follow enrolment: the biggest school gets the most parents
         by_school = {ln.school.code: ln.quota for ln in rnd.links if ln.group == "parent"}
         assert by_school["S01"] == max(by_school.values()) and by_school["S05"] == min(by_school.values())

@@ -3,7 +3,7 @@
 #   cd tests/evaluator/recognition && Rscript reference.R
 #
 # Reads data/<county>_responses.csv and data/<county>_schools.csv (written by synth.py),
-# applies the quality filters of DOMAIN.md §6 itself, builds the design
+# applies the quality filters of docs/rules.md §6 itself, builds the design
 #   svydesign(ids = ~cluster, strata = ~group, weights = ~w)
 # (clusters = schools, each county-level respondent its own cluster, w = N_gs / n_gs) and
 # writes data/<county>_r.csv with columns what,key,stat,value (17 significant digits).

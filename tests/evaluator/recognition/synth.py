@@ -35,7 +35,7 @@ WEIGHTS = {
 
 
 def make_county(seed: int, n_schools: int, county_groups: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(responses, schools): labels per CONTRACTS.md §3 with speeders, fast and slow
+    """(responses, schools): labels per docs/interfaces.md §3 with speeders, fast and slow
     straight-liners, unknown durations, 不了解 and unanswered items."""
     rng = np.random.default_rng(seed)
     codes = [f"S{i:02d}" for i in range(1, n_schools + 1)]

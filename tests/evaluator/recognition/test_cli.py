@@ -1,4 +1,4 @@
-"""`python run.py recognition` (CONTRACTS.md §1): the contract object on stdout, exit 2 on bad input."""
+"""`python run.py recognition` (docs/interfaces.md §1): the contract object on stdout, exit 2 on bad input."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sample-size planner: hand-computed sizes (DOMAIN.md §6) and quota invariants."""
+"""Sample-size planner: hand-computed sizes (docs/rules.md §6) and quota invariants."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def frame(k: int = 30, seed: int = 1) -> pd.DataFrame:
 
 @pytest.mark.parametrize(("deff", "n"), [(1.0, 545), (1.5, 817), (2.0, 1089)])
 def test_domain_sizes(deff, n):
-    # DOMAIN.md §6: p = 0.85, e = 0.03 gives 545 / 817 / 1 089
+    # docs/rules.md §6: p = 0.85, e = 0.03 gives 545 / 817 / 1 089
     assert required_n(0.03, 0.85, deff, 0.95) == n
 
 

@@ -28,7 +28,7 @@ def sample() -> dict[str, Any]:
 
 @pytest.fixture
 def minimal() -> dict[str, Any]:
-    """Only the CONTRACTS.md §4 keys: no extensions, no recognition, no provenance."""
+    """Only the docs/interfaces.md §4 keys: no extensions, no recognition, no provenance."""
     items = [{"code": c, "title": f"指标{c}", "status": "pending" if c == "5" else "pass", "detail": ""}
              for c in ITEM_CODES]
     school = copy.deepcopy(_SAMPLE["schools"][0])

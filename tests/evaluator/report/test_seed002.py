@@ -2,7 +2,7 @@
 
 The engine's seed-002 dataset (tests/evaluator/data/seed002) plus the seed's own rectification
 rows (整改措施, 整改时限, 责任部门 as printed in the seed) go through evaluate → report.xlsx; the
-指标汇总 sheet must read like the seed's table. Deliberate differences (DOMAIN.md): 3.9 未抽测 is
+指标汇总 sheet must read like the seed's table. Deliberate differences (docs/rules.md): 3.9 未抽测 is
 待定, not 是; 2.6 has no 村小/教学点 under 100 students in the dataset, so it is 不适用.
 """
 

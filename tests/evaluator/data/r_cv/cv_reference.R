@@ -1,5 +1,5 @@
 # Independent reference for item 1.9: enrolment-weighted CVs of a county, written from
-# DOMAIN.md §2 alone (split coefficients 1 : 1.1 : 1.32 and 1 : 1.2, 教学点 < 50 excluded).
+# docs/rules.md §2 alone (split coefficients 1 : 1.1 : 1.32 and 1 : 1.2, 教学点 < 50 excluded).
 # Usage: Rscript cv_reference.R schools.csv cv_reference.csv
 args <- commandArgs(trailingOnly = TRUE)
 s <- read.csv(args[1], stringsAsFactors = FALSE, fileEncoding = "UTF-8")
