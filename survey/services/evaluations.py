@@ -238,6 +238,29 @@ def report_fingerprint(report: Mapping[str, Any]) -> str:
     return sha256(text.encode("utf-8"))
 
 
+@dataclasses.dataclass(frozen=True)
+class SignSheet:
+    """What the one-page sign sheet shows besides the report: item counts per status, the
+    inputs after the data workbook, the rule-set's extends chain (base first) and the report's
+    fingerprint."""
+
+    counts: dict[str, int]
+    extra_inputs: list
+    rules_bases: list
+    report_sha256: str
+
+
+def sign_sheet(ev: Evaluation) -> SignSheet:
+    report = ev.report
+    counts: dict[str, int] = {}
+    for item in report.get("items", []):
+        counts[item.get("status")] = counts.get(item.get("status"), 0) + 1
+    provenance = report.get("provenance") or {}
+    inputs = provenance.get("inputs") or []
+    bases = [f for f in provenance.get("ruleset_files") or [] if f.get("name") != f"{ev.ruleset}.yaml"]
+    return SignSheet(counts, inputs[1:], bases, report_fingerprint(report))
+
+
 def open_items(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """Items that need rectification: failing or pending."""
     return [it for it in report.get("items", []) if it.get("status") in OPEN_STATUSES]

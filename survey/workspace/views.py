@@ -30,12 +30,12 @@ from survey.services.evaluations import (
     RECTIFICATION_FIELDS,
     open_items,
     rectification_of,
-    report_fingerprint,
     report_with_rectification,
     run_evaluation,
     save_rectification,
     visible_evaluations,
 )
+from survey.services.evaluations import sign_sheet as sign_sheet_of
 from survey.services.rounds import visible_rounds
 from survey.workspace import bp
 from survey.workspace.forms import EvaluationForm
@@ -173,15 +173,10 @@ def report_page(evaluation_id: int):
 def sign_sheet(evaluation_id: int):
     """A one-page printable verdict with the inputs' fingerprints and signature lines."""
     ev = evaluation_or_404(evaluation_id)
-    report = ev.report
-    counts: dict[str, int] = {}
-    for item in report.get("items", []):
-        counts[item.get("status")] = counts.get(item.get("status"), 0) + 1
-    inputs = (report.get("provenance") or {}).get("inputs") or []
-    files = (report.get("provenance") or {}).get("ruleset_files") or []
-    bases = [f for f in files if f.get("name") != f"{ev.ruleset}.yaml"]  # the extends chain, base first
-    return render_template("workspace/sign.html", ev=ev, report=report, counts=counts, verdicts=verdict_labels(),
-                           extra_inputs=inputs[1:], report_sha256=report_fingerprint(report), rules_bases=bases)
+    sheet = sign_sheet_of(ev)
+    return render_template("workspace/sign.html", ev=ev, report=ev.report, counts=sheet.counts,
+                           verdicts=verdict_labels(), extra_inputs=sheet.extra_inputs,
+                           report_sha256=sheet.report_sha256, rules_bases=sheet.rules_bases)
 
 
 def _download_name(ev: Evaluation, ext: str) -> str:
