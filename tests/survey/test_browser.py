@@ -51,10 +51,17 @@ def browser():
 
 
 def decode_qr(png: bytes) -> str:
+    """Decode a screenshot with OpenCV's QR detector; a tight crop of a small code (an element
+    screenshot has no quiet zone) is retried with a white margin and enlarged, as a phone
+    camera would see it from closer."""
     image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    text, points, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    assert points is not None and text, "no QR code decoded from the poster screenshot"
-    return text
+    detector = cv2.QRCodeDetector()
+    framed = cv2.copyMakeBorder(image, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
+    for candidate in (image, framed, cv2.resize(framed, None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)):
+        text, points, _ = detector.detectAndDecode(candidate)
+        if points is not None and text:
+            return text
+    raise AssertionError("no QR code decoded from the poster screenshot")
 
 
 def answer_page(page, choice_by_index=lambda i: "满意") -> int:
