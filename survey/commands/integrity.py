@@ -10,7 +10,7 @@ import click
 
 from evaluator.errors import InputError
 from survey.commands._app import app_context
-from survey.commands.rounds import _base_url, _round, round_group
+from survey.commands.rounds import public_base_url, round_by_id, round_group
 
 
 @round_group.command("integrity", help="打印本轮调查的完整性报告（JSON）")
@@ -19,7 +19,7 @@ def integrity(round_id: int) -> None:
     from survey.integrity.report import integrity_dict
 
     with app_context():
-        report = integrity_dict(_round(round_id))
+        report = integrity_dict(round_by_id(round_id))
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))
 
 
@@ -29,7 +29,7 @@ def verify_round_cmd(round_id: int) -> None:
     from survey.integrity.report import verify_round
 
     with app_context():
-        check = verify_round(_round(round_id))
+        check = verify_round(round_by_id(round_id))
     click.echo(check.message)
     if not check.ok:
         sys.exit(1)  # a finding, not bad input (exit 2)
@@ -49,10 +49,10 @@ def seal(round_id: int, out: Path) -> None:
     if not out.parent.exists():
         raise InputError(f"目录 {out.parent} 不存在", field="--out")
     with app_context() as app:
-        rnd = _round(round_id)
+        rnd = round_by_id(round_id)
         check = verify_round(rnd)
         key = app_signing_key(app)
-        data = build_archive(rnd, catalogue(), key, _base_url(app))
+        data = build_archive(rnd, catalogue(), key, public_base_url(app))
     tmp = out.with_name(out.name + ".part")
     tmp.write_bytes(data)
     tmp.replace(out)

@@ -31,7 +31,7 @@ def _when(value: str | None, option: str) -> datetime | None:
     return dt.astimezone(ZoneInfo("UTC"))
 
 
-def _round(round_id: int):
+def round_by_id(round_id: int):
     from survey.db import db
     from survey.models import SurveyRound
 
@@ -41,7 +41,7 @@ def _round(round_id: int):
     return rnd
 
 
-def _base_url(app) -> str:
+def public_base_url(app) -> str:
     return app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000/"
 
 
@@ -85,7 +85,7 @@ def links(round_id: int) -> None:
     from survey.services.links import links_csv_text
 
     with app_context() as app:
-        text = links_csv_text(_round(round_id), _base_url(app))
+        text = links_csv_text(round_by_id(round_id), public_base_url(app))
     sys.stdout.write(text)
 
 
@@ -106,7 +106,7 @@ def export(round_id: int, out: Path, labels: str | None) -> None:
         raise InputError("输出文件应以 .csv、.xlsx 或 .sav 结尾", field="--out")
     tmp = out.with_name(out.name + ".part")
     with app_context():
-        rnd = _round(round_id)
+        rnd = round_by_id(round_id)
         n = db.session.scalar(select(func.count()).select_from(Response).where(Response.round_id == rnd.id))
         try:  # streamed to FILE.part, renamed when complete: never a half-written FILE
             with tmp.open("wb") as fh:
@@ -125,7 +125,7 @@ def close(round_id: int) -> None:
     from survey.services.corrections import close
 
     with app_context(), cli_transaction():
-        close(_round(round_id), by=None)
+        close(round_by_id(round_id), by=None)
     click.echo(f"调查轮次 {round_id} 已结束", err=True)
 
 
@@ -140,7 +140,7 @@ def reopen(round_id: int, closes: str | None) -> None:
     closes_at = _when(closes, "--closes")
     with app_context(), cli_transaction():
         try:
-            detail = reopen_round(_round(round_id), by=None, closes_at=closes_at)
+            detail = reopen_round(round_by_id(round_id), by=None, closes_at=closes_at)
         except ServiceError as exc:
             raise InputError(str(exc), field="ROUND_ID") from None
     click.echo(f"调查轮次 {round_id}：{detail}", err=True)

@@ -58,12 +58,12 @@ def parse_weights(text: str) -> dict[str, float]:
 def _from_round(round_id: int, rules: str | None) -> tuple[Any, Any, str]:
     """Responses and the roster's N_gs frame of a survey round in the database."""
     from survey.commands._app import app_context
-    from survey.commands.rounds import _round
+    from survey.commands.rounds import round_by_id
     from survey.instruments import catalogue
     from survey.services.round_recognition import round_inputs
 
     with app_context():
-        rnd = _round(round_id)
+        rnd = round_by_id(round_id)
         data, frame = round_inputs(rnd, catalogue())
         return data, frame, rules or rnd.ruleset
 

@@ -265,12 +265,12 @@ _WORKBOOKS: OrderedDict[tuple[int, str], Workbook] = OrderedDict()
 
 def evaluation_workbook(evaluation: Evaluation) -> Workbook:
     """The data workbook an evaluation read, from its stored bytes (parsed once per process)."""
-    from survey.services.evaluations import _read_upload
+    from survey.services.evaluations import read_upload
 
     key = (evaluation.id, evaluation.workbook_sha256)
     if key not in _WORKBOOKS:
         with tempfile.TemporaryDirectory(prefix="projection-") as tmp:
-            _WORKBOOKS[key] = _read_upload(evaluation.workbook_data, evaluation.workbook_name, Path(tmp))
+            _WORKBOOKS[key] = read_upload(evaluation.workbook_data, evaluation.workbook_name, Path(tmp))
         while len(_WORKBOOKS) > 16:
             _WORKBOOKS.popitem(last=False)
     return _WORKBOOKS[key]

@@ -85,7 +85,7 @@ def _unpack_csv_zip(data: bytes, name: str, folder: Path) -> Path:
     return out
 
 
-def _read_upload(data: bytes, name: str, folder: Path, rules: Any = None):
+def read_upload(data: bytes, name: str, folder: Path, rules: Any = None):
     suffix = Path(name).suffix.lower()
     if suffix not in WORKBOOK_SUFFIXES:
         raise InputError("数据文件应为 .xlsx 工作簿或 CSV 文件夹的 .zip 压缩包", file=name)
@@ -199,7 +199,7 @@ def run_evaluation(*, user: User, workbook_name: str, workbook_bytes: bytes, rul
     workbook_name = safe_filename(workbook_name, "data.xlsx")
     with tempfile.TemporaryDirectory(prefix="evaluation-") as tmp:
         folder = Path(tmp)
-        workbook = _read_upload(workbook_bytes, workbook_name, folder, rules)  # local items' fields too
+        workbook = read_upload(workbook_bytes, workbook_name, folder, rules)  # local items' fields too
         code = str(workbook.county_value("county_code") or "").strip()
         if not re.fullmatch(r"\d{6}", code):
             raise InputError("county_code 应为 6 位县级行政区划代码", file=workbook_name, sheet="county",
