@@ -22,6 +22,9 @@ class Config:
     DATABASE_READ_URL: str | None = None
     READ_REPLICA_MAX_LAG = 60  # seconds; a replica further behind is skipped (the primary answers)
     READ_REPLICA_BANNER_LAG = 1  # seconds; from this delay on, pages say how old their data is
+    # The live results page recomputes integrity flags at most this often and up to this many responses.
+    LIVE_FLAGS_MAX_AGE_SECONDS = 300
+    LIVE_FLAGS_MAX_RESPONSES = 50_000
     READ_REPLICA_RETRY_SECONDS = 10  # a replica found down is not asked again for this long
     SECRET_KEY: str | None = None
     AUTO_MIGRATE = True
@@ -80,7 +83,8 @@ def from_environment() -> dict:
             env[name] = float(os.environ[name])
     if os.environ.get("LOGIN_THROTTLE_REDIS_PREFIX"):  # several installations sharing one Redis
         env["LOGIN_THROTTLE_REDIS_PREFIX"] = os.environ["LOGIN_THROTTLE_REDIS_PREFIX"]
-    for name in ("MAX_ROSTER_SCHOOLS", "LOGIN_FREE_ATTEMPTS", "LOGIN_DELAY_BASE_SECONDS", "LOGIN_DELAY_MAX_SECONDS"):
+    for name in ("MAX_ROSTER_SCHOOLS", "LOGIN_FREE_ATTEMPTS", "LOGIN_DELAY_BASE_SECONDS", "LOGIN_DELAY_MAX_SECONDS",
+                 "LIVE_FLAGS_MAX_AGE_SECONDS", "LIVE_FLAGS_MAX_RESPONSES"):
         if os.environ.get(name):
             env[name] = int(os.environ[name])
     if os.environ.get("PROXY_FIX_X_FOR"):
