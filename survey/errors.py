@@ -43,8 +43,28 @@ def _database_unavailable(exc: Exception):
     except Exception:  # the connection is already gone
         pass
     db.session.remove()
-    page, code = _page(503)
+    _no_database_for_the_page()
+    try:
+        page, code = _page(503)
+    except Exception as again:  # the page itself met the lost database: plain text, never a 500
+        if not is_disconnect(again):
+            raise
+        db.session.remove()
+        title, text = _MESSAGES[503]
+        return f"{_(title)}\n{_(text)}\n", 503, {"Retry-After": "5", "Content-Type": "text/plain; charset=utf-8"}
     return page, code, {"Retry-After": "5"}
+
+
+def _no_database_for_the_page() -> None:
+    """The 503 page shows the header's account links: a user not loaded yet (the lost database
+    failed the loading itself) is shown as signed out rather than loaded again from a database
+    that is gone."""
+    from flask import g
+
+    from survey.extensions import login_manager
+
+    if getattr(g, "_login_user", None) is None:
+        g._login_user = login_manager.anonymous_user()
 
 
 def _refused(exc):

@@ -200,5 +200,13 @@ def test_restart_and_killed_worker_lose_nothing_and_never_500(cluster, tmp_path)
         assert counter == rows <= quota, (code, quota, counter, rows)
     assert sum(rows for _q, _c, rows in per_link.values()) == stored
     assert any(rows == quota for quota, _c, rows in per_link.values()), per_link  # quotas were contended
+    if 500 in staff_codes:
+        print("\nSERVER TRACEBACKS\n" + _tracebacks(log))  # captured stdout is shown whole
     assert 500 not in staff_codes, staff_codes
     assert figures["recovery_seconds"] is not None
+
+
+def _tracebacks(log: str) -> str:
+    """The server log's tracebacks (what a 500 was), not only its tail: pytest cuts long messages."""
+    blocks = re.findall(r"Traceback \(most recent call last\):.*?(?=\n\[|\nTraceback|\Z)", log, flags=re.S)
+    return "\n".join(blocks)[-6000:] or log[-3000:]

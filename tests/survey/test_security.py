@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from survey.db import db
 from survey.models import Response
 from tests.survey.conftest import csrf_from
-from tests.survey.helpers import PASSWORD, answer_all, link_for, make_round, make_user
+from tests.survey.helpers import PASSWORD, answer_all, link_for, login, make_round, make_user
 
 
 @pytest.mark.parametrize("target", ["/%09/evil.example/", "/%0a/evil.example/", "/\\evil.example/",
@@ -144,3 +144,27 @@ def test_report_html_download_has_one_charset(app, client, tmp_path):
     eid = evaluation_id(upload(client, demo_workbook(tmp_path / "演示县数据.xlsx")))
     resp = client.get(f"/evaluations/{eid}/report.html")
     assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_a_database_lost_while_loading_the_signed_in_user_gives_the_503_page(app, client, monkeypatch):
+    """Seen in the PostgreSQL-restart drill: the staff session's lookup met "the database system is
+    shutting down"; the 503 page then loaded the user again for its header and became a 500."""
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    from survey.extensions import login_manager
+
+    with app.app_context():
+        make_user("boss", "admin")
+    login(client, "boss")
+    calls = []
+
+    def lost(user_id):
+        calls.append(user_id)
+        raise OperationalError("SELECT …", {}, psycopg.OperationalError("the database system is shutting down"))
+
+    monkeypatch.setattr(login_manager, "_user_callback", lost)
+    resp = client.get("/admin/")
+    assert resp.status_code == 503, resp.status_code
+    assert "请稍后重试" in resp.get_data(as_text=True) and resp.headers["Retry-After"] == "5"
+    assert len(calls) == 1  # the error page did not ask the lost database again
