@@ -12,11 +12,12 @@ INSTANCE = ROOT / "instance"
 
 class Config:
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite file in instance/
-    # pool_pre_ping stays (issue 12 asked to drop it): without it the fault drill
-    # (tests/fault/test_pg_restart.py) intermittently saw a staff page answer 500 during a
-    # PostgreSQL restart (3 of 5 runs, also with a ping for staff checkouts only); respondents
-    # would be covered by survey.services.retry. pool_recycle: before any idle timeout.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 1800, "pool_pre_ping": True}
+    # No pool pre-ping (one round trip per checkout): a connection lost in a restart is met by the
+    # respondent path's retry (survey.services.retry) and by the 503 page elsewhere. The drill's
+    # intermittent staff-page 500 without it was the 503 page loading the user again from the lost
+    # database (fixed in survey.errors); 10 of 10 drills passed without the ping after that fix.
+    # pool_recycle: before any idle timeout of a firewall or PgBouncer.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 1800}
     # Read-only pages (results, progress, exports, integrity, reports) on a PostgreSQL streaming
     # replica (survey.db.read_only); unset: everything on the primary.
     DATABASE_READ_URL: str | None = None
