@@ -12,8 +12,11 @@ from survey import config as config_mod
 from survey.config import ROOT, Config
 
 
-def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    """Application factory: Config, then the environment, then ``overrides``."""
+def create_app(overrides: dict[str, Any] | None = None, *, pages: bool = True) -> Flask:
+    """Application factory: Config, then the environment, then ``overrides``.
+
+    ``pages=False``: no blueprint (a command that serves no page, e.g. `round export`), so
+    the views' modules, and pandas, scipy, openpyxl, python-docx with them, are not imported."""
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
@@ -66,6 +69,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         # Start-up (migration, instrument check) used pooled connections; close them so
         # processes forked from here (gunicorn --preload) never share a socket.
         db.db.engine.dispose()
+    if not pages:
+        return app
 
     from survey.admin import bp as admin_bp
     from survey.auth import bp as auth_bp

@@ -8,9 +8,11 @@ from flask import Flask
 
 
 @contextmanager
-def app_context():
+def app_context(*, pages: bool = True):
+    """``pages=False`` for a command that renders no page (`round export`): the app without its
+    blueprints, so the command imports only what it uses (survey.create_app)."""
     from survey import create_app
 
-    app: Flask = create_app()
+    app: Flask = create_app(pages=pages)
     with app.app_context():
         yield app

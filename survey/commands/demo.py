@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
-import numpy as np
 from sqlalchemy import select
 
 from survey.commands._app import app_context
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEMO_USER, DEMO_PASSWORD = "demo", "demo-2026"
 DEMO_ACCOUNTS = ((DEMO_USER, "admin"), ("demo_staff", "staff"), ("demo_eval", "evaluator"))
@@ -90,6 +93,8 @@ def demo(seed: int) -> None:
         if rnd is None:
             rnd = open_round(county=county, name=DEMO_ROUND, roster=read_roster(workbook), catalogue=catalogue(),
                              rules=recognition_rules("national-2017"), stop_when_full=True)
+            import numpy as np
+
             stored = _simulate(rnd, catalogue(), np.random.default_rng(seed))
             db.session.flush()
             run_evaluation(user=accounts["admin"], workbook_name=workbook.name, workbook_bytes=workbook.read_bytes(),

@@ -105,7 +105,7 @@ def export(round_id: int, out: Path, labels: str | None) -> None:
     if fmt not in ("csv", "xlsx", "sav"):
         raise InputError("输出文件应以 .csv、.xlsx 或 .sav 结尾", field="--out")
     tmp = out.with_name(out.name + ".part")
-    with app_context():
+    with app_context(pages=False):
         rnd = round_by_id(round_id)
         n = db.session.scalar(select(func.count()).select_from(Response).where(Response.round_id == rnd.id))
         try:  # streamed to FILE.part, renamed when complete: never a half-written FILE
