@@ -27,11 +27,12 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import count, islice
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import func, select, text
 
-from evaluator.cells import neutralise, neutralise_row
+from evaluator.cells import FORMULA_STARTS, neutralise, neutralise_row
 from evaluator.questionnaire import Catalogue
 from survey.db import db
 from survey.models import Response, School, SurveyRound
@@ -53,6 +54,7 @@ MIME = {**EXPORT_FORMATS, "sav": "application/x-spss-sav"}
 CHUNK = 5_000  # responses per database round trip and per quality-flag batch
 XLSX_ROWS = 1_048_575  # data rows per sheet: Excel's 1,048,576 rows less the header
 FILE_CHUNK = 1 << 16
+_CURSORS = count(1)  # names of the server-side cursors (unique on a connection)
 
 
 @dataclass
@@ -87,25 +89,79 @@ def used_items(rnd: SurveyRound, catalogue: Catalogue, last_id: int | None) -> l
 
 def _machine_rows(round_id: int, items: list[str], last_id: int, chunk: int) -> Iterator[list[tuple]]:
     """The round's responses up to ``last_id`` in id order, ``chunk`` at a time, as the
-    machine columns before the flags."""
+    machine columns before the flags. On PostgreSQL the rows come from a server-side cursor
+    of the driver on the session's connection (the values SQLAlchemy would give, without its
+    per-row result processing); elsewhere through ``yield_per``."""
     stmt = (
         select(Response.group, School.code, Response.id, Response.submitted_at, Response.duration_seconds,
                Response.instrument, Response.instrument_version, Response.answers)
         .outerjoin(School, Response.school_id == School.id)
         .where(Response.round_id == round_id, Response.id <= last_id)
         .order_by(Response.id)
-        .execution_options(yield_per=chunk)
     )
-    for part in db.session.execute(stmt).partitions():
-        yield [
-            (group, school or "", rid, submitted.isoformat(timespec="seconds"), round(duration, 1),
-             f"{instrument}.v{version}", *(answers.get(i) for i in items))
-            for group, school, rid, submitted, duration, instrument, version, answers in part
-        ]
+    instruments: dict[tuple[str, int], str] = {}
+
+    def machine(part: Iterable[tuple]) -> list[tuple]:
+        out = []
+        for group, school, rid, submitted, duration, instrument, version, answers in part:
+            if (ins := instruments.get((instrument, version))) is None:
+                ins = instruments[instrument, version] = f"{instrument}.v{version}"
+            out.append((group, school or "", rid, submitted.isoformat(timespec="seconds"), round(duration, 1), ins,
+                        *map(answers.get, items)))
+        return out
+
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        compiled = stmt.compile(dialect=conn.dialect)
+        with conn.connection.driver_connection.cursor(name=f"export_{next(_CURSORS)}") as cur:
+            cur.itersize = chunk
+            cur.execute(str(compiled), compiled.params)
+            while part := cur.fetchmany(chunk):
+                yield machine(part)
+        return
+    for part in db.session.execute(stmt.execution_options(yield_per=chunk)).partitions():
+        yield machine(part)
 
 
-def _quality_flags(rows: list[tuple], items: list[str], rules: Any, first_row: int) -> tuple[Any, Any]:
-    """(speeder, fast straight-liner) of a chunk, by the estimator's coding and filters; row
+def _quality_flags(rows: list[tuple], items: list[str], rules: Any, first_row: int) -> tuple[list, list]:
+    """(speeder, fast straight-liner) of a chunk, as the estimator codes and filters it
+    (``_estimator_flags``, docs/rules.md §6.1), computed per row in Python when every cell
+    is one the estimator would accept as it is (a scale label or no answer, a known group,
+    a school for the school-linked groups, a duration ≥ 0): only the rows faster than both
+    filters' limits need their answers compared. Any other chunk goes to the estimator,
+    which flags it or names the bad cell exactly as before."""
+    from evaluator.groups import GROUPS
+
+    values: set = set()
+    no_school: set = set()
+    for row in rows:
+        values.update(row[6:])
+        if not row[1] or not row[1].strip():
+            no_school.add(row[0])
+    values.discard(None)
+    plain = (values <= set(rules.scale) and all(g in GROUPS for g in {row[0] for row in rows})
+             and not any(GROUPS[g].school_linked for g in no_school)
+             and not any(row[4] < 0 for row in rows))
+    if not plain:
+        speeder, straight = _estimator_flags(rows, items, rules, first_row)
+        return speeder.tolist(), straight.tolist()
+    slow_s, fast_s, least = rules.speeder_seconds, rules.straightline_fast_seconds, rules.straightline_min_items
+    limit = max(slow_s, fast_s)
+    speeder, straight = [False] * len(rows), [False] * len(rows)
+    for i, row in enumerate(rows):
+        duration = row[4]
+        if duration < limit:  # NaN (unknown duration): neither
+            answered = [v for v in row[6:] if v is not None]
+            if answered:
+                if duration < slow_s:
+                    speeder[i] = True
+                elif duration < fast_s and len(answered) >= least and len(set(answered)) == 1:
+                    straight[i] = True
+    return speeder, straight
+
+
+def _estimator_flags(rows: list[tuple], items: list[str], rules: Any, first_row: int) -> tuple[Any, Any]:
+    """(speeder, fast straight-liner) of a chunk by the estimator's own coding and filters; row
     numbers in messages count from the whole export's first data row (2)."""
     import numpy as np
     import pandas as pd
@@ -147,7 +203,7 @@ def machine_table(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = True,
         for part in _machine_rows(round_id, items, last_id, chunk):
             speeder, straight = _quality_flags(part, items, rules, done + 2)
             done += len(part)
-            for row, s, f in zip(part, speeder.tolist(), straight.tolist(), strict=True):
+            for row, s, f in zip(part, speeder, straight, strict=True):
                 yield (*row, s, f, marks.flags_of(row[2]))
 
     return Table([*columns, *FLAG_COLUMNS], rows() if last_id else iter(()))
@@ -172,17 +228,34 @@ def csv_chunks(table: Table, *, rows_per_chunk: int = 2_000) -> Iterator[bytes]:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(neutralise_row(table.columns))
-    pending = 0
     first = True
-    for row in table.rows:
-        writer.writerow(neutralise_row(row))
-        pending += 1
-        if pending >= rows_per_chunk:
-            yield (("\ufeff" if first else "") + buf.getvalue()).encode("utf-8")
-            first, pending = False, 0
-            buf.seek(0)
-            buf.truncate()
-    yield (("\ufeff" if first else "") + buf.getvalue()).encode("utf-8")
+    rows = iter(table.rows)
+    while part := list(islice(rows, rows_per_chunk)):
+        writer.writerows(neutralised(part))
+        yield (("\ufeff" if first else "") + buf.getvalue()).encode("utf-8")
+        first = False
+        buf.seek(0)
+        buf.truncate()
+    if first or buf.tell():
+        yield (("\ufeff" if first else "") + buf.getvalue()).encode("utf-8")
+
+
+def neutralised(rows: list[tuple]) -> list[tuple]:
+    """``neutralise_row`` of every row, column by column: a column none of whose distinct
+    values a spreadsheet would evaluate (an export's usual case: ids, times, the scale's
+    labels) is left as it is without a call per cell."""
+    if not rows:
+        return rows
+    columns = list(zip(*rows, strict=True))
+    changed = False
+    for j, col in enumerate(columns):
+        try:
+            distinct = set(col)
+        except TypeError:  # an unhashable cell: look at every one
+            distinct = col
+        if any(isinstance(v, str) and v.startswith(FORMULA_STARTS) for v in distinct):
+            columns[j], changed = [neutralise(v) for v in col], True
+    return list(zip(*columns, strict=True)) if changed else rows
 
 
 def sheet_names(sheet: str, count: int) -> list[str]:
