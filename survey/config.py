@@ -67,6 +67,9 @@ class Config:
     MAX_ROSTER_SCHOOLS = 2000  # our own default: generous for one county (env MAX_ROSTER_SCHOOLS)
     LINKS_PER_PAGE = 300  # round page: entry links per page
     POSTERS_PER_PAGE = 100  # poster page: A4 posters per page (each carries an inline QR code)
+    # SPSS .sav is built as one frame in memory (pyreadstat has no incremental writer): rounds with
+    # more responses are refused with a pointer to CSV/XLSX, which stream (env EXPORT_SAV_MAX_ROWS)
+    EXPORT_SAV_MAX_ROWS = 200_000
 
 
 def from_environment() -> dict:
@@ -88,6 +91,8 @@ def from_environment() -> dict:
                  "LIVE_FLAGS_MAX_AGE_SECONDS", "LIVE_FLAGS_MAX_RESPONSES"):
         if os.environ.get(name):
             env[name] = int(os.environ[name])
+    if os.environ.get("EXPORT_SAV_MAX_ROWS"):
+        env["EXPORT_SAV_MAX_ROWS"] = int(os.environ["EXPORT_SAV_MAX_ROWS"])
     if os.environ.get("PROXY_FIX_X_FOR"):
         env["PROXY_FIX_X_FOR"] = int(os.environ["PROXY_FIX_X_FOR"])
     return env

@@ -99,6 +99,7 @@ def export(round_id: int, out: Path, labels: str | None) -> None:
     from survey.db import db
     from survey.instruments import catalogue
     from survey.models import Response
+    from survey.services import ServiceError
     from survey.services.exports import export_chunks, write_chunks
 
     fmt = out.suffix.lower().lstrip(".")
@@ -111,6 +112,9 @@ def export(round_id: int, out: Path, labels: str | None) -> None:
         try:  # streamed to FILE.part, renamed when complete: never a half-written FILE
             with tmp.open("wb") as fh:
                 write_chunks(export_chunks(rnd, catalogue(), fmt, labels), fh)
+        except ServiceError as exc:  # a refusal (a .sav above EXPORT_SAV_MAX_ROWS)
+            tmp.unlink(missing_ok=True)
+            raise InputError(str(exc), field="--out") from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

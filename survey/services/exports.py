@@ -320,8 +320,9 @@ def export_chunks(rnd: SurveyRound, catalogue: Catalogue, fmt: str, labels: str 
     if fmt not in MIME:
         raise ValueError(fmt)
     if fmt == "sav":
-        from survey.services.exports_zh import write_sav
+        from survey.services.exports_zh import refuse_large_sav, write_sav
 
+        refuse_large_sav(rnd)
         path = _temp_path(".sav")
         try:
             write_sav(rnd, catalogue, path)

@@ -7,7 +7,8 @@ stays the CLI default), so CSV and XLSX stream like it; columns added there late
 known here keep their own name. Every string cell of CSV/XLSX goes through
 ``evaluator.cells.neutralise`` (in the writers of survey.services.exports).
 
-The .sav file is written from one in-memory frame: pyreadstat has no incremental writer.
+The .sav file is written from one in-memory frame: pyreadstat has no incremental writer, so
+rounds above ``EXPORT_SAV_MAX_ROWS`` responses are refused (``refuse_large_sav``).
 """
 
 from __future__ import annotations
@@ -104,6 +105,25 @@ def zh_sheet_setup(ws: Any, columns: list[str]) -> None:
         name = str(neutralise(col))
         width = min(40, max(8, len(name) * 2 if any(ord(ch) > 127 for ch in name) else len(name)))
         ws.column_dimensions[get_column_letter(idx)].width = width
+
+
+def refuse_large_sav(rnd: SurveyRound) -> None:
+    """A ``ServiceError`` naming the limit when ``rnd`` has more responses than the .sav file
+    may hold (Config ``EXPORT_SAV_MAX_ROWS``: it is built in memory)."""
+    from flask import current_app
+    from sqlalchemy import func, select
+
+    from survey.db import db
+    from survey.i18n import _
+    from survey.models import Response
+    from survey.services import ServiceError
+
+    limit = current_app.config["EXPORT_SAV_MAX_ROWS"]
+    count = db.session.scalar(select(func.count()).select_from(Response).where(Response.round_id == rnd.id))
+    if count > limit:
+        raise ServiceError(_("本轮共有 %(count)s 条回答，超过 SPSS 文件（.sav）的上限 %(limit)s 条"
+                             "（SPSS 文件须在内存中整体生成，上限由 EXPORT_SAV_MAX_ROWS 设置）。"
+                             "请导出 CSV 或 XLSX 文件，二者不受条数限制。", count=count, limit=limit))
 
 
 def write_sav(rnd: SurveyRound, catalogue: Catalogue, path: str) -> None:
