@@ -1,22 +1,26 @@
 """Responses of a round as a file (docs/interfaces.md §1 `round export`, §3 plus the export columns
 of §5), streamed: the one service behind the command and the staff pages' downloads.
 
-Rows come from the database in chunks (``yield_per``: a server-side cursor on PostgreSQL,
-``fetchmany`` on SQLite) and are written as they come: CSV as a sequence of byte chunks,
-XLSX through openpyxl's write-only mode (rows go to a temporary file, never into a
-workbook in memory), so memory does not grow with the round. What cannot stream:
+Rows come from the database in chunks (on PostgreSQL a server-side cursor of the driver on
+the session's connection, elsewhere ``yield_per``) and are written as they come: CSV a chunk
+of rows at a time (``csv_chunks``; ``neutralised`` looks at each column's distinct values, not
+at every cell), XLSX through openpyxl's write-only mode (rows go to a temporary file, never
+into a workbook in memory), so memory does not grow with the round. What cannot stream:
 
 - the integrity flags need every response at once (``survey.integrity.report`` runs the
   detectors of ``evaluator.integrity`` over one frame); they are computed first, kept as
   ``response id -> kinds`` for the flagged ones only, and the rows read afterwards stop at
   the last response that report saw, so flags and rows describe the same responses;
-- the SPSS file (``survey.services.exports_zh.write_sav``: pyreadstat writes one frame).
+- the SPSS file (``survey.services.exports_zh.write_sav``: pyreadstat writes one frame), refused
+  above ``EXPORT_SAV_MAX_ROWS`` responses.
 
-The quality flags are row-local (docs/rules.md §6.1), so they are computed chunk by chunk with
-the estimator's own coding and filters. ``responses_frame`` builds the same rows as one
-pandas frame for the callers that need one (integrity report, seal, recognition).
+The quality flags are row-local (docs/rules.md §6.1), so they are computed chunk by chunk:
+per row in Python when every cell is one the estimator takes as it is, else by the estimator's
+own coding and filters. ``responses_frame`` builds the same rows as one pandas frame for the
+callers that need one (integrity report, seal, recognition).
 
-pandas is imported only where it is used, so the command starts without it.
+pandas, openpyxl and the estimator are imported only where they are used, so the command
+(`round export`, an app without pages: ``create_app(pages=False)``) starts without them.
 """
 
 from __future__ import annotations
@@ -192,10 +196,11 @@ def machine_table(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = True,
     if not flags:
         rows = (row for part in _machine_rows(round_id, items, last_id, chunk) for row in part) if last_id else iter(())
         return Table(columns, rows)
+    from evaluator.recognition.rules import RecognitionRules
+    from evaluator.rules import load_ruleset
     from survey.integrity.report import round_integrity
-    from survey.services.rounds import recognition_rules
 
-    rules = recognition_rules(rnd.ruleset)
+    rules = RecognitionRules.from_ruleset(load_ruleset(rnd.ruleset))  # survey.services.rounds.recognition_rules
     marks = round_integrity(rnd)[0] if last_id else None  # CONTRACTS §5: the kinds concerning each response
 
     def rows() -> Iterator[tuple]:
