@@ -15,9 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from evaluator.compare import compare_reports
 from evaluator.errors import InputError
 from evaluator.labels import STATUS_WORD, VERDICT_SHORT
-from evaluator.report import render_html, write_docx, write_xlsx
 from evaluator.rules import DEFAULT_RULESET, available_rulesets, load_ruleset
-from evaluator.workbook import write_template
 from survey.access import can_see_county, roles_required
 from survey.admin.forms import ActionForm
 from survey.db import db, read_only
@@ -136,6 +134,8 @@ def template():
     if name is not None and name not in available_rulesets():
         abort(404)
     rules = load_ruleset(name) if name else None
+    from evaluator.workbook import write_template  # pandas, openpyxl: only for this download
+
     with tempfile.TemporaryDirectory(prefix="template-") as tmp:
         data = write_template(Path(tmp) / "template.xlsx", rules).read_bytes()
     return send_file(io.BytesIO(data), mimetype=MIMETYPES["xlsx"], as_attachment=True,
@@ -162,6 +162,8 @@ def detail(evaluation_id: int):
 def report_page(evaluation_id: int):
     """The self-contained HTML report (printable), with the saved rectification."""
     ev = evaluation_or_404(evaluation_id)
+    from evaluator.report import render_html
+
     resp = Response(render_html(report_with_rectification(ev)), mimetype="text/html")
     # the report carries uploaded text (school names, rectification): no scripts, framed only by us
     resp.headers["Content-Security-Policy"] = REPORT_CSP
@@ -192,6 +194,8 @@ def download(evaluation_id: int, ext: str):
     if ext not in MIMETYPES:
         abort(404)
     report = report_with_rectification(ev)
+    from evaluator.report import render_html, write_docx, write_xlsx  # python-docx, openpyxl
+
     if ext == "html":
         data = render_html(report).encode("utf-8")
     elif ext == "json":
