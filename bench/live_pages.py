@@ -186,7 +186,7 @@ def main() -> int:
                 from survey.services import cell_sums
                 from survey.services.rounds import round_recognition_rules
 
-                for table in ("link_cells", "answer_cells", "dropped_responses", "response_buckets",
+                for table in ("link_cells", "item_cells", "answer_cells", "dropped_responses", "response_buckets",
                               "flagged_responses", "cell_states"):
                     db.session.execute(text(f"DELETE FROM {table}"))
                 # cells empty; flags marked just computed, so that ``cold`` is the cells' refresh + page

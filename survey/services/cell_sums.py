@@ -4,9 +4,10 @@ so the live results page costs in proportion to links, not responses.
 What is kept (survey.models): per link (= group × school cell) the sums the estimator needs
 over all respondents and over those the quality filters keep (LinkCell: n, a, v, d, t, aa,
 av, vv as in evaluator.recognition.CellTotals, plus speeders and fast straight-liners); per
-link × item × answer label the answers over all and over kept responses (AnswerCell: item
-sums and the option distribution); the dropped responses with their reason; responses per
-15-minute slot (the answers-per-day chart); the responses with integrity signals.
+link × item the kept responses' answers, approving answers and 不了解 (ItemCell: the item
+sums, read without grouping); per link × item × answer label the answers over all and over
+kept responses (AnswerCell: the option distribution); the dropped responses with their reason;
+responses per 15-minute slot (the answers-per-day chart); the responses with integrity signals.
 
 Why a watermark on ``chain_seq``: stored responses never change (no path in survey/services
 or survey/integrity edits or deletes one: corrections touch schools and dates, a school or a
@@ -197,6 +198,9 @@ _STORED_PER_LINK = ("SELECT r.link_id, :round_id, COUNT(*), " + ", ".join("0" fo
                     + " FROM responses r WHERE r.round_id = :round_id {delta} GROUP BY r.link_id")
 _PER_ANSWER = ("SELECT a.lid, a.item, a.label, :round_id, COUNT(*), SUM(CASE WHEN p.dropped IS NULL THEN 1 ELSE 0 END) "
                "FROM live_ans a JOIN live_per p ON p.rid = a.rid WHERE true GROUP BY a.lid, a.item, a.label")
+_PER_ITEM = ("SELECT a.lid, a.item, :round_id, COUNT(*), SUM(CASE WHEN a.label IN :approve THEN 1 ELSE 0 END), "
+             "SUM(CASE WHEN a.label IN :dont_know THEN 1 ELSE 0 END) "
+             "FROM live_ans a JOIN live_per p ON p.rid = a.rid WHERE p.dropped IS NULL GROUP BY a.lid, a.item")
 _PER_SLOT = "SELECT :round_id, {slot}, COUNT(*) FROM responses r WHERE r.round_id = :round_id {delta} GROUP BY 2"
 
 
@@ -230,6 +234,7 @@ def _add(rnd: SurveyRound, rules: RecognitionRules, lo: int, hi: int) -> None:
             adds=("responses",))
     _upsert("link_cells", ("link_id", "round_id"), _LINK_COLUMNS, _PER_LINK, params)
     _upsert("answer_cells", ("link_id", "item", "label", "round_id"), ("total", "kept"), _PER_ANSWER, params)
+    _upsert("item_cells", ("link_id", "item", "round_id"), ("n", "a", "d"), _PER_ITEM, params)
     _run("INSERT INTO dropped_responses (response_id, round_id, reason) "
          "SELECT rid, :round_id, dropped FROM live_per WHERE dropped IS NOT NULL", params)
     _upsert("response_buckets", ("round_id", "slot"), ("n",), _PER_SLOT.format(slot=_SLOT[name], delta=_DELTA), params)
@@ -237,7 +242,8 @@ def _add(rnd: SurveyRound, rules: RecognitionRules, lo: int, hi: int) -> None:
 
 
 def _clear(round_id: int) -> None:
-    for table in ("link_cells", "answer_cells", "dropped_responses", "response_buckets", "flagged_responses"):
+    for table in ("link_cells", "item_cells", "answer_cells", "dropped_responses", "response_buckets",
+                  "flagged_responses"):
         _run(f"DELETE FROM {table} WHERE round_id = :round_id", {"round_id": round_id})
 
 
@@ -296,16 +302,12 @@ SELECT l."group" AS "group", COALESCE(s.code, '') AS school_code, {cols}
 FROM link_cells c JOIN entry_links l ON l.id = c.link_id LEFT JOIN schools s ON s.id = l.school_id
 WHERE c.round_id = :round_id AND c.{part}_n > 0 ORDER BY l."group", school_code
 """
+# v: the valid answers (not 不了解), plus 不了解 when the policy counts it as no.
 _READ_ITEMS = """
-SELECT l."group" AS "group", COALESCE(s.code, '') AS school_code, c.item, CAST(SUM(c.kept) AS BIGINT) AS n,
-       CAST(SUM(CASE WHEN c.label IN :approve THEN c.kept ELSE 0 END) AS BIGINT) AS a,
-       CAST(SUM(CASE WHEN c.label IN :dont_know THEN 0 ELSE c.kept END)
-         + :as_no * SUM(CASE WHEN c.label IN :dont_know THEN c.kept ELSE 0 END) AS BIGINT) AS v,
-       CAST(SUM(CASE WHEN c.label IN :dont_know THEN c.kept ELSE 0 END) AS BIGINT) AS d,
-       CAST(SUM(c.kept) AS BIGINT) AS t
-FROM answer_cells c JOIN entry_links l ON l.id = c.link_id LEFT JOIN schools s ON s.id = l.school_id
-WHERE c.round_id = :round_id GROUP BY c.link_id, l."group", s.code, c.item HAVING SUM(c.kept) > 0
-ORDER BY c.item, l."group", school_code
+SELECT l."group" AS "group", COALESCE(s.code, '') AS school_code, c.item, c.n AS n, c.a AS a,
+       c.n - c.d + :as_no * c.d AS v, c.d AS d, c.n AS t
+FROM item_cells c JOIN entry_links l ON l.id = c.link_id LEFT JOIN schools s ON s.id = l.school_id
+WHERE c.round_id = :round_id AND c.n > 0 ORDER BY c.item, l."group", school_code
 """
 _READ_DROPPED = ("SELECT CAST(SUM(speeder) AS BIGINT), CAST(SUM(straightliner_fast) AS BIGINT), "
                  "CAST(SUM(responses) - SUM(all_n) AS BIGINT) FROM link_cells WHERE round_id = :round_id")
