@@ -14,6 +14,7 @@ from survey.models import ItemCell, SurveyRound
 from survey.services import cell_sums
 from survey.services.live_results import page_rules
 from tests.survey.helpers import make_round, store_answers
+from tests.survey.test_progress_cells import roomy_round
 from tests.survey.test_results_cells import _answer_some
 
 
@@ -31,10 +32,7 @@ def _items_equal(rnd) -> None:
 
 def test_item_cells_equal_the_respondent_level_item_sums(app):
     with app.app_context():
-        rnd = make_round()
-        for ln in rnd.links:
-            ln.quota = 100
-        db.session.commit()
+        rnd = roomy_round()
         _answer_some(rnd, np.random.default_rng(7), (1, 4))
         _items_equal(rnd)
         db.session.commit()

@@ -27,6 +27,15 @@ def _shown(rnd) -> dict[tuple, int]:
     return {(school_id, group): n for school_id, group, _, _, n in stored_per_link(rnd)}
 
 
+def roomy_round():
+    """A test round whose links have room for every response the tests store."""
+    rnd = make_round()
+    for ln in rnd.links:
+        ln.quota = 100
+    db.session.commit()
+    return rnd
+
+
 def _store(rnd) -> None:
     for group, school, n, duration in (("parent", "S01", 3, 120), ("parent", "S01", 2, 5), ("student", "S03", 2, 90),
                                        ("npc_deputy", None, 1, 3)):
@@ -36,10 +45,7 @@ def _store(rnd) -> None:
 
 def test_stored_per_link_equals_a_count_before_and_after_refreshes(app):
     with app.app_context():
-        rnd = make_round()
-        for ln in rnd.links:
-            ln.quota = 100
-        db.session.commit()
+        rnd = roomy_round()
         _store(rnd)  # speeders included (duration 5 and 3: stored, no quota place)
         assert _shown(rnd) == _counted(rnd)  # before any refresh: everything is above the watermark 0
         cell_sums.refresh(rnd, page_rules(rnd))
