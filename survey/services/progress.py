@@ -35,12 +35,15 @@ class Progress:
 # One statement, so the cells and the watermark come from one snapshot (a refresh committing
 # between two statements would otherwise count its responses twice). The responses above the
 # watermark (and the unchained ones) are what the next refresh will add: few while the results
-# page is in use; all of them before its first refresh.
+# page is in use; all of them before its first refresh. ``:hint`` is the watermark read just
+# before (it only grows, so it is at most the statement's): as a literal it lets PostgreSQL's
+# planner see that few responses lie above it and take the (round_id, chain_seq) index; with
+# the subquery alone it guessed a third of the round and scanned every response (0.19 s at 1M).
 _LINKS = """
 WITH mark AS (SELECT COALESCE(MAX(watermark), 0) AS w FROM cell_states WHERE round_id = :round_id),
 newer AS (
   SELECT r.link_id, COUNT(*) AS n FROM responses r
-  WHERE r.round_id = :round_id AND r.chain_seq > (SELECT w FROM mark) GROUP BY r.link_id
+  WHERE r.round_id = :round_id AND r.chain_seq > :hint AND r.chain_seq > (SELECT w FROM mark) GROUP BY r.link_id
   UNION ALL
   SELECT r.link_id, COUNT(*) AS n FROM responses r
   WHERE r.round_id = :round_id AND r.chain_seq IS NULL GROUP BY r.link_id
@@ -55,7 +58,9 @@ WHERE l.round_id = :round_id ORDER BY l.id
 
 def stored_per_link(rnd: SurveyRound):
     """(school_id, group, quota places taken, quota, stored responses) per link of the round."""
-    return db.session.execute(text(_LINKS), {"round_id": rnd.id}).all()
+    hint = db.session.scalar(text("SELECT COALESCE(MAX(watermark), 0) FROM cell_states WHERE round_id = :round_id"),
+                             {"round_id": rnd.id})
+    return db.session.execute(text(_LINKS), {"round_id": rnd.id, "hint": hint or 0}).all()
 
 
 def progress(rnd: SurveyRound) -> Progress:
