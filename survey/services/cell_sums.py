@@ -297,36 +297,48 @@ def refresh(rnd: SurveyRound, rules: RecognitionRules) -> int:
 
 
 # --------------------------------------------------------------------------- reading
-_READ_LINKS = """
-SELECT l."group" AS "group", COALESCE(s.code, '') AS school_code, {cols}
+_LINK_SUMS = ", ".join(f"c.{{part}}_{x} AS {x}" for x in SUMS)
+_READ_LINKS = f"""
+SELECT '{{part}}' AS kind, l."group" AS "group", COALESCE(s.code, '') AS school_code, '' AS item, {_LINK_SUMS}
 FROM link_cells c JOIN entry_links l ON l.id = c.link_id LEFT JOIN schools s ON s.id = l.school_id
-WHERE c.round_id = :round_id AND c.{part}_n > 0 ORDER BY l."group", school_code
+WHERE c.round_id = :round_id AND c.{{part}}_n > 0
 """
 # v: the valid answers (not 不了解), plus 不了解 when the policy counts it as no.
 _READ_ITEMS = """
-SELECT l."group" AS "group", COALESCE(s.code, '') AS school_code, c.item, c.n AS n, c.a AS a,
-       c.n - c.d + :as_no * c.d AS v, c.d AS d, c.n AS t
+SELECT 'item' AS kind, l."group" AS "group", COALESCE(s.code, '') AS school_code, c.item AS item, c.n AS n, c.a AS a,
+       c.n - c.d + :as_no * c.d AS v, c.d AS d, c.n AS t, 0 AS aa, 0 AS av, 0 AS vv
 FROM item_cells c JOIN entry_links l ON l.id = c.link_id LEFT JOIN schools s ON s.id = l.school_id
-WHERE c.round_id = :round_id AND c.n > 0 ORDER BY c.item, l."group", school_code
+WHERE c.round_id = :round_id AND c.n > 0
 """
-_READ_DROPPED = ("SELECT CAST(SUM(speeder) AS BIGINT), CAST(SUM(straightliner_fast) AS BIGINT), "
-                 "CAST(SUM(responses) - SUM(all_n) AS BIGINT) FROM link_cells WHERE round_id = :round_id")
+_READ_DROPPED = ("SELECT 'dropped', '', '', '', CAST(SUM(speeder) AS BIGINT), CAST(SUM(straightliner_fast) AS BIGINT), "
+                 "CAST(SUM(responses) - SUM(all_n) AS BIGINT), 0, 0, 0, 0, 0 FROM link_cells WHERE round_id = :round_id")
 # SUMs are cast back to integers: PostgreSQL returns numeric, which the driver turns into a
 # Decimal per value (a tenth of a second for the item cells of a 200-school round).
+# One statement, so that the link sums, the item sums and the dropped counts come from one
+# snapshot: another worker's refresh committing between two statements would otherwise give
+# the estimator link cells and item cells of different moments.
+_READ_CELLS = ("SELECT * FROM (" + " UNION ALL ".join((_READ_LINKS.format(part="kept"), _READ_ITEMS,
+                                                         _READ_LINKS.format(part="all"), _READ_DROPPED))
+               + ') x ORDER BY kind, item, "group", school_code')
+_KEYS = ("group", "school_code")
+_ITEM_SUMS = ("n", "a", "v", "d", "t")
 
 
 def stored_frames(rnd: SurveyRound, rules: RecognitionRules):
     """(kept cells, item cells, unfiltered cells, dropped counts) from the stored cells (after
-    ``refresh`` with the same rules)."""
-    params = {"round_id": rnd.id, **rule_params(rules)}
+    ``refresh`` with the same rules), read in one statement."""
+    rows: dict[str, list] = {"kept": [], "item": [], "all": [], "dropped": []}
+    for row in _run(_READ_CELLS, {"round_id": rnd.id, **rule_params(rules)}):
+        rows[row[0]].append(row[1:])
 
-    def links(part: str) -> pd.DataFrame:
-        cols = ", ".join(f"c.{part}_{s} AS {s}" for s in SUMS)
-        return _frame(_run(_READ_LINKS.format(cols=cols, part=part), params))
+    def frame(kind: str, names: tuple[str, ...], picks: list[int]) -> pd.DataFrame:
+        columns = list(zip(*rows[kind], strict=True)) if rows[kind] else [() for _ in range(3 + len(SUMS))]
+        return pd.DataFrame({n: list(columns[i]) for n, i in zip(names, picks, strict=True)}, columns=list(names))
 
-    dropped = _run(_READ_DROPPED, params).one()
-    return (links("kept"), _frame(_run(_READ_ITEMS, params)), links("all"),
-            {k: int(v or 0) for k, v in zip(DROP_REASONS, dropped, strict=True)})
+    links = [0, 1, *range(3, 3 + len(SUMS))]  # group, school_code, the sums (no item)
+    dropped = rows["dropped"][0][3:6] if rows["dropped"] else (0, 0, 0)
+    return (frame("kept", (*_KEYS, *SUMS), links), frame("item", (*_KEYS, "item", *_ITEM_SUMS), list(range(8))),
+            frame("all", (*_KEYS, *SUMS), links), {k: int(v or 0) for k, v in zip(DROP_REASONS, dropped, strict=True)})
 
 
 def totals(frames) -> tuple[CellTotals, CellTotals]:
