@@ -327,8 +327,8 @@ def main() -> int:
                                      replica_dsn=replica.url if name == "replica" else None))
                 spreads[name] = nginx.upstreams_seen()
                 if staff:
-                    spreads[name] = {("staff " if a == f"127.0.0.1:{staff[0].port}" else "") + a: n
-                                     for a, n in spreads[name].items()}
+                    here = f"127.0.0.1:{staff[0].port}"
+                    spreads[name] = {a.replace(here, f"staff {here}"): n for a, n in spreads[name].items()}
 
     print(f"bench/scaleout: {args.counties} counties × {args.schools} schools ({args.counties * args.schools} schools, "
           f"{sum(map(len, codes))} parent/student links, setup {setup_s:.0f} s), {args.concurrency} concurrent "

@@ -211,13 +211,20 @@ class Nginx:
                    if (self.prefix / "error.log").exists() else "")
 
     def upstreams_seen(self) -> dict[str, int]:
-        """Requests per upstream address so far (the log is flushed every second)."""
+        """Requests per upstream address so far (the log is flushed every second); a request
+        nginx passed on to a second instance (``a, b`` in the log: the first refused, failed or
+        timed out) counts for the one that answered, and under ``retried <first>``."""
         seen: dict[str, int] = {}
         if self.access_log.exists():
             for line in self.access_log.read_text().splitlines():
-                parts = line.split()
-                if len(parts) >= 2:
-                    seen[parts[1]] = seen.get(parts[1], 0) + 1
+                parts = line.split(" ", 1)
+                if len(parts) < 2:
+                    continue
+                tried = [a.strip() for a in parts[1].rsplit(" ", 1)[0].split(",") if a.strip()]
+                if tried:
+                    seen[tried[-1]] = seen.get(tried[-1], 0) + 1
+                for first in tried[:-1]:
+                    seen[f"retried {first}"] = seen.get(f"retried {first}", 0) + 1
         return seen
 
     def close(self) -> None:
