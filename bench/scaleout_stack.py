@@ -149,32 +149,51 @@ def nginx_binary() -> str:
     return found
 
 
-def site_config(upstream_ports: list[int], listen_port: int) -> str:
-    """deploy/nginx-yzjh-scaleout.conf with its upstream servers on our ports and our listen port."""
+_BLOCK = re.compile(r"^upstream (\w+) \{")
+
+
+def site_config(upstream_ports: list[int], listen_port: int, staff_ports: list[int] | None = None) -> str:
+    """deploy/nginx-yzjh-scaleout.conf on our ports: the respondent upstream (yzjh_app) on
+    ``upstream_ports``; the staff upstream (yzjh_staff) on ``staff_ports`` with the respondent
+    instances as backup, or, without staff instances, on the respondent instances themselves."""
     site = TEMPLATE.read_text(encoding="utf-8")
-    servers = _UPSTREAM.findall(site)
-    if len(servers) != 2 or "listen 80;" not in site:
-        raise RuntimeError(f"{TEMPLATE.name}: expected two upstream servers and `listen 80;`")
-    first, options = servers[0]
-    out, placed = [], False
+    blocks: dict[str, list[tuple[str, str]]] = {}
+    block = None
+    for line in site.splitlines():
+        if m := _BLOCK.match(line):
+            block = m.group(1)
+        elif m := _UPSTREAM.match(line):
+            blocks.setdefault(block, []).append(m.groups())
+    if len(blocks.get("yzjh_app", ())) != 2 or not blocks.get("yzjh_staff") or "listen 80;" not in site:
+        raise RuntimeError(f"{TEMPLATE.name}: expected upstreams yzjh_app (two servers), yzjh_staff and `listen 80;`")
+    app_first, app_options = blocks["yzjh_app"][0]
+    staff_first, staff_options = blocks["yzjh_staff"][0]
+    backup = next((o for _, o in blocks["yzjh_staff"] if "backup" in o), " backup;")
+    servers = {
+        "yzjh_app": [f"{app_first}127.0.0.1:{p}{app_options}" for p in upstream_ports],
+        "yzjh_staff": ([f"{staff_first}127.0.0.1:{p}{staff_options}" for p in staff_ports]
+                       + [f"{staff_first}127.0.0.1:{p}{backup}" for p in upstream_ports]) if staff_ports
+        else [f"{staff_first}127.0.0.1:{p}{staff_options}" for p in upstream_ports],
+    }
+    out, block = [], None
     for line in site.splitlines(keepends=True):
-        if _UPSTREAM.match(line):
-            if not placed:
-                out.extend(f"{first}127.0.0.1:{p}{options}\n" for p in upstream_ports)
-                placed = True
+        if m := _BLOCK.match(line):
+            block = m.group(1)
+        elif _UPSTREAM.match(line):
+            if block in servers:
+                out.extend(f"{x}\n" for x in servers.pop(block))
             continue
         out.append(line)
-    site = "".join(out)
-    return site.replace("listen 80;", f"listen 127.0.0.1:{listen_port};")
+    return "".join(out).replace("listen 80;", f"listen 127.0.0.1:{listen_port};")
 
 
 class Nginx:
     """nginx with the generated site, in a throw-away prefix; access log with the upstream address."""
 
-    def __init__(self, upstream_ports: list[int], workers: int = 1) -> None:
+    def __init__(self, upstream_ports: list[int], workers: int = 1, staff_ports: list[int] | None = None) -> None:
         self.port = free_port()
         self.prefix = Path(tempfile.mkdtemp(prefix="yzjh-nginx-"))
-        (self.prefix / "site.conf").write_text(site_config(upstream_ports, self.port), encoding="utf-8")
+        (self.prefix / "site.conf").write_text(site_config(upstream_ports, self.port, staff_ports), encoding="utf-8")
         temp = "\n".join(f"  {k}_temp_path {self.prefix / k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
         self.access_log = self.prefix / "access.log"
         (self.prefix / "nginx.conf").write_text(
@@ -192,13 +211,20 @@ class Nginx:
                    if (self.prefix / "error.log").exists() else "")
 
     def upstreams_seen(self) -> dict[str, int]:
-        """Requests per upstream address so far (the log is flushed every second)."""
+        """Requests per upstream address so far (the log is flushed every second); a request
+        nginx passed on to a second instance (``a, b`` in the log: the first refused, failed or
+        timed out) counts for the one that answered, and under ``retried <first>``."""
         seen: dict[str, int] = {}
         if self.access_log.exists():
             for line in self.access_log.read_text().splitlines():
-                parts = line.split()
-                if len(parts) >= 2:
-                    seen[parts[1]] = seen.get(parts[1], 0) + 1
+                parts = line.split(" ", 1)
+                if len(parts) < 2:
+                    continue
+                tried = [a.strip() for a in parts[1].rsplit(" ", 1)[0].split(",") if a.strip()]
+                if tried:
+                    seen[tried[-1]] = seen.get(tried[-1], 0) + 1
+                for first in tried[:-1]:
+                    seen[f"retried {first}"] = seen.get(f"retried {first}", 0) + 1
         return seen
 
     def close(self) -> None:

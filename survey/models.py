@@ -441,6 +441,19 @@ class AnswerCell(Base):
     kept: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class ItemCell(Base):
+    """Item sums per link × item over the responses the quality filters keep: ``n`` answers,
+    ``a`` approving, ``d`` 不了解 (by the round's rules; the live results page's item cells)."""
+
+    __tablename__ = "item_cells"
+    link_id: Mapped[int] = mapped_column(ForeignKey("entry_links.id", ondelete="CASCADE"), primary_key=True)
+    item: Mapped[str] = mapped_column(String(40), primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+    a: Mapped[int] = mapped_column(BigInteger)
+    d: Mapped[int] = mapped_column(BigInteger)
+
+
 class DroppedResponse(Base):
     """A response the quality filters drop, with the reason ('speeder' or 'straightliner_fast')."""
 
