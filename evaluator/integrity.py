@@ -143,6 +143,12 @@ def vector_key(vec: str) -> int:
     return int.from_bytes(hashlib.blake2b(vec.encode(), digest_size=8).digest(), "little", signed=True)
 
 
+def vector_keys(vectors: Any) -> np.ndarray:
+    """``vector_key`` of each vector, as int64."""
+    digests = b"".join(hashlib.blake2b(str(v).encode(), digest_size=8).digest() for v in vectors)
+    return np.frombuffer(digests, dtype="<i8").astype(np.int64)
+
+
 def straight_line(vec: Any) -> bool:
     """Every item of the vector has the same answer."""
     return len({part.split("=", 1)[-1] for part in str(vec).split("|")}) == 1
@@ -224,19 +230,28 @@ class Signals:
         self._off_hours(k, g, order)
         self._cluster(k, g, order)
 
-    def _flag(self, kind: str, order: Any, link_rows: pd.DataFrame, ids, detail: str) -> dict[str, Any] | None:
-        ids = list(ids)
-        if not ids:
+    def _flag(self, kind: str, order: Any, link_rows: pd.DataFrame, hit: Any, detail: str) -> dict[str, Any] | None:
+        """Flag the ``hit`` rows (a boolean mask over ``link_rows``) of one link."""
+        hit = np.asarray(hit, dtype=bool)
+        if not hit.any():
             return None
         first = link_rows.iloc[0]
+        ids = link_rows["response_id"].to_numpy()[hit].tolist()
         out = {"kind": kind, "school_code": first["school_code"] or None, "group": first["group"],
                "link": first["link"], "responses": len(ids), "detail": detail}
         self._flags[kind].append((order, out))
+        self._mark(kind, ids)
+        self._bin(first["link"], link_rows["submitted_at"].to_numpy(dtype="datetime64[ns]")[hit])
+        return out
+
+    def _mark(self, kind: str, ids: list) -> None:
         for i in ids:
             self._marks[i].add(kind)
-        hit = link_rows[link_rows["response_id"].isin(ids)]
-        self._bins[first["link"]].update(hit["submitted_at"].dt.floor(self.step))
-        return out
+
+    def _bin(self, link: str, submitted: np.ndarray) -> None:
+        """The timeline bins of flagged answers (submitted_at as datetime64, UTC)."""
+        bins = pd.DatetimeIndex(np.unique(submitted), tz="UTC").floor(self.step).unique()
+        self._bins[link].update(bins)
 
     def _who(self, g: pd.DataFrame) -> str:
         return _who(g.iloc[0]["school_code"], g.iloc[0]["group"], self.names)
@@ -254,11 +269,10 @@ class Signals:
         np.add.at(cover, starts_at, 1)
         np.add.at(cover, right[starts_at], -1)
         hit = np.cumsum(cover)[:-1] > 0
-        sub = g[hit]
         peak = int(counts.max())
         i0 = int(np.argmax(counts))
-        self._flag("burst", order, g, sub["response_id"], (
-            f"{self._who(g)}：{len(sub)} 份回答处在"
+        self._flag("burst", order, g, hit, (
+            f"{self._who(g)}：{int(hit.sum())} 份回答处在"
             f"“{rules.burst_window_seconds:g} 秒内至少 {rules.burst_min_responses} 份”的密集时段，最密时 {peak} 份"
             f"在 {rules.burst_window_seconds:g} 秒内提交（自北京时间 {_local(g['submitted_at'].iloc[i0], rules.timezone)} 起）。"
             "真实作答的人各自用时不同，提交时间会分散开；成批的同时提交通常来自程序或集中代填。"))
@@ -270,10 +284,10 @@ class Signals:
 
     def _farming(self, i: int, g: pd.DataFrame) -> None:
         _, ip, ua, minutes, _ = self._farms[i]
-        concerned = g[(g["ip_hash"] == ip) & (g["ua_class"] == ua) & g["started_at"].dt.floor("min").isin(minutes)]
-        if len(concerned):
-            self._farmed[i] = self._flag("token_farming", i, g, concerned["response_id"], (
-                f"{self._who(g)}：{self._farm_what(i)}；其中 {len(concerned)} 份已提交。"
+        concerned = ((g["ip_hash"] == ip) & (g["ua_class"] == ua) & g["started_at"].dt.floor("min").isin(minutes)).to_numpy()
+        if concerned.any():
+            self._farmed[i] = self._flag("token_farming", i, g, concerned, (
+                f"{self._who(g)}：{self._farm_what(i)}；其中 {int(concerned.sum())} 份已提交。"
                 "真实的手机再次打开问卷时会带着 Cookie；成批的“新手机”来自同一地址，通常是程序在反复领取问卷。"
                 "同一学校 Wi-Fi 下许多家长同时扫码也会共用地址，请结合其他信号判断。"))
 
@@ -288,7 +302,7 @@ class Signals:
                 "detail": f"{_who(row.get('school_code'), row.get('group', ''), self.names)}：{self._farm_what(i)}，但都未提交。"}))
 
     def _vectors(self, k: str, rows: pd.DataFrame, pos: np.ndarray) -> None:
-        answered = (rows["vector"].astype(str).str.len() > 0).to_numpy()
+        answered = np.fromiter((len(str(v)) > 0 for v in rows["vector"]), dtype=bool, count=len(rows))
         if not answered.any():
             return
         a, apos = rows[answered], pos[answered]
@@ -306,10 +320,10 @@ class Signals:
                 continue
             counts = np.bincount(codes, minlength=len(uniques))
             _, first = np.unique(codes, return_index=True)
-            keys = np.fromiter((vector_key(str(v)) for v in uniques), dtype=np.int64, count=len(uniques))
+            keys = vector_keys(uniques)
             self._chunks.append((np.full(len(keys), gi, dtype=np.int32), np.full(len(keys), li, dtype=np.int32),
                                  keys, counts.astype(np.int64), gpos[first]))
-            ids, submitted = sub["response_id"].to_numpy()[seen], sub["submitted_at"][seen]
+            ids, submitted = sub["response_id"].to_numpy()[seen], sub["submitted_at"].to_numpy(dtype="datetime64[ns]")[seen]
             for u in np.flatnonzero(counts >= self.rules.identical_min_count):
                 key = int(keys[u])
                 self._strings[key] = str(uniques[u])
@@ -319,23 +333,30 @@ class Signals:
     def _off_hours(self, k: str, g: pd.DataFrame, order: int) -> None:
         rules = self.rules
         lo, hi = rules.off_hours_start, rules.off_hours_end
-        hours = g["submitted_at"].dt.tz_convert(rules.timezone).dt.hour
+        hours = pd.DatetimeIndex(g["submitted_at"]).tz_convert(rules.timezone).hour.to_numpy()
         night = (hours >= lo) & (hours < hi) if lo <= hi else ((hours >= lo) | (hours < hi))
         m = int(night.sum())
         if m >= rules.off_hours_min_responses and m / len(g) >= rules.off_hours_min_share:
-            self._flag("off_hours", order, g, g.loc[night, "response_id"], (
+            self._flag("off_hours", order, g, night, (
                 f"{self._who(g)}：{m} 份回答（占该入口 {100 * m / len(g):.0f}%）"
                 f"在北京时间 {lo}:00–{hi}:00 之间提交（阈值：至少 {rules.off_hours_min_responses} 份且占 "
                 f"{100 * rules.off_hours_min_share:.0f}% 以上）。正常情况下深夜作答只是零星几份。"))
 
     def _cluster(self, k: str, g: pd.DataFrame, order: int) -> None:
         rules = self.rules
-        pairs = g.groupby(["ip_hash", "ua_class"], sort=False).size()
-        if not len(pairs):
+        # the most frequent (address, device) pair; on a tie the first to appear
+        ips, ip_names = pd.factorize(g["ip_hash"])
+        uas, ua_names = pd.factorize(g["ua_class"])
+        seen = (ips >= 0) & (uas >= 0)
+        pair, firsts = pd.factorize(ips.astype(np.int64) * max(1, len(ua_names)) + uas)
+        counts = np.bincount(pair[seen], minlength=len(firsts)) if seen.any() else np.zeros(0, dtype=int)
+        if not len(counts):
             return
-        (ip, ua), c = pairs.idxmax(), int(pairs.max())
+        top = int(np.argmax(counts))
+        c = int(counts[top])
+        ua = ua_names[int(firsts[top]) % max(1, len(ua_names))]
         if c >= rules.cluster_min_responses and c / len(g) >= rules.cluster_min_share:
-            self._flag("device_cluster", order, g, g.loc[(g["ip_hash"] == ip) & (g["ua_class"] == ua), "response_id"], (
+            self._flag("device_cluster", order, g, seen & (pair == top), (
                 f"{self._who(g)}：{c} 份回答（占该入口 {100 * c / len(g):.0f}%）"
                 f"来自同一个网络地址、同一类设备（{ua}）。学校机房或一部手机轮流作答会出现这种情况"
                 "（此时应在调查设置中允许该类人员同一设备多次作答）；否则说明该入口的回答集中来自一处。"))
@@ -404,9 +425,8 @@ class Signals:
                             f"{int(n)} 份的 {100 * c / n:.0f}%），按{base}的比例 {100 * p:.1f}% 只应约 {n * p:.1f} 次，"
                             f"考虑到各校之间的正常差异，上限约 {bound:.1f} 次。答案完全相同的回答如此集中，远超偶然，"
                             "可能是复制或代填。")}))
-                    for i in ids.tolist():
-                        self._marks[i].add("identical_vectors")
-                    self._bins[k].update(submitted.dt.floor(self.step))
+                    self._mark("identical_vectors", ids.tolist())
+                    self._bin(k, submitted)
 
     def report(self) -> IntegrityReport:
         """The report over the links added so far (call once)."""

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import groupby
+from json import loads
 from operator import itemgetter
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 
 from evaluator.integrity import RESPONSE_COLUMNS, IntegrityReport, IntegrityRules, Signals
 from evaluator.rules import load_ruleset
@@ -25,8 +26,11 @@ def integrity_rules(ruleset: str) -> IntegrityRules:
 
 
 def vector(answers: dict) -> str:
-    """The answers as one comparable string (item order fixed)."""
-    return "|".join(f"{k}={answers[k]}" for k in sorted(answers))
+    """The answers as one comparable string (item order fixed): ``id=answer|…`` by item id."""
+    try:
+        return "|".join(map("=".join, sorted(answers.items())))  # the usual all-text answers, fast
+    except TypeError:
+        return "|".join(f"{k}={answers[k]}" for k in sorted(answers))
 
 
 def link_meta(rnd: SurveyRound) -> dict[int, tuple[str, str | None, str]]:
@@ -75,18 +79,17 @@ def round_signals(rnd: SurveyRound, rules: IntegrityRules) -> Signals:
     meta = {code: {"school_code": school, "group": group} for code, school, group in links.values()}
     signals = Signals(starts_frame(rnd, rules.farming_min_fresh_starts), rules,
                       {s.code: s.name for s in rnd.schools}, meta)
-    rows = db.session.execute(
+    rows = db.session.connection().execution_options(yield_per=STREAM_ROWS).execute(
         select(Response.id, Response.link_id, Response.group, Response.started_at, Response.submitted_at,
-               Response.ip_hash, Response.ua_class, Response.answers)
-        .where(Response.round_id == rnd.id).order_by(Response.link_id, Response.id)
-        .execution_options(yield_per=STREAM_ROWS))
+               Response.ip_hash, Response.ua_class, cast(Response.answers, Text))
+        .where(Response.round_id == rnd.id).order_by(Response.link_id, Response.id))
     for link_id, chunk in groupby(rows, key=itemgetter(1)):
         ids, _, groups, started, submitted, ips, uas, answers = zip(*chunk, strict=True)
         code, school, _ = links[link_id]
         signals.add_link(pd.DataFrame({
             "response_id": ids, "link": code, "school_code": school or "", "group": groups,
             "started_at": pd.to_datetime(started, utc=True), "submitted_at": pd.to_datetime(submitted, utc=True),
-            "ip_hash": ips, "ua_class": uas, "vector": [vector(a) for a in answers]}), ids)
+            "ip_hash": ips, "ua_class": uas, "vector": [vector(loads(a)) for a in answers]}), ids)
     return signals
 
 
