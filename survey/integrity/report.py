@@ -10,6 +10,7 @@ from json import loads
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Text, cast, select
 
@@ -79,7 +80,9 @@ def round_signals(rnd: SurveyRound, rules: IntegrityRules) -> Signals:
     meta = {code: {"school_code": school, "group": group} for code, school, group in links.values()}
     signals = Signals(starts_frame(rnd, rules.farming_min_fresh_starts), rules,
                       {s.code: s.name for s in rnd.schools}, meta)
-    rows = db.session.connection().execution_options(yield_per=STREAM_ROWS).execute(
+    conn = db.session.connection()
+    rows = _pg_rows(conn, rnd.id) if conn.dialect.name == "postgresql" else conn.execution_options(
+        yield_per=STREAM_ROWS).execute(
         select(Response.id, Response.link_id, Response.group, Response.started_at, Response.submitted_at,
                Response.ip_hash, Response.ua_class, cast(Response.answers, Text))
         .where(Response.round_id == rnd.id).order_by(Response.link_id, Response.id))
@@ -88,9 +91,27 @@ def round_signals(rnd: SurveyRound, rules: IntegrityRules) -> Signals:
         code, school, _ = links[link_id]
         signals.add_link(pd.DataFrame({
             "response_id": ids, "link": code, "school_code": school or "", "group": groups,
-            "started_at": pd.to_datetime(started, utc=True), "submitted_at": pd.to_datetime(submitted, utc=True),
+            "started_at": _times(started), "submitted_at": _times(submitted),
             "ip_hash": ips, "ua_class": uas, "vector": [vector(loads(a)) for a in answers]}), ids)
     return signals
+
+
+def _pg_rows(conn, round_id: int):
+    """round_signals' rows on PostgreSQL straight from a psycopg server-side cursor, the times as
+    microseconds since the epoch (a tenth of the client's time of SQLAlchemy's rows with datetimes)."""
+    with conn.connection.driver_connection.cursor(name=f"integrity_{round_id}") as cur:
+        cur.itersize = STREAM_ROWS
+        cur.execute('SELECT r.id, r.link_id, r."group", (extract(epoch FROM r.started_at) * 1000000)::bigint, '
+                    '(extract(epoch FROM r.submitted_at) * 1000000)::bigint, r.ip_hash, r.ua_class, r.answers::text '
+                    "FROM responses r WHERE r.round_id = %s ORDER BY r.link_id, r.id", (round_id,))
+        yield from cur
+
+
+def _times(values: tuple) -> pd.DatetimeIndex:
+    """Datetimes, or microseconds since the epoch, as UTC times."""
+    if values and isinstance(values[0], int):
+        return pd.to_datetime(np.fromiter(values, dtype=np.int64, count=len(values)), unit="us", utc=True)
+    return pd.to_datetime(values, utc=True)
 
 
 @dataclass(frozen=True)
