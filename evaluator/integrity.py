@@ -111,7 +111,7 @@ class IntegrityRules:
 class IntegrityReport:
     responses: int
     flags: list[dict[str, Any]]
-    by_response: dict[Any, list[str]]  # response_id -> kinds, in KINDS order
+    by_response: dict[Any, list[str]]  # response_id -> kinds, in KINDS order (lists shared: read-only)
     flagged_bins: dict[str, set[pd.Timestamp]] = field(default_factory=dict)  # link -> timeline bins
 
     @property
@@ -181,8 +181,8 @@ class Signals:
         self.first_at: pd.Timestamp | None = None  # earliest and latest submitted_at
         self.last_at: pd.Timestamp | None = None
         self._flags: dict[str, list[tuple[Any, dict[str, Any]]]] = {k: [] for k in KINDS}  # kind -> (order, flag)
-        self._marks: dict[Any, set[str]] = defaultdict(set)
-        self._bins: dict[str, set[pd.Timestamp]] = defaultdict(set)
+        self._marks: dict[Any, int] = {}  # response id -> bit mask of KINDS
+        self._bins: dict[str, set[int]] = defaultdict(set)  # link -> bins (ns since the epoch, UTC)
         self._heads: dict[str, tuple[Any, str]] = {}  # link -> (school_code, group) of its earliest answer
         # token_farming: the (link, address, device) groups of starts over the threshold
         self._farms: list[tuple[str, Any, Any, set, int]] = []
@@ -245,13 +245,14 @@ class Signals:
         return out
 
     def _mark(self, kind: str, ids: list) -> None:
+        bit, marks = 1 << KINDS.index(kind), self._marks
         for i in ids:
-            self._marks[i].add(kind)
+            marks[i] = marks.get(i, 0) | bit
 
     def _bin(self, link: str, submitted: np.ndarray) -> None:
         """The timeline bins of flagged answers (submitted_at as datetime64, UTC)."""
         bins = pd.DatetimeIndex(np.unique(submitted), tz="UTC").floor(self.step).unique()
-        self._bins[link].update(bins)
+        self._bins[link].update(bins.as_unit("ns").asi8.tolist())
 
     def _who(self, g: pd.DataFrame) -> str:
         return _who(g.iloc[0]["school_code"], g.iloc[0]["group"], self.names)
@@ -433,8 +434,13 @@ class Signals:
         self._unsubmitted_farming()
         self._identical()
         flags = [f for kind in KINDS for _, f in sorted(self._flags[kind], key=lambda of: of[0])]
-        by_response = {i: [k for k in KINDS if k in ks] for i, ks in self._marks.items()}
-        return IntegrityReport(self.responses, flags, by_response, dict(self._bins))
+        kinds: dict[int, list[str]] = {}  # one list per combination of kinds (read-only)
+        for mask in set(self._marks.values()):
+            kinds[mask] = [k for b, k in enumerate(KINDS) if mask >> b & 1]
+        by_response = {i: kinds[mask] for i, mask in self._marks.items()}
+        bins = {k: set(pd.DatetimeIndex(np.fromiter(v, dtype=np.int64, count=len(v)), tz="UTC")) if v else set()
+                for k, v in self._bins.items()}
+        return IntegrityReport(self.responses, flags, by_response, bins)
 
 
 def detect(responses: pd.DataFrame, starts: pd.DataFrame | None, rules: IntegrityRules,
