@@ -204,15 +204,18 @@ class Signals:
 
     # ------------------------------------------------------------------ one link
     def add_link(self, rows: pd.DataFrame, positions: Any) -> None:
-        """All responses of one link (columns RESPONSE_COLUMNS), in the round's order, and each
-        row's position in that order (increasing)."""
+        """All responses of one link (columns RESPONSE_COLUMNS) and each row's position in the
+        round's order (rows with equal positions keep their order)."""
         for col in RESPONSE_COLUMNS:
             if col not in rows.columns:
                 raise ValueError(f"responses lack column {col}")
         if not len(rows):
             return
-        rows = rows.reset_index(drop=True)
         pos = np.asarray(positions, dtype=np.int64)
+        if len(pos) > 1 and not (np.diff(pos) > 0).all():  # the rows in the round's order
+            order = np.argsort(pos, kind="stable")
+            rows, pos = rows.iloc[order], pos[order]
+        rows = rows.reset_index(drop=True)
         k = rows["link"].iloc[0]
         self.responses += len(rows)
         self.link_sizes[k] = len(rows)

@@ -50,6 +50,16 @@ def planted(seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         T0 + pd.Timedelta(days=5, hours=1) + pd.to_timedelta(np.sort(rng.uniform(0, 3 * 3600, 40)), unit="s"),
         [f"n{i}" for i in range(40)], list(rng.choice(["wechat-android", "qq-android"], 40)),
         ["|".join(f"q{j:02d}={SCALE[rng.integers(0, 5)]}" for j in range(ITEMS["student"])) for _ in range(40)])
+    for school in ("S05", "S06", "S07"):  # more of each kind, so that their order is tested
+        add(f"{school}-student", school, "student",
+            T0 + pd.Timedelta(days=4, hours=2) + pd.to_timedelta(np.sort(rng.uniform(0, 3 * 3600, 30)), unit="s"),
+            ["room2"] * 30, ["browser-desktop"] * 30,
+            ["|".join(f"q{j:02d}={SCALE[rng.integers(0, 5)]}" for j in range(ITEMS["student"])) for _ in range(30)])
+    for school, k in (("S01", 1), ("S04", 2)):  # copies of other vectors on other parent links
+        copied = "|".join(f"q{j:02d}={SCALE[(j + k) % 3]}" for j in range(ITEMS["parent"]))
+        add(f"{school}-parent", school, "parent",
+            T0 + pd.Timedelta(days=k, hours=9) + pd.to_timedelta(np.sort(rng.uniform(0, 86400 - 40000, 45)), unit="s"),
+            [f"c{k}-{i}" for i in range(45)], list(rng.choice(["wechat-android", "wechat-ios"], 45)), [copied] * 45)
     more = pd.DataFrame(extra, columns=responses.columns)
     for col in ("started_at", "submitted_at"):
         more[col] = pd.to_datetime(more[col]).dt.tz_convert("UTC")
@@ -76,6 +86,7 @@ def test_detect_equals_the_previous_detect_on_planted_fraud(seed):
     names = {f"S{s:02d}": f"学校{s}" for s in range(8)}
     ref = detect_reference(responses, starts, RULES, names, meta)
     assert {f["kind"] for f in ref.flags} == set(KINDS)  # every kind planted and found
+    assert all(sum(f["kind"] == k for f in ref.flags) >= 2 for k in KINDS if k != "burst")
     assert any(f["responses"] == 0 for f in ref.flags)  # farming without a submission
     assert any(f["school_code"] is None and f["responses"] for f in ref.flags)  # a county-level link
     same(detect(responses, starts, RULES, names, meta), ref)
