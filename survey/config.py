@@ -25,7 +25,7 @@ class Config:
     READ_REPLICA_BANNER_LAG = 1  # seconds; from this delay on, pages say how old their data is
     # The live results page recomputes integrity flags at most this often and up to this many responses.
     LIVE_FLAGS_MAX_AGE_SECONDS = 300
-    LIVE_FLAGS_MAX_RESPONSES = 50_000
+    LIVE_FLAGS_MAX_RESPONSES = 100_000  # ≈3 s of flags at 100k (bench/flags.py), as 50k cost before issue 12
     READ_REPLICA_RETRY_SECONDS = 10  # a replica found down is not asked again for this long
     SECRET_KEY: str | None = None
     AUTO_MIGRATE = True

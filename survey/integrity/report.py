@@ -4,15 +4,22 @@ the per-link timelines, and the score with and without flagged responses."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from itertools import groupby
+from json import loads
+from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 
-from evaluator.integrity import IntegrityReport, IntegrityRules, detect
+from evaluator.integrity import RESPONSE_COLUMNS, IntegrityReport, IntegrityRules, Signals
 from evaluator.rules import load_ruleset
 from survey.db import db
 from survey.models import EntryLink, LinkStart, Response, School, SurveyRound
+
+STREAM_ROWS = 5_000  # rows fetched at a time (a server-side cursor on PostgreSQL)
 
 
 def integrity_rules(ruleset: str) -> IntegrityRules:
@@ -20,18 +27,36 @@ def integrity_rules(ruleset: str) -> IntegrityRules:
 
 
 def vector(answers: dict) -> str:
-    """The answers as one comparable string (item order fixed)."""
-    return "|".join(f"{k}={answers[k]}" for k in sorted(answers))
+    """The answers as one comparable string (item order fixed): ``id=answer|…`` by item id."""
+    try:
+        return "|".join(map("=".join, sorted(answers.items())))  # the usual all-text answers, fast
+    except TypeError:
+        return "|".join(f"{k}={answers[k]}" for k in sorted(answers))
+
+
+def link_meta(rnd: SurveyRound) -> dict[int, tuple[str, str | None, str]]:
+    """Link id -> (code, school code or None, group) of the round's links."""
+    return {lid: (code, school or None, group) for lid, code, school, group in db.session.execute(
+        select(EntryLink.id, EntryLink.code, School.code, EntryLink.group)
+        .outerjoin(School, EntryLink.school_id == School.id).where(EntryLink.round_id == rnd.id))}
+
+
+def starts_frame(rnd: SurveyRound, min_fresh: int = 0) -> pd.DataFrame:
+    """The round's started-questionnaire counts (rows with at least ``min_fresh`` fresh starts)."""
+    starts = pd.DataFrame(db.session.execute(
+        select(EntryLink.code.label("link"), LinkStart.ip_hash, LinkStart.ua_class, LinkStart.minute,
+               LinkStart.starts, LinkStart.fresh)
+        .join(EntryLink, EntryLink.id == LinkStart.link_id)
+        .where(EntryLink.round_id == rnd.id, LinkStart.fresh >= min_fresh).order_by(LinkStart.id)).all(),
+        columns=["link", "ip_hash", "ua_class", "minute", "starts", "fresh"])
+    starts["minute"] = pd.to_datetime(starts["minute"], utc=True)
+    return starts
 
 
 def round_frames(rnd: SurveyRound) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dict[str, Any]]]:
-    """(responses, starts, link code -> {school_code, group}) in evaluator.integrity's shape."""
-    meta = {
-        code: {"school_code": school or None, "group": group}
-        for code, school, group in db.session.execute(
-            select(EntryLink.code, School.code, EntryLink.group).outerjoin(School, EntryLink.school_id == School.id)
-            .where(EntryLink.round_id == rnd.id))
-    }
+    """(responses, starts, link code -> {school_code, group}) in evaluator.integrity's shape: the
+    whole round in memory (the reference ``round_signals`` equals; the tests and bench/flags.py)."""
+    meta = {code: {"school_code": school, "group": group} for code, school, group in link_meta(rnd).values()}
     rows = db.session.execute(
         select(Response.id, EntryLink.code, Response.group, Response.started_at, Response.submitted_at,
                Response.ip_hash, Response.ua_class, Response.answers)
@@ -41,26 +66,78 @@ def round_frames(rnd: SurveyRound) -> tuple[pd.DataFrame, pd.DataFrame, dict[str
          "started_at": started, "submitted_at": submitted, "ip_hash": ip, "ua_class": ua, "vector": vector(answers)}
         for rid, code, group, started, submitted, ip, ua, answers in rows
     ]
-    responses = pd.DataFrame.from_records(records, columns=["response_id", "link", "school_code", "group",
-                                                            "started_at", "submitted_at", "ip_hash", "ua_class",
-                                                            "vector"])
+    responses = pd.DataFrame.from_records(records, columns=list(RESPONSE_COLUMNS))
     for col in ("started_at", "submitted_at"):
         responses[col] = pd.to_datetime(responses[col], utc=True)
-    starts = pd.DataFrame(db.session.execute(
-        select(EntryLink.code.label("link"), LinkStart.ip_hash, LinkStart.ua_class, LinkStart.minute,
-               LinkStart.starts, LinkStart.fresh)
-        .join(EntryLink, EntryLink.id == LinkStart.link_id).where(EntryLink.round_id == rnd.id)).all(),
-        columns=["link", "ip_hash", "ua_class", "minute", "starts", "fresh"])
-    starts["minute"] = pd.to_datetime(starts["minute"], utc=True)
-    return responses, starts, meta
+    return responses, starts_frame(rnd), meta
 
 
-def round_integrity(rnd: SurveyRound) -> tuple[IntegrityReport, pd.DataFrame, IntegrityRules]:
-    """(report, the responses frame it was computed from, thresholds)."""
+def round_signals(rnd: SurveyRound, rules: IntegrityRules) -> Signals:
+    """The fraud signals over the round read link by link (evaluator.integrity.Signals): one
+    link's responses in memory at a time, only the columns the signals read, the answers
+    only as their vector; equal to ``detect`` over ``round_frames``."""
+    links = link_meta(rnd)
+    meta = {code: {"school_code": school, "group": group} for code, school, group in links.values()}
+    signals = Signals(starts_frame(rnd, rules.farming_min_fresh_starts), rules,
+                      {s.code: s.name for s in rnd.schools}, meta)
+    conn = db.session.connection()
+    rows = _pg_rows(conn, rnd.id) if conn.dialect.name == "postgresql" else conn.execution_options(
+        yield_per=STREAM_ROWS).execute(
+        select(Response.id, Response.link_id, Response.group, Response.started_at, Response.submitted_at,
+               Response.ip_hash, Response.ua_class, cast(Response.answers, Text))
+        .where(Response.round_id == rnd.id).order_by(Response.link_id, Response.id))
+    for link_id, chunk in groupby(rows, key=itemgetter(1)):
+        ids, _, groups, started, submitted, ips, uas, answers = zip(*chunk, strict=True)
+        code, school, _ = links[link_id]
+        signals.add_link(pd.DataFrame({
+            "response_id": ids, "link": code, "school_code": school or "", "group": groups,
+            "started_at": _times(started), "submitted_at": _times(submitted),
+            "ip_hash": ips, "ua_class": uas, "vector": [vector(loads(a)) for a in answers]}), ids)
+    return signals
+
+
+def _pg_rows(conn, round_id: int):
+    """round_signals' rows on PostgreSQL straight from a psycopg server-side cursor, the times as
+    microseconds since the epoch (a tenth of the client's time of SQLAlchemy's rows with datetimes)."""
+    with conn.connection.driver_connection.cursor(name=f"integrity_{round_id}") as cur:
+        cur.itersize = STREAM_ROWS
+        cur.execute('SELECT r.id, r.link_id, r."group", (extract(epoch FROM r.started_at) * 1000000)::bigint, '
+                    '(extract(epoch FROM r.submitted_at) * 1000000)::bigint, r.ip_hash, r.ua_class, r.answers::text '
+                    "FROM responses r WHERE r.round_id = %s ORDER BY r.link_id, r.id", (round_id,))
+        yield from cur
+
+
+def _times(values: tuple) -> pd.DatetimeIndex:
+    """Datetimes, or microseconds since the epoch, as UTC times."""
+    if values and isinstance(values[0], int):
+        return pd.to_datetime(np.fromiter(values, dtype=np.int64, count=len(values)), unit="us", utc=True)
+    return pd.to_datetime(values, utc=True)
+
+
+@dataclass(frozen=True)
+class LinkActivity:
+    """What the integrity page's timelines need of a round: responses per link (most first)
+    and the first and last submission."""
+
+    sizes: dict[str, int]
+    first_at: pd.Timestamp | None
+    last_at: pd.Timestamp | None
+
+
+def round_integrity(rnd: SurveyRound) -> tuple[IntegrityReport, LinkActivity, IntegrityRules]:
+    """(report, the round's activity per link, thresholds)."""
     rules = integrity_rules(rnd.ruleset)
-    responses, starts, meta = round_frames(rnd)
-    names = {s.code: s.name for s in rnd.schools}
-    return detect(responses, starts, rules, names, meta), responses, rules
+    signals = round_signals(rnd, rules)
+    busiest = sorted(signals.link_sizes, key=lambda k: (-signals.link_sizes[k], signals.link_first[k]))
+    activity = LinkActivity({k: signals.link_sizes[k] for k in busiest}, signals.first_at, signals.last_at)
+    return signals.report(), activity, rules
+
+
+def link_times(link: EntryLink) -> pd.Series:
+    """The submission times of one link's responses (a timeline)."""
+    return pd.Series(pd.to_datetime(db.session.scalars(
+        select(Response.submitted_at).where(Response.link_id == link.id, Response.round_id == link.round_id)).all(),
+        utc=True), dtype="datetime64[ns, UTC]")
 
 
 def integrity_dict(rnd: SurveyRound) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from survey.i18n import _
 from survey.instruments import catalogue
 from survey.integrity import slips
 from survey.integrity.keys import app_public_fingerprint, app_signing_key
-from survey.integrity.report import round_integrity, verify_round, without_flagged
+from survey.integrity.report import link_times, round_integrity, verify_round, without_flagged
 from survey.integrity.seal import build_archive
 from survey.integrity.timeline import timeline_svg
 from survey.services import ServiceError
@@ -38,21 +38,21 @@ MAX_TIMELINES = 40
 @read_only
 def round_integrity_page(round_id: int):
     rnd = round_or_404(round_id)
-    report, responses, rules = round_integrity(rnd)
+    report, activity, rules = round_integrity(rnd)
     store_flags(rnd, page_rules(rnd), set(report.by_response))  # the results page's score without them
     chain = verify_round(rnd)
     links = {ln.code: ln for ln in rnd.links}
     flagged_links = list(dict.fromkeys(f["link"] for f in report.flags))
-    busiest = responses["link"].value_counts().index.tolist() if len(responses) else []
+    busiest = list(activity.sizes)
     shown = (flagged_links + [k for k in busiest if k not in flagged_links])[:MAX_TIMELINES]
     timelines = []
-    if len(responses):
-        start, end = responses["submitted_at"].min(), responses["submitted_at"].max()
+    if busiest:
+        start, end = activity.first_at, activity.last_at
         for code in shown:
             ln = links.get(code)
             if ln is None:
                 continue
-            sub = responses.loc[responses["link"] == code, "submitted_at"]
+            sub = link_times(ln)
             timelines.append({"link": ln, "name": describe_link(ln), "n": len(sub), "flagged": code in flagged_links,
                               "svg": timeline_svg(sub, report.flagged_bins.get(code, set()), rules.timeline_minutes,
                                                   start, end, rules.timezone, describe_link(ln))})
