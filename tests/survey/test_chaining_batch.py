@@ -159,3 +159,35 @@ def test_icons_are_served_before_flask_with_an_etag(app, client, path, name, mim
     assert hooks == []  # Flask never saw these requests
     assert client.post(path).status_code == 405  # other methods go on to the app
     assert hooks == ["before"]
+
+
+# ------------------------------------------------------------------ thank-you page
+def test_the_thank_you_page_is_kept_for_a_few_seconds_without_reading_the_link(app, monkeypatch):
+    from survey.collect import views
+
+    with app.app_context():
+        rnd = make_round()
+        code = link_for(rnd, "teacher", "S03").code
+        engine = db.engine
+    seen: list[str] = []
+
+    def watch(conn, cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", watch)
+    try:
+        client = app.test_client()
+        first = client.get(f"/s/{code}/done")
+        assert first.status_code == 200 and "提交成功" in first.get_data(as_text=True)
+        assert len(seen) == 1  # the link's read
+        again = client.get(f"/s/{code}/done")
+        assert again.get_data() == first.get_data() and len(seen) == 1  # kept: no statement
+        monkeypatch.setattr(views, "DONE_PAGE_SECONDS", 0.0)
+        views._DONE.clear()
+        client.get(f"/s/{code}/done")
+        client.get(f"/s/{code}/done")
+        assert len(seen) == 3  # expired at once: each request reads the link again
+        assert client.get("/s/nosuchcode/done").status_code == 404
+    finally:
+        event.remove(engine, "before_cursor_execute", watch)
+        views._DONE.clear()
