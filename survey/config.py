@@ -84,7 +84,7 @@ def from_environment() -> dict:
             env[name] = os.environ[name]
     if os.environ.get("DATABASE_READ_URL"):
         env["DATABASE_READ_URL"] = normalise_db_url(os.environ["DATABASE_READ_URL"])
-    for name in ("READ_REPLICA_MAX_LAG", "READ_REPLICA_BANNER_LAG", "READ_REPLICA_RETRY_SECONDS"):
+    for name in ("READ_REPLICA_MAX_LAG", "READ_REPLICA_BANNER_LAG", "READ_REPLICA_RETRY_SECONDS", "CHAIN_BATCH_SECONDS"):
         if os.environ.get(name):
             env[name] = float(os.environ[name])
     if os.environ.get("LOGIN_THROTTLE_REDIS_PREFIX"):  # several installations sharing one Redis
