@@ -140,8 +140,8 @@ def summary(name: str, res: dict, stored: int, distinct: int) -> dict:
     }
 
 
-def make_round(env: dict, tmp: str, schools: int) -> list[str]:
-    """A round of ``schools`` schools made with the CLI; the parent and student links' codes."""
+def make_round(env: dict, tmp: str, schools: int) -> tuple[int, list[str]]:
+    """A round of ``schools`` schools made with the CLI; its id and the parent and student links' codes."""
     roster(Path(tmp) / "r.xlsx", schools)
     made = subprocess.run([PY, "run.py", "round", "create", "--county", "999999", "--county-name", "基准县",
                            "--name", "基准", "--schools", str(Path(tmp) / "r.xlsx"), "--target-n", "2000000"],
@@ -150,7 +150,14 @@ def make_round(env: dict, tmp: str, schools: int) -> list[str]:
         raise SystemExit(made.stderr)
     links = subprocess.run([PY, "run.py", "round", "links", made.stdout.strip()], cwd=ROOT, env=env,
                            capture_output=True, text=True, check=True).stdout.splitlines()[1:]
-    return [line.rsplit("/", 1)[1] for line in links if ",parent," in line or ",student," in line]
+    return int(made.stdout), [line.rsplit("/", 1)[1] for line in links if ",parent," in line or ",student," in line]
+
+
+def verify_chain(env: dict, round_id: int) -> tuple[bool, str]:
+    """``round verify`` after the load (the server stopped: every worker has chained what it had)."""
+    out = subprocess.run([PY, "run.py", "round", "verify", str(round_id)], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=300)
+    return out.returncode == 0, (out.stdout.strip() or out.stderr.strip()).splitlines()[-1]
 
 
 def profile(args) -> int:
@@ -160,7 +167,7 @@ def profile(args) -> int:
 
     with scratch_database("bench_prof") as url, tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="bench", PUBLIC_BASE_URL="http://localhost/")
-        codes = make_round(env, tmp, args.schools)
+        round_id, codes = make_round(env, tmp, args.schools)
         os.environ.update(DATABASE_URL=url, SECRET_KEY="bench", PUBLIC_BASE_URL="http://localhost/")
         from survey import create_app
 
@@ -194,12 +201,18 @@ def profile(args) -> int:
         for _ in range(args.respondents):
             one()
         prof.disable()
+        from survey.integrity import chaining
+
+        chaining.flush()  # the chaining thread's last batch, before the database is dropped
+        chained = verify_chain(env, round_id)
         app_ctx = app.app_context()
         app_ctx.push()
         from survey.db import db
 
         db.engine.dispose()
         app_ctx.pop()
+    if args.profile_out:
+        prof.dump_stats(args.profile_out)
     out = io.StringIO()
     stats = pstats.Stats(prof, stream=out)
     stats.sort_stats("cumulative").print_stats(45)
@@ -209,6 +222,7 @@ def profile(args) -> int:
     print(f"in-process, {args.respondents} respondents (form + favicon + POST + thank-you page), load {load}: "
           f"CPU {1000 * cpu / args.respondents:.2f} ms, wall {1000 * wall / args.respondents:.2f} ms per respondent; "
           f"POST statuses {statuses}")
+    print(f"round verify: {'PASS' if chained[0] else 'FAIL'} {chained[1]}")
     print(f"submit-profile: cpu_ms_per_respondent={1000 * cpu / args.respondents:.2f} "
           f"wall_ms_per_respondent={1000 * wall / args.respondents:.2f} load={load.split()[0]}")
     return 0
@@ -224,6 +238,7 @@ def main() -> int:
     ap.add_argument("--schools", type=int, default=50)
     ap.add_argument("--profile", action="store_true", help="in-process CPU per respondent and a cProfile listing")
     ap.add_argument("--respondents", type=int, default=400, help="with --profile")
+    ap.add_argument("--profile-out", help="with --profile: also write the cProfile data to this file (pstats)")
     args = ap.parse_args()
     if args.profile:
         return profile(args)
@@ -232,7 +247,7 @@ def main() -> int:
 
     with scratch_database("bench_survey") as url, tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="bench", PUBLIC_BASE_URL="http://127.0.0.1/")
-        codes = make_round(env, tmp, args.schools)
+        round_id, codes = make_round(env, tmp, args.schools)
         port = free_port()
         proc = serve("survey:create_app()", env, port, args.workers, args.threads)
         try:
@@ -242,6 +257,7 @@ def main() -> int:
         finally:
             stop(proc)
         results.append(summary("survey", res, *count(url, "responses", "idempotency_key")))
+        chained = verify_chain(env, round_id)
 
     with scratch_database("bench_base") as url:
         env = dict(os.environ, DATABASE_URL=url)
@@ -276,14 +292,16 @@ def main() -> int:
         "≥300 stored/s": survey["stored_per_s"] >= 300,
         "p99 ≤250 ms (POST)": survey["post_p99"] <= 250,
         "ratio ≥0.5": ratio >= 0.5,
+        f"round verify: {chained[1]}": chained[0],
     }
     for name, ok in checks.items():
         print(f"  {'PASS' if ok else 'MISS'}  {name}")
     print(f"submit: stored_per_s={survey['stored_per_s']:.1f} post_p99_ms={survey['post_p99']:.1f} "
           f"ratio={ratio:.2f} cpu_ms_per_stored={survey['cpu_ms']:.2f} baseline_stored_per_s={base['stored_per_s']:.1f} "
           f"baseline_cpu_ms={base['cpu_ms']:.2f} acknowledged={survey['acknowledged']} stored={survey['stored']} "
-          f"load={load_before.split()[0]} targets={'met' if all(checks.values()) else 'missed'}")
-    return 0 if checks["stored == acknowledged"] and checks["no duplicates"] else 1
+          f"chain={'verified' if chained[0] else 'BROKEN'} load={load_before.split()[0]} "
+          f"targets={'met' if all(checks.values()) else 'missed'}")
+    return 0 if checks["stored == acknowledged"] and checks["no duplicates"] and chained[0] else 1
 
 
 if __name__ == "__main__":

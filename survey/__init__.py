@@ -87,8 +87,11 @@ def create_app(overrides: dict[str, Any] | None = None, *, pages: bool = True) -
 
     app.session_interface = RespondentSessionInterface(collect_bp.url_prefix)  # no session on /s/…
     app.register_blueprint(workspace_bp)
-    app.add_url_rule("/favicon.ico", "favicon", _favicon)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)  # for url_for; GET/HEAD are answered by IconMiddleware
     app.add_url_rule("/apple-touch-icon.png", "touch_icon", _touch_icon)
+    from survey.icons import IconMiddleware
+
+    app.wsgi_app = IconMiddleware(app.wsgi_app, app.static_folder)  # the icons without Flask's request machinery
     from survey.datacollect.views import bp as datacollect_bp
     from survey.integrity.views import bp as integrity_bp
 

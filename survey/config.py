@@ -18,6 +18,11 @@ class Config:
     # database (fixed in survey.errors); 10 of 10 drills passed without the ping after that fix.
     # pool_recycle: before any idle timeout of a firewall or PgBouncer.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 1800}
+    # PostgreSQL: responses are chained into their round's log by a thread of each process, in
+    # batches gathered for up to CHAIN_BATCH_SECONDS (survey.integrity.chaining); None: so,
+    # except under TESTING, where each request waits for its own chaining (no timing in tests).
+    CHAIN_IN_BACKGROUND: bool | None = None
+    CHAIN_BATCH_SECONDS = 0.05
     # Read-only pages (results, progress, exports, integrity, reports) on a PostgreSQL streaming
     # replica (survey.db.read_only); unset: everything on the primary.
     DATABASE_READ_URL: str | None = None
@@ -82,7 +87,7 @@ def from_environment() -> dict:
             env[name] = os.environ[name]
     if os.environ.get("DATABASE_READ_URL"):
         env["DATABASE_READ_URL"] = normalise_db_url(os.environ["DATABASE_READ_URL"])
-    for name in ("READ_REPLICA_MAX_LAG", "READ_REPLICA_BANNER_LAG", "READ_REPLICA_RETRY_SECONDS"):
+    for name in ("READ_REPLICA_MAX_LAG", "READ_REPLICA_BANNER_LAG", "READ_REPLICA_RETRY_SECONDS", "CHAIN_BATCH_SECONDS"):
         if os.environ.get(name):
             env[name] = float(os.environ[name])
     if os.environ.get("LOGIN_THROTTLE_REDIS_PREFIX"):  # several installations sharing one Redis

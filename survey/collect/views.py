@@ -13,6 +13,8 @@ says what protects the POST instead), answers checked against the scale directly
 
 from __future__ import annotations
 
+import time
+
 from flask import abort, make_response, redirect, render_template, request, url_for
 from markupsafe import escape
 from sqlalchemy.exc import IntegrityError
@@ -174,10 +176,25 @@ def answer(code: str):
     return _with_cookie(redirect(url_for(".done", code=entry.code), 303), cookie)
 
 
+# The thank-you page of a link, kept per process for a few seconds without reading the link
+# again: under load every respondent of a school fetches the same page right after posting.
+# A renamed school, or a group allowed to answer repeatedly, shows there within this delay.
+DONE_PAGE_SECONDS = 5.0
+_DONE: dict[str, tuple[float, str]] = {}
+
+
 @bp.get("/<code>/done")
 @retry_on_disconnect
 def done(code: str):
+    now = time.monotonic()
+    hit = _DONE.get(code)
+    if hit is not None and hit[0] > now:
+        return hit[1]
     use_autocommit()
     entry = _entry(code)
     key = ("done", entry.code, entry.county_name, entry.school_name, entry.group, entry.repeat_allowed)
-    return _cached(key, lambda: render_template("collect/done.html", entry=entry, group=GROUPS[entry.group]))
+    page = _cached(key, lambda: render_template("collect/done.html", entry=entry, group=GROUPS[entry.group]))
+    if len(_DONE) >= _MAX_PAGES:
+        _DONE.clear()
+    _DONE[code] = (now + DONE_PAGE_SECONDS, page)
+    return page

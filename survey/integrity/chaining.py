@@ -2,11 +2,11 @@
 
 Holding a per-round lock from a response's insert to its commit caps a round at one response
 per commit (the WAL flush) and builds a convoy under load. Instead a response is inserted
-unchained (chain_seq NULL) and, right after its transaction commits (``teardown_request``),
-a short transaction takes the round's advisory lock and chains every committed, still
-unchained response of the round in id order, with one commit for the batch. Under a burst
-one chainer takes many responses and those waiting after it find nothing left. SQLite
-serialises writers anyway and chains inside the insert's transaction
+unchained (chain_seq NULL) and, once its request has committed (``teardown_request``), its
+round is handed to the process's chaining thread (``_Chainer``), which takes the round's
+advisory lock and chains every committed, still unchained response of the round in id order,
+with one commit for a whole batch of submissions; the respondent's answer does not wait for
+it. SQLite serialises writers anyway and chains inside the insert's transaction
 (survey.services.responses).
 
 A response inserted by hand in the database between two submissions would be chained by the
@@ -16,10 +16,13 @@ head is shown on the round page and the sign sheet and kept in every sealed arch
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import threading
+import time
 
-from flask import Flask, g, has_request_context
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import bindparam, select, text, update
 
 from survey.db import db
@@ -57,16 +60,13 @@ def defer_chaining(round_id: int) -> None:
         chain_pending(round_id)
 
 
-def chain_pending(round_id: int, before_read=None) -> int:
+def chain_pending(round_id: int) -> int:
     """Chain the round's committed unchained responses (in the caller's transaction, which
-    must commit). Returns how many were chained. ``before_read`` is called once the round's
-    lock is held, just before the pending rows are read."""
+    must commit). Returns how many were chained."""
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:space, :round_id)"),
                      {"space": _LOCK_SPACE, "round_id": round_id})
-    if before_read is not None:
-        before_read()
     rows = conn.execute(_PENDING, {"round_id": round_id}).all()
     if not rows:
         return 0
@@ -87,44 +87,130 @@ def chain_pending(round_id: int, before_read=None) -> int:
     return len(updates)
 
 
-# Rounds for which a chainer of this process has not yet read the pending rows (it is waiting
-# for the round's lock). A request that commits meanwhile need not chain: that read starts
-# after its commit, so it sees and chains the new response (READ COMMITTED: each statement
-# sees what was committed before it began). Under a burst this spares most chaining
-# transactions. If that chainer then fails, the responses wait for the next submission, as
-# after any failed chaining.
-_READ_PENDING: set[int] = set()
-_READ_PENDING_LOCK = threading.Lock()
+class _Chainer:
+    """The process's chaining thread (PostgreSQL). A request that stored a response hands its
+    round over after its commit (``submit``) and answers at once; the thread waits up to
+    ``CHAIN_BATCH_SECONDS`` for more, then chains every pending round of every app in one
+    transaction per app: a burst of submissions costs one chaining transaction per batch
+    instead of one per response. Several processes chain the same round one after another
+    (the round's advisory lock); what one has chained the next finds chained.
+
+    A batch that fails (the database restarting) keeps its rounds pending and is tried again
+    after 1, 2, 4 … 10 s; responses stay stored and unchained meanwhile, and any later chaining
+    of their round takes them too (also another process's, or ``cell_sums.refresh``). At exit
+    (gunicorn stopping a worker) what is pending is chained before the process ends.
+
+    ``flush`` waits until everything submitted before it has been tried: tests and the
+    ``CHAIN_IN_BACKGROUND = False`` mode (the default under TESTING) wait for their own chaining
+    that way, with no dependence on timing. The thread is started on first use, so never in a
+    gunicorn master before it forks (a forked child starts its own)."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition()
+        self._pending: dict[Flask, set[int]] = {}
+        self._submitted = 0  # tickets: submissions so far
+        self._tried = 0  # every submission up to this ticket has been tried (chained, or failed)
+        self._hurry = False
+        self._busy = False  # a batch is being chained
+        self._thread: threading.Thread | None = None
+        self._retry_delay = 0.0
+
+    def submit(self, app: Flask, rounds) -> int:
+        with self._cond:
+            self._pending.setdefault(app, set()).update(rounds)
+            self._submitted += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="chaining", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+            return self._submitted
+
+    def flush(self, ticket: int | None = None, timeout: float = 30.0) -> bool:
+        """Wait until every submission up to ``ticket`` (default: all so far, and a new try of
+        what a failed batch left pending) has been tried; returns whether nothing is pending then."""
+        with self._cond:
+            if ticket is None:
+                self._submitted += 1
+                ticket = self._submitted
+            if self._pending or self._busy:
+                self._hurry = True
+                self._cond.notify_all()
+            self._cond.wait_for(lambda: self._tried >= ticket or not (self._pending or self._busy), timeout)
+            return not self._pending
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self._batch()
+            except Exception:  # noqa: BLE001 - never let the thread die; pending rounds stay pending
+                log.exception("the chaining thread failed; it goes on")
+                time.sleep(1)
+
+    def _batch(self) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._pending)
+            delay = self._retry_delay or min(float(a.config.get("CHAIN_BATCH_SECONDS", 0.05)) for a in self._pending)
+            self._cond.wait_for(lambda: self._hurry, delay)  # gather a batch (flush cuts it short)
+            self._hurry = False
+            work, self._pending = self._pending, {}
+            ticket, self._busy = self._submitted, True
+        failed: dict[Flask, set[int]] = {}
+        for app, rounds in work.items():
+            if not self._chain(app, rounds):
+                failed[app] = rounds
+        with self._cond:
+            for app, rounds in failed.items():
+                self._pending.setdefault(app, set()).update(rounds)
+            self._retry_delay = min(10.0, 2 * self._retry_delay or 1.0) if failed else 0.0
+            self._tried, self._busy = ticket, False
+            self._hurry = self._hurry and bool(self._pending)  # a flush waiting for what came meanwhile
+            self._cond.notify_all()
+
+    @staticmethod
+    def _chain(app: Flask, rounds: set[int]) -> bool:
+        with app.app_context():
+            try:
+                for round_id in sorted(rounds):  # always in one order: two processes never deadlock
+                    chain_pending(round_id)
+                db.session.commit()
+                return True
+            except Exception:  # noqa: BLE001 - the responses are stored; the next batch chains them
+                log.exception("chaining responses of rounds %s failed; it is tried again", sorted(rounds))
+                try:
+                    db.session.rollback()
+                except Exception:  # noqa: BLE001 - the connection is gone; removed below
+                    pass
+                return False
+            finally:
+                db.session.remove()
+
+
+_CHAINER = _Chainer()
+os.register_at_fork(after_in_child=_CHAINER._reset)  # a forked worker has no thread of its parent's
+atexit.register(lambda: _CHAINER.flush(timeout=10))
+
+
+def flush(timeout: float = 30.0) -> bool:
+    """Chain now what this process has pending; True when nothing is left pending."""
+    return _CHAINER.flush(timeout=timeout)
 
 
 def _after_request_commit(exc: BaseException | None) -> None:
     rounds = getattr(g, "integrity_chain_rounds", None)
     if not rounds:
         return
-    with _READ_PENDING_LOCK:
-        mine = sorted(r for r in rounds if r not in _READ_PENDING)
-        _READ_PENDING.update(mine)
-    waiting = set(mine)
+    app = current_app._get_current_object()
+    ticket = _CHAINER.submit(app, rounds)
+    if not _background(app):
+        _CHAINER.flush(ticket)
 
-    def reading(round_id: int) -> None:
-        with _READ_PENDING_LOCK:
-            if round_id in waiting:
-                waiting.discard(round_id)
-                _READ_PENDING.discard(round_id)
 
-    try:
-        if not mine:
-            return
-        db.session.rollback()  # the request's own transaction has been committed (or refused) by now
-        for round_id in mine:
-            chain_pending(round_id, before_read=lambda r=round_id: reading(r))
-        db.session.commit()
-    except Exception:  # noqa: BLE001 - the response is stored; the next submission chains it
-        db.session.rollback()
-        log.exception("chaining responses of rounds %s failed; the next submission will chain them", rounds)
-    finally:
-        for round_id in list(waiting):
-            reading(round_id)
+def _background(app: Flask) -> bool:
+    setting = app.config.get("CHAIN_IN_BACKGROUND")
+    return not app.testing if setting is None else bool(setting)
 
 
 def init_app(app: Flask) -> None:
