@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime
 
 from evaluator.roster import read_roster
 from survey.db import db
@@ -52,9 +53,9 @@ def answer_all(html: str, choice: str = "满意") -> dict[str, str]:
     return data
 
 
-def store_answers(link: EntryLink, choice: str | dict, duration: float = 120.0) -> None:
+def store_answers(link: EntryLink, choice: str | dict, duration: float = 120.0, at: datetime | None = None) -> None:
     """Store one response through the service with a given duration (the web path cannot
-    fake the server-signed start time, which is the point)."""
+    fake the server-signed start time, which is the point), submitted ``at`` (default now)."""
     import secrets
     from datetime import timedelta
 
@@ -64,7 +65,7 @@ def store_answers(link: EntryLink, choice: str | dict, duration: float = 120.0) 
 
     q = round_questionnaire(link.round, catalogue(), link.group)
     answers = choice if isinstance(choice, dict) else {it.id: choice for it in q.items}
-    now = utcnow()
+    now = at or utcnow()
     record_response(entry=load_entry(link.code), questionnaire=q, answers=answers, idempotency_key=secrets.token_hex(16),
                     started_at=now - timedelta(seconds=duration),
                     fp=Fingerprint(secrets.token_hex(8), "ip", "wechat-android"), now=now)

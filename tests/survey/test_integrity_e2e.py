@@ -18,13 +18,14 @@ import sys
 import threading
 import time
 import urllib.parse
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
 from survey.db import db
-from survey.models import EntryLink, SurveyRound
+from survey.models import EntryLink, SurveyRound, utcnow
 from tests.survey.helpers import link_for, login, make_round, make_user, store_answers
 from tests.survey.test_collect import WECHAT_UA
 
@@ -81,9 +82,13 @@ def test_stuffing_attack_is_refused_or_flagged_end_to_end(app, client, live, dat
         target = link_for(rnd, "parent", "S01")
         target.quota = 500
         db.session.commit()
-        for ln in (link_for(rnd, "parent", "S02"), link_for(rnd, "parent", "S03")):  # genuine answers elsewhere
+        # genuine answers elsewhere, in the Beijing daytime: stored "now" they would be night answers
+        # (off_hours) whenever the suite runs between 16:00 and 21:00 UTC
+        day = utcnow().replace(hour=2, minute=0, second=0, microsecond=0)  # 10:00 Beijing
+        day -= timedelta(days=1) if day > utcnow() else timedelta()
+        for ln in (link_for(rnd, "parent", "S02"), link_for(rnd, "parent", "S03")):
             for i in range(12):
-                store_answers(ln, "比较满意" if i % 3 else "满意", duration=150)
+                store_answers(ln, "比较满意" if i % 3 else "满意", duration=150, at=day + timedelta(minutes=3 * i))
         rid, code = rnd.id, target.code
 
     # 1. the script fetches the questionnaires, dropping the cookie before each page …
