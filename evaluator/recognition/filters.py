@@ -64,3 +64,20 @@ def quality_flags(answered: np.ndarray, codes: np.ndarray, duration: np.ndarray,
     straight = np.zeros(len(answered), dtype=bool)
     straight[candidates] = identical_answers(codes[candidates])
     return QualityFlags(speeder & ~empty, straight & ~empty, unknown, empty)
+
+
+def row_flags(duration: float, values, rules: RecognitionRules) -> tuple[bool, bool]:
+    """(speeder, fast straight-liner) of one respondent: ``quality_flags`` for a single row,
+    given its duration and its items' labels or codes (None: not answered), without building
+    arrays (the export flags a million rows this way; a row slower than both limits is
+    decided by its duration alone). An unknown (NaN) duration is neither; so is a row
+    without answers."""
+    if not duration < max(rules.speeder_seconds, rules.straightline_fast_seconds):
+        return False, False
+    answered = [v for v in values if v is not None]
+    if not answered:
+        return False, False
+    if duration < rules.speeder_seconds:
+        return True, False
+    return False, (duration < rules.straightline_fast_seconds and len(answered) >= rules.straightline_min_items
+                   and len(set(answered)) == 1)

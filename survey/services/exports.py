@@ -149,19 +149,10 @@ def _quality_flags(rows: list[tuple], items: list[str], rules: Any, first_row: i
     if not plain:
         speeder, straight = _estimator_flags(rows, items, rules, first_row)
         return speeder.tolist(), straight.tolist()
-    slow_s, fast_s, least = rules.speeder_seconds, rules.straightline_fast_seconds, rules.straightline_min_items
-    limit = max(slow_s, fast_s)
-    speeder, straight = [False] * len(rows), [False] * len(rows)
-    for i, row in enumerate(rows):
-        duration = row[4]
-        if duration < limit:  # NaN (unknown duration): neither
-            answered = [v for v in row[6:] if v is not None]
-            if answered:
-                if duration < slow_s:
-                    speeder[i] = True
-                elif duration < fast_s and len(answered) >= least and len(set(answered)) == 1:
-                    straight[i] = True
-    return speeder, straight
+    from evaluator.recognition.filters import row_flags
+
+    pairs = [row_flags(row[4], row[6:], rules) for row in rows]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
 def _estimator_flags(rows: list[tuple], items: list[str], rules: Any, first_row: int) -> tuple[Any, Any]:
