@@ -23,6 +23,9 @@ class Config:
     # except under TESTING, where each request waits for its own chaining (no timing in tests).
     CHAIN_IN_BACKGROUND: bool | None = None
     CHAIN_BATCH_SECONDS = 0.05
+    # `round verify` and the integrity page: a response without a place in the log submitted in
+    # the last CHAIN_PENDING_SECONDS is one the chaining thread has not reached yet, not an insertion
+    CHAIN_PENDING_SECONDS = 60
     # Read-only pages (results, progress, exports, integrity, reports) on a PostgreSQL streaming
     # replica (survey.db.read_only); unset: everything on the primary.
     DATABASE_READ_URL: str | None = None
@@ -87,7 +90,8 @@ def from_environment() -> dict:
             env[name] = os.environ[name]
     if os.environ.get("DATABASE_READ_URL"):
         env["DATABASE_READ_URL"] = normalise_db_url(os.environ["DATABASE_READ_URL"])
-    for name in ("READ_REPLICA_MAX_LAG", "READ_REPLICA_BANNER_LAG", "READ_REPLICA_RETRY_SECONDS", "CHAIN_BATCH_SECONDS"):
+    for name in ("READ_REPLICA_MAX_LAG", "READ_REPLICA_BANNER_LAG", "READ_REPLICA_RETRY_SECONDS", "CHAIN_BATCH_SECONDS",
+                 "CHAIN_PENDING_SECONDS"):
         if os.environ.get(name):
             env[name] = float(os.environ[name])
     if os.environ.get("LOGIN_THROTTLE_REDIS_PREFIX"):  # several installations sharing one Redis

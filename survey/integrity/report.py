@@ -153,16 +153,29 @@ def flagged_ids(rnd: SurveyRound) -> set[int]:
 
 
 def verify_round(rnd: SurveyRound):
-    """Recompute the round's tamper-evident log from the database (survey.integrity.chain)."""
+    """Recompute the round's tamper-evident log from the database (survey.integrity.chain).
+
+    The responses and the round's head are read in one statement (one snapshot: a chaining
+    batch committing meanwhile cannot pair new links with an old head); responses without a
+    place submitted in the last ``CHAIN_PENDING_SECONDS`` are pending, not inserted."""
+    from datetime import timedelta
+
+    from flask import current_app
+
     from survey.integrity.chain import ChainEntry, verify_chain
+    from survey.models import utcnow
 
     rows = db.session.execute(
         select(Response.id, Response.chain_seq, Response.chain_hash, EntryLink.code, Response.instrument,
-               Response.instrument_version, Response.answers, Response.started_at, Response.submitted_at)
-        .outerjoin(EntryLink, EntryLink.id == Response.link_id).where(Response.round_id == rnd.id))
+               Response.instrument_version, Response.answers, Response.started_at, Response.submitted_at,
+               SurveyRound.chain_head, SurveyRound.chain_length)
+        .outerjoin(EntryLink, EntryLink.id == Response.link_id).join(SurveyRound, SurveyRound.id == Response.round_id)
+        .where(Response.round_id == rnd.id)).all()
     entries = [ChainEntry(rid, seq, h, code or "", ins, ver, answers, started, submitted)
-               for rid, seq, h, code, ins, ver, answers, started, submitted in rows]
-    return verify_chain(entries, head=rnd.chain_head, length=rnd.chain_length)
+               for rid, seq, h, code, ins, ver, answers, started, submitted, _head, _length in rows]
+    head, length = (rows[0][9], rows[0][10]) if rows else (rnd.chain_head, rnd.chain_length)
+    grace = float(current_app.config.get("CHAIN_PENDING_SECONDS", 60))
+    return verify_chain(entries, head=head, length=length or 0, pending_since=utcnow() - timedelta(seconds=grace))
 
 
 def without_flagged(rnd: SurveyRound, catalogue, rules=None, flagged: set | None = None) -> dict[str, Any]:

@@ -25,8 +25,7 @@ from tests.survey.helpers import aged, answer_all, link_for, make_round
 def background(app):
     """The production setting (background chaining) with a batch that waits for ``flush``."""
     with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite chains inside the insert's transaction")
+        assert db.engine.dialect.name == "postgresql"  # SQLite chains inside the insert's transaction
         rnd = make_round()
         codes = [link_for(rnd, g, s).code for g, s in (("parent", "S01"), ("parent", "S02"), ("teacher", "S03"))]
         for ln in rnd.links:
@@ -50,6 +49,7 @@ def _unchained(rid: int) -> int:
                                                                    Response.chain_seq.is_(None)))
 
 
+@pytest.mark.postgres_only
 def test_acknowledged_before_chaining_then_one_batch_chains_them_all(app, background):
     rid, codes = background
     with app.app_context():
@@ -81,6 +81,7 @@ def test_acknowledged_before_chaining_then_one_batch_chains_them_all(app, backgr
         assert check.ok, check.message
 
 
+@pytest.mark.postgres_only
 def test_a_failed_batch_keeps_its_responses_pending_and_the_next_one_chains_them(app, background, monkeypatch):
     rid, codes = background
     real, calls = chaining.chain_pending, []
@@ -104,6 +105,7 @@ def test_a_failed_batch_keeps_its_responses_pending_and_the_next_one_chains_them
     assert calls == [rid, rid]
 
 
+@pytest.mark.postgres_only
 def test_responses_left_unchained_are_taken_by_the_next_batch_of_their_round(app, background):
     """A worker killed before its batch ran leaves its responses unchained in the database;
     whichever chaining of the round comes next (any process) chains them too, in id order."""
@@ -125,10 +127,10 @@ def test_responses_left_unchained_are_taken_by_the_next_batch_of_their_round(app
         assert check.ok, check.message
 
 
+@pytest.mark.postgres_only
 def test_under_testing_each_request_waits_for_its_own_chaining(app):
     with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite chains inside the insert's transaction")
+        assert db.engine.dialect.name == "postgresql"  # SQLite chains inside the insert's transaction
         rnd = make_round()
         code = link_for(rnd, "teacher", "S03").code
         rid = rnd.id

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from sqlalchemy import select, text
 from survey.db import db
 from survey.integrity.report import verify_round
 from survey.integrity.seal import verify_archive
-from survey.models import Response, SurveyRound
+from survey.models import Response, SurveyRound, utcnow
 from tests.survey.helpers import link_for, make_round, store_answers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +84,9 @@ def test_round_verify_names_the_first_changed_removed_or_inserted_response(app, 
             src = db.session.get(Response, ids[0])
             clone = Response(round_id=rid, link_id=src.link_id, school_id=src.school_id, group=src.group,
                              instrument=src.instrument, instrument_version=src.instrument_version,
-                             answers=src.answers, started_at=src.started_at, submitted_at=src.submitted_at,
+                             answers=src.answers, started_at=src.started_at,
+                             # an hour back: a placeless response of the last CHAIN_PENDING_SECONDS is pending
+                             submitted_at=src.submitted_at - timedelta(hours=1),
                              duration_seconds=src.duration_seconds, idempotency_key="forged", browser_hash="forged",
                              ip_hash="x", ua_class="wechat-android",
                              chain_seq=None if attack == "insert_outside" else 7, chain_hash=src.chain_hash)
@@ -239,3 +242,34 @@ def test_upgrading_chains_the_responses_stored_before_the_log_existed(app):
         assert rnd.chain_length == 4
         check = verify_round(rnd)
         assert check.ok, check.message
+
+
+def _unchain_last(round_id: int, submitted_ago: timedelta) -> int:
+    """The round as it is between a response's commit and its chaining (the chaining thread
+    batches for CHAIN_BATCH_SECONDS, and retries after a failure): the last response without
+    its link, the round's head one response back; submitted ``submitted_ago``."""
+    ids = _ids(round_id)
+    prev = db.session.scalar(select(Response.chain_hash).where(Response.id == ids[-2]))
+    db.session.execute(text("UPDATE responses SET chain_seq = NULL, chain_hash = NULL, submitted_at = :t WHERE id = :i"),
+                       {"i": ids[-1], "t": utcnow() - submitted_ago})
+    db.session.execute(text("UPDATE rounds SET chain_head = :h, chain_length = chain_length - 1 WHERE id = :r"),
+                       {"h": prev, "r": round_id})
+    db.session.commit()
+    return ids[-1]
+
+
+def test_a_response_just_submitted_and_not_yet_chained_is_pending_not_inserted(app):
+    with app.app_context():
+        rid = _round_with_answers()
+        _unchain_last(rid, timedelta(seconds=2))
+        check = _check(rid)
+        assert check.ok, check.message
+        assert "防篡改记录链完整：5 条回答" in check.message and "1 份刚提交的回答尚未写入记录链" in check.message
+
+
+def test_an_unchained_response_older_than_the_grace_is_reported_as_inserted(app):
+    with app.app_context():
+        rid = _round_with_answers()
+        last = _unchain_last(rid, timedelta(seconds=app.config["CHAIN_PENDING_SECONDS"] + 5))
+        check = _check(rid)
+        assert not check.ok and f"回答 {last} 不在防篡改记录链中" in check.message, check.message
