@@ -1,8 +1,8 @@
 """Benchmark of the live pages at scale (issue 12 item 2).
 
     .venv/bin/python bench/live_pages.py [--sizes 10000,100000,1000000] [--schools 200]
-                                         [--baseline-max 1000000] [--export-max 100000]
-                                         [--flags-max 100000] [--seed 1]
+                                         [--baseline-max 1000000] [--export-max 1000000]
+                                         [--flags-max 1000000] [--seed 1]
 
 A 200-school round on a scratch PostgreSQL database (127.0.0.1:5432), grown to each size in
 turn by bulk loading responses with COPY (random answers with 不了解, speeders and fast
@@ -13,12 +13,12 @@ client signed in as an admin:
   the refresh sums every response (the integrity flags marked as just computed);
 - ``flags``: the integrity flags computed alone (survey.integrity over every response: the one
   O(responses) part, redone at most every LIVE_FLAGS_MAX_AGE_SECONDS when responses arrive;
-  only up to ``--flags-max`` responses);
+  only up to ``--flags-max`` responses; read link by link since issue 12, so the default is every size);
 - ``warm``: the results page after 100 new responses (the refresh adds those; flags kept);
 - ``same``: the results page again, nothing new;
 - ``progress``: the progress page;
 - ``export``: the CSV download ``/admin/rounds/<id>/export.csv`` read to the end (whatever the
-  export service is; only up to ``--export-max`` responses, it held everything in memory);
+  export service is; only up to ``--export-max`` responses; it streams since issue 12, so the default is every size);
 - ``baseline``: the old page's cell query — every response's JSON unnested (four passes, as
   the page ran it: kept, item, unfiltered cells and the dropped counts), on the same data.
 
@@ -158,8 +158,8 @@ def main() -> int:
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--schools", type=int, default=200)
     ap.add_argument("--baseline-max", type=int, default=1_000_000)
-    ap.add_argument("--export-max", type=int, default=100_000)
-    ap.add_argument("--flags-max", type=int, default=100_000)
+    ap.add_argument("--export-max", type=int, default=1_000_000)
+    ap.add_argument("--flags-max", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
