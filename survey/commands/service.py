@@ -41,6 +41,9 @@ class _Gunicorn:
                 # `kill PID` of this process stops the whole server promptly: requests are short,
                 # so 5 s of grace is plenty; no control socket left behind in the home directory.
                 self.cfg.set("graceful_timeout", 5)
+                # idle keep-alive connections: longer than nginx's upstream keepalive_timeout (4 s in
+                # deploy/), so nginx, not gunicorn, closes them (no POST lost to a closing connection)
+                self.cfg.set("keepalive", 5)
                 self.cfg.set("control_socket_disable", True)
                 self.cfg.set("post_fork", _die_with_master)
 
