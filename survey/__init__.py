@@ -36,8 +36,6 @@ def create_app(overrides: dict[str, Any] | None = None, *, pages: bool = True) -
         app.config["FINGERPRINT_KEY"] = fingerprint_key(config_mod.INSTANCE)
     if str(app.config.get("PUBLIC_BASE_URL") or "").startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True  # served over HTTPS: cookies never travel in clear
-    if app.config["PROXY_FIX_X_FOR"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
 
     app.url_map.converters["int"] = BoundedInt  # ids beyond the database's integers are simply not found
     from survey import db, errors, i18n, instruments, security
@@ -70,7 +68,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, pages: bool = True) -
         # processes forked from here (gunicorn --preload) never share a socket.
         db.db.engine.dispose()
     if not pages:
-        return app
+        return _behind_proxy(app)
 
     from survey.admin import bp as admin_bp
     from survey.auth import bp as auth_bp
@@ -89,8 +87,10 @@ def create_app(overrides: dict[str, Any] | None = None, *, pages: bool = True) -
     app.register_blueprint(workspace_bp)
     app.add_url_rule("/favicon.ico", "favicon", _favicon)  # for url_for; GET/HEAD are answered by IconMiddleware
     app.add_url_rule("/apple-touch-icon.png", "touch_icon", _touch_icon)
+    from survey.collect.lean import LeanRespondent
     from survey.icons import IconMiddleware
 
+    app.wsgi_app = LeanRespondent(app.wsgi_app, app)  # the respondent's common requests without Flask
     app.wsgi_app = IconMiddleware(app.wsgi_app, app.static_folder)  # the icons without Flask's request machinery
     from survey.datacollect.views import bp as datacollect_bp
     from survey.integrity.views import bp as integrity_bp
@@ -99,6 +99,13 @@ def create_app(overrides: dict[str, Any] | None = None, *, pages: bool = True) -
 
     app.register_blueprint(datacollect_bp)  # 填报: staff under /data/, each school's own link /d/<token>
     app.register_blueprint(overview_bp)
+    return _behind_proxy(app)
+
+
+def _behind_proxy(app: Flask) -> Flask:
+    """Outermost layer: the client's address and scheme from a trusted proxy, for every layer below."""
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
     return app
 
 

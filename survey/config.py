@@ -71,6 +71,9 @@ class Config:
     QUESTIONNAIRE_DIR: str | None = None  # default: instruments/questionnaires
     FINGERPRINT_KEY: str | None = None  # HMAC key of address/browser hashes; default: instance/fingerprint_key
     SIGNING_KEY_FILE: str | None = None  # Ed25519 key of sealed archives; default: instance/signing_key.pem
+    # PostgreSQL: the respondent's common requests are answered before Flask (survey.collect.lean);
+    # env LEAN_RESPONDENT_PATH=0 sends every request through the Flask view
+    LEAN_RESPONDENT_PATH = True
     DB_RETRY_DELAY_SECONDS = 1.0  # respondent requests: wait this long, then retry once on a fresh connection
     MAX_ROSTER_SCHOOLS = 2000  # our own default: generous for one county (env MAX_ROSTER_SCHOOLS)
     LINKS_PER_PAGE = 300  # round page: entry links per page
@@ -102,6 +105,8 @@ def from_environment() -> dict:
             env[name] = int(os.environ[name])
     if os.environ.get("EXPORT_SAV_MAX_ROWS"):
         env["EXPORT_SAV_MAX_ROWS"] = int(os.environ["EXPORT_SAV_MAX_ROWS"])
+    if os.environ.get("LEAN_RESPONDENT_PATH"):
+        env["LEAN_RESPONDENT_PATH"] = os.environ["LEAN_RESPONDENT_PATH"].strip().lower() not in ("0", "false", "no", "off")
     if os.environ.get("PROXY_FIX_X_FOR"):
         env["PROXY_FIX_X_FOR"] = int(os.environ["PROXY_FIX_X_FOR"])
     return env

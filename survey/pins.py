@@ -101,6 +101,18 @@ def pinned_questionnaire(catalogue: Catalogue, round_id: int, salt: str, group: 
                               file=f"{qkey}.yaml") from None
 
 
+def cached_questionnaire(catalogue: Catalogue, round_id: int, salt: str, group: str) -> Questionnaire | None:
+    """``pinned_questionnaire`` when this process has read the pin already, else None (the
+    respondent fast path reads no pin: it leaves such a request to the Flask view)."""
+    qkey = _PINNED.get((round_id, salt, group))
+    if qkey is None:
+        return None
+    try:
+        return catalogue.get(qkey)
+    except KeyError:
+        return None
+
+
 def round_questionnaire(rnd: SurveyRound, catalogue: Catalogue, group: str) -> Questionnaire:
     """The pinned questionnaire of ``group`` in ``rnd`` (for pages that hold the round)."""
     return pinned_questionnaire(catalogue, rnd.id, rnd.ip_salt, group)

@@ -40,25 +40,29 @@ def _origin_of(url: str) -> str | None:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
-def _own_origins() -> set[str]:
-    own = {f"{request.scheme}://{request.host.lower()}"}
-    public = current_app.config.get("PUBLIC_BASE_URL")
-    if public:
-        origin = _origin_of(str(public))
+def own_origins(scheme: str, host: str, public_base_url: str | None) -> set[str]:
+    """This site: the request's own scheme and host, and the origin of PUBLIC_BASE_URL."""
+    own = {f"{scheme}://{host.lower()}"}
+    if public_base_url:
+        origin = _origin_of(str(public_base_url))
         if origin:
             own.add(origin)
     return own
 
 
+def is_cross_site(origin: str | None, referer: str | None, own: set[str]) -> bool:
+    """The policy above, on the two headers as the browser sent them."""
+    if origin and origin.strip().lower() != "null":
+        return _origin_of(origin) not in own
+    if referer:
+        return _origin_of(referer) not in own
+    return False  # neither header: WeChat and older WebViews; the start token's binding still holds
+
+
 def cross_site() -> bool:
     """True when the browser tells us this request was made from a page of another site."""
-    origin = request.headers.get("Origin")
-    if origin and origin.strip().lower() != "null":
-        return _origin_of(origin) not in _own_origins()
-    referer = request.headers.get("Referer")
-    if referer:
-        return _origin_of(referer) not in _own_origins()
-    return False  # neither header: WeChat and older WebViews; the start token's binding still holds
+    own = own_origins(request.scheme, request.host, current_app.config.get("PUBLIC_BASE_URL"))
+    return is_cross_site(request.headers.get("Origin"), request.headers.get("Referer"), own)
 
 
 def check_origin():

@@ -9,6 +9,10 @@ says what protects the POST instead), answers checked against the scale directly
 - a POST on PostgreSQL reads the link, then takes the quota place and inserts the response
   in ONE statement (survey.services.responses), also in autocommit; a link with slip codes,
   and SQLite (which chains inside the insert's transaction), use one ordinary transaction.
+
+On PostgreSQL the common case of each request is answered before Flask by survey.collect.lean
+with these same statements and pages; this view answers the first request of a link in a
+process (it renders and keeps the pages), every refusal, error and re-shown form, and SQLite.
 """
 
 from __future__ import annotations
@@ -72,11 +76,18 @@ def _cached(key: tuple, render) -> str:
     return page
 
 
+def blank_page_key(entry: Entry, q) -> tuple:
+    return ("form", entry.code, entry.county_name, entry.school_name, entry.group, q.key, q.sha256,
+            entry.code_required, entry.repeat_allowed)
+
+
+def done_page_key(entry: Entry) -> tuple:
+    return ("done", entry.code, entry.county_name, entry.school_name, entry.group, entry.repeat_allowed)
+
+
 def _blank_page(entry: Entry, q) -> str:
     """The unanswered page of an entry link (this request's tokens are filled into its slots)."""
-    key = ("form", entry.code, entry.county_name, entry.school_name, entry.group, q.key, q.sha256,
-           entry.code_required, entry.repeat_allowed)
-    return _cached(key, lambda: render_template(
+    return _cached(blank_page_key(entry, q), lambda: render_template(
         "collect/form.html", entry=entry, q=q, form=None, group=GROUPS[entry.group], token=_TOKEN_SLOT,
         slip=_SLIP_SLOT))
 
@@ -140,7 +151,8 @@ def answer(code: str):
             check_open(entry, now)
         except RefusedResponse as exc:
             return refused(exc.reason)
-        if not entry.repeat_allowed and already_answered(entry, fp):
+        # A browser id minted for this request (``cookie``) has answered nothing yet.
+        if not entry.repeat_allowed and cookie is None and already_answered(entry, fp):
             return refused("answered")
         record_start(link_id=entry.link_id, ip_hash=fp.ip_hash, ua_class=fp.ua_class, now=now,
                      fresh=cookie is not None)
@@ -192,8 +204,7 @@ def done(code: str):
         return hit[1]
     use_autocommit()
     entry = _entry(code)
-    key = ("done", entry.code, entry.county_name, entry.school_name, entry.group, entry.repeat_allowed)
-    page = _cached(key, lambda: render_template("collect/done.html", entry=entry, group=GROUPS[entry.group]))
+    page = _cached(done_page_key(entry), lambda: render_template("collect/done.html", entry=entry, group=GROUPS[entry.group]))
     if len(_DONE) >= _MAX_PAGES:
         _DONE.clear()
     _DONE[code] = (now + DONE_PAGE_SECONDS, page)

@@ -198,14 +198,19 @@ def flush(timeout: float = 30.0) -> bool:
     return _CHAINER.flush(timeout=timeout)
 
 
-def _after_request_commit(exc: BaseException | None) -> None:
-    rounds = getattr(g, "integrity_chain_rounds", None)
-    if not rounds:
-        return
-    app = current_app._get_current_object()
+def hand_over(app: Flask, rounds) -> None:
+    """After the commit of responses of ``rounds``: the chaining thread takes them (tests, with
+    ``CHAIN_IN_BACKGROUND`` unset, wait for it). The respondent fast path (survey.collect.lean)
+    calls this itself; a Flask request does in its teardown."""
     ticket = _CHAINER.submit(app, rounds)
     if not _background(app):
         _CHAINER.flush(ticket)
+
+
+def _after_request_commit(exc: BaseException | None) -> None:
+    rounds = getattr(g, "integrity_chain_rounds", None)
+    if rounds:
+        hand_over(current_app._get_current_object(), rounds)
 
 
 def _background(app: Flask) -> bool:

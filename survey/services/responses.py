@@ -222,6 +222,21 @@ def find_by_key(key: str) -> int | None:
     return _run(_BY_KEY, {"key": key}).scalar()
 
 
+def response_row(*, entry: Entry, questionnaire: Questionnaire, answers: dict[str, str], idempotency_key: str,
+                 started_at: datetime, fp: Fingerprint, now: datetime) -> dict:
+    """The ``responses`` row of one answer (the columns of ``_INSERT_COLUMNS``). ``counted`` is
+    False for a speeder (faster than the rule-set's filter): stored, but it takes no quota place."""
+    duration = max(0.0, (now - started_at.astimezone(UTC)).total_seconds())
+    return dict(
+        round_id=entry.round_id, link_id=entry.link_id, school_id=entry.school_id, group=entry.group,
+        instrument=questionnaire.id, instrument_version=questionnaire.version,
+        answers={it.id: answers[it.id] for it in questionnaire.items if answers.get(it.id)},
+        started_at=started_at, submitted_at=now, duration_seconds=duration, idempotency_key=idempotency_key,
+        browser_hash=fp.browser_hash, ip_hash=fp.ip_hash, ua_class=fp.ua_class,
+        counted=duration >= speeder_seconds(entry.ruleset),
+    )
+
+
 def record_response(
     *,
     entry: Entry,
@@ -251,8 +266,9 @@ def record_response(
     """
     now = now or utcnow()
     check_open(entry, now)
-    duration = max(0.0, (now - started_at.astimezone(UTC)).total_seconds())
-    counted = duration >= speeder_seconds(entry.ruleset)
+    row = response_row(entry=entry, questionnaire=questionnaire, answers=answers, idempotency_key=idempotency_key,
+                       started_at=started_at, fp=fp, now=now)
+    counted, stored = row["counted"], row["answers"]
     conn = db.session.connection()
     postgres = conn.dialect.name == "postgresql"
     if entry.code_required:
@@ -263,14 +279,6 @@ def record_response(
             raise RefusedResponse("slip")
     elif not postgres and _in_autocommit(conn):
         raise RuntimeError("SQLite chains a response inside the insert's transaction: not on autocommit")
-    stored = {it.id: answers[it.id] for it in questionnaire.items if answers.get(it.id)}
-    row = dict(
-        round_id=entry.round_id, link_id=entry.link_id, school_id=entry.school_id, group=entry.group,
-        instrument=questionnaire.id, instrument_version=questionnaire.version,
-        answers=stored, started_at=started_at, submitted_at=now, duration_seconds=duration,
-        idempotency_key=idempotency_key, browser_hash=fp.browser_hash, ip_hash=fp.ip_hash,
-        ua_class=fp.ua_class, counted=counted,
-    )
     if postgres:  # one statement: the quota place (when counted) and the row
         if counted:
             params = {f"r_{c}": v for c, v in row.items()}

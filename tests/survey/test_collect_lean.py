@@ -10,6 +10,7 @@ import pytest
 from flask import Blueprint, Flask
 from sqlalchemy import event, func, select
 
+from survey import tokens
 from survey.db import db
 from survey.extensions import init_skipping
 from survey.models import EntryLink, Response
@@ -146,11 +147,39 @@ class _Statements:
     also what the driver itself sends (its implicit BEGIN/COMMIT), by sqlite3's trace hook."""
 
     def __init__(self, engine) -> None:
-        self.engine, self.seen, self.driver_sql = engine, [], []
+        self.engine, self.seen, self.driver_sql, self.lean = engine, [], [], 0
         event.listen(engine, "after_cursor_execute", self._after)
         if engine.dialect.name == "sqlite":
             engine.dispose()  # new connections, each traced from its first statement
             event.listen(engine, "connect", self._trace)
+
+    def traced_lean(self, monkeypatch) -> None:
+        """Also record what the fast path (survey.collect.lean) sends on its raw connection."""
+        from survey.collect import lean
+
+        real, watch = lean.LeanRespondent._connection, self
+
+        class Traced:
+            def __init__(self, cur) -> None:
+                self.cur = cur
+
+            def execute(self, sql, params=None):
+                import psycopg
+
+                out = self.cur.execute(sql, params)
+                open_tx = self.cur.connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+                watch.seen.append((sql.split()[0].upper(), open_tx, sql))
+                watch.lean += 1
+                return out
+
+            def close(self) -> None:
+                self.cur.close()
+
+        def connection(self_):
+            cur, raw = real(self_)
+            return Traced(cur), raw
+
+        monkeypatch.setattr(lean.LeanRespondent, "_connection", connection)
 
     def _trace(self, dbapi_conn, _record) -> None:
         dbapi_conn.set_trace_callback(self.driver_sql.append)
@@ -168,6 +197,7 @@ class _Statements:
     def clear(self) -> None:
         self.seen.clear()
         self.driver_sql.clear()
+        self.lean = 0
 
     def close(self) -> None:
         event.remove(self.engine, "after_cursor_execute", self._after)
@@ -176,25 +206,33 @@ class _Statements:
 
 
 @pytest.fixture
-def statements(app):
+def statements(app, monkeypatch):
     with app.app_context():
         watch = _Statements(db.engine)
+    watch.traced_lean(monkeypatch)
     yield watch
     watch.close()
 
 
 def test_a_get_opens_no_transaction(app, code, statements):
     app.test_client().get(f"/s/{code}")  # a first visit also reads the round's pin (then cached)
-    statements.clear()
-    get = app.test_client().get(f"/s/{code}")
-    assert get.status_code == 200
-    kinds = [k for k, _, _ in statements.seen]
-    assert kinds == ["SELECT", "SELECT", "INSERT"], statements.seen  # link, answered?, start record upsert
-    assert not any(open_tx for _, open_tx, _ in statements.seen), statements.seen
-    assert not [s for s in statements.driver_sql if s.split()[0].upper() in ("BEGIN", "COMMIT", "ROLLBACK")]
-    if statements.engine.dialect.name == "sqlite":  # all the driver sent besides the pool's ping and isolation reset
-        sent = [s for s in statements.driver_sql if not s.startswith(("PRAGMA read_uncommitted", "SELECT 1"))]
-        assert len(sent) == 3, statements.driver_sql
+    postgres = statements.engine.dialect.name == "postgresql"
+    for returning in (False, True):
+        statements.clear()
+        client = app.test_client()
+        if returning:  # a browser that has been here: has it answered already?
+            client.set_cookie(tokens.BROWSER_COOKIE, tokens_cookie(app))
+        get = client.get(f"/s/{code}")
+        assert get.status_code == 200
+        kinds = [k for k, _, _ in statements.seen]
+        # link, answered? (not for a browser id minted just now: it has answered nothing), start record upsert
+        assert kinds == (["SELECT", "SELECT", "INSERT"] if returning else ["SELECT", "INSERT"]), statements.seen
+        assert statements.lean == (len(kinds) if postgres else 0)  # PostgreSQL: answered before Flask
+        assert not any(open_tx for _, open_tx, _ in statements.seen), statements.seen
+        assert not [s for s in statements.driver_sql if s.split()[0].upper() in ("BEGIN", "COMMIT", "ROLLBACK")]
+        if not postgres:  # all the driver sent besides the pool's ping and isolation reset
+            sent = [s for s in statements.driver_sql if not s.startswith(("PRAGMA read_uncommitted", "SELECT 1"))]
+            assert len(sent) == len(kinds), statements.driver_sql
     statements.clear()
     assert app.test_client().get(f"/s/{code}/done").status_code == 200
     assert [(k, tx) for k, tx, _ in statements.seen] == [("SELECT", False)]
@@ -202,7 +240,13 @@ def test_a_get_opens_no_transaction(app, code, statements):
     with app.app_context():  # the start was recorded all the same (it is not in a transaction left open)
         from survey.models import LinkStart
 
-        assert db.session.scalar(select(func.sum(LinkStart.starts))) == 2
+        assert db.session.scalar(select(func.sum(LinkStart.starts))) == 3
+
+
+def tokens_cookie(app) -> str:
+    """A signed browser cookie of a browser that has been here before."""
+    with app.app_context():
+        return tokens.new_browser_cookie()[1]
 
 
 def test_a_postgresql_post_is_two_statements_without_a_transaction(app, code, statements):
@@ -216,6 +260,7 @@ def test_a_postgresql_post_is_two_statements_without_a_transaction(app, code, st
         return
     before_chaining = statements.seen[:2]
     assert [k for k, _, _ in before_chaining] == ["SELECT", "WITH"]
+    assert statements.lean == 2  # answered before Flask
     assert "UPDATE entry_links" in before_chaining[1][2] and "INSERT INTO responses" in before_chaining[1][2]
     assert not any(open_tx for _, open_tx, _ in before_chaining)
     with app.app_context():
