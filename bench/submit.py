@@ -1,13 +1,15 @@
 """Benchmark: respondents submitting through gunicorn on PostgreSQL.
 
-    .venv/bin/python bench/submit.py [--seconds 20] [--concurrency 50] [--workers 2] [--threads 4]
+    .venv/bin/python bench/submit.py [--seconds 20] [--pairs 3] [--concurrency 50] [--workers 2] [--threads 4]
     .venv/bin/python bench/submit.py --profile [--respondents 400]
 
 Serves the survey app with gunicorn (≥2 workers) on a scratch PostgreSQL database, drives
 concurrent respondents from a separate process (bench/submit_driver.py: GET the form and the
 favicon, POST the answers, GET the thank-you page, fresh cookies every time) for a fixed
 time, then does the same against a baseline app on the same stack that only inserts one row
-(bench/baseline_app.py). Prints stored responses/s, p50/p99 latencies, server CPU per stored
+(bench/baseline_app.py), ``--pairs`` times back to back (the machine's other load changes within
+minutes, so each survey run is compared with the baseline run next to it; the figures and the
+targets are the medians over the pairs). Prints stored responses/s, p50/p99 latencies, server CPU per stored
 response and the survey/baseline ratio; checks that the stored count equals the acknowledged
 count and that there are no duplicates. Last line: ``submit: key=value … targets=met|missed``.
 Targets (issue 12, this 2-core machine): ≥300 stored/s, POST p99 ≤250 ms at 50 respondents,
@@ -236,6 +238,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--schools", type=int, default=50)
+    ap.add_argument("--pairs", type=int, default=3,
+                    help="runs of the survey and the baseline, back to back; figures are medians over the pairs")
     ap.add_argument("--profile", action="store_true", help="in-process CPU per respondent and a cProfile listing")
     ap.add_argument("--respondents", type=int, default=400, help="with --profile")
     ap.add_argument("--profile-out", help="with --profile: also write the cProfile data to this file (pstats)")
@@ -243,52 +247,64 @@ def main() -> int:
     if args.profile:
         return profile(args)
     load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    results = []
+    runs: list[tuple[dict, dict]] = []  # (survey, baseline) per pair, each pair back to back
 
-    with scratch_database("bench_survey") as url, tempfile.TemporaryDirectory() as tmp:
+    with scratch_database("bench_survey") as url, scratch_database("bench_base") as base_url, \
+            tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="bench", PUBLIC_BASE_URL="http://127.0.0.1/")
+        base_env = dict(os.environ, DATABASE_URL=base_url)
         round_id, codes = make_round(env, tmp, args.schools)
-        port = free_port()
-        proc = serve("survey:create_app()", env, port, args.workers, args.threads)
-        try:
-            cpu0 = server_cpu_seconds(proc)
-            res = drive(f"http://127.0.0.1:{port}/", codes, args)
-            res["server_cpu"] = server_cpu_seconds(proc) - cpu0
-        finally:
-            stop(proc)
-        results.append(summary("survey", res, *count(url, "responses", "idempotency_key")))
+        acked = {"survey": 0, "baseline": 0}
+        for _ in range(args.pairs):
+            pair = []
+            for name, spec, run_env, run_codes in (("survey", "survey:create_app()", env, codes),
+                                                    ("baseline", "bench.baseline_app:create_app()", base_env, ["x"])):
+                port = free_port()
+                proc = serve(spec, run_env, port, args.workers, args.threads)
+                try:
+                    cpu0 = server_cpu_seconds(proc)
+                    res = drive(f"http://127.0.0.1:{port}/", run_codes, args)
+                    res["server_cpu"] = server_cpu_seconds(proc) - cpu0
+                finally:
+                    stop(proc)
+                acked[name] += res["acknowledged"] + res["warmup_acknowledged"]
+                pair.append(summary(name, res, 0, 0))
+            runs.append((pair[0], pair[1]))
+        stored = {"survey": count(url, "responses", "idempotency_key"),
+                  "baseline": count(base_url, "baseline_rows", "key")}
         chained = verify_chain(env, round_id)
 
-    with scratch_database("bench_base") as url:
-        env = dict(os.environ, DATABASE_URL=url)
-        port = free_port()
-        proc = serve("bench.baseline_app:create_app()", env, port, args.workers, args.threads)
-        try:
-            cpu0 = server_cpu_seconds(proc)
-            res = drive(f"http://127.0.0.1:{port}/", ["x"], args)
-            res["server_cpu"] = server_cpu_seconds(proc) - cpu0
-        finally:
-            stop(proc)
-        results.append(summary("baseline", res, *count(url, "baseline_rows", "key")))
-
-    print(f"bench/submit: {args.concurrency} concurrent respondents, {args.seconds:.0f} s, gunicorn "
-          f"{args.workers} workers × {args.threads} threads, PostgreSQL, {os.cpu_count()} CPUs")
+    print(f"bench/submit: {args.concurrency} concurrent respondents, {args.seconds:.0f} s per run, {args.pairs} "
+          f"pair(s) of runs (survey, then baseline), gunicorn {args.workers} workers × {args.threads} threads, "
+          f"PostgreSQL, {os.cpu_count()} CPUs")
     print(f"load average before the run: {load_before}")
-    print(f"{'':10}{'stored/s':>10}{'POST p50':>10}{'POST p99':>10}{'resp p50':>10}{'resp p99':>10}"
-          f"{'CPU/resp':>10}{'acked':>8}{'stored':>8}{'distinct':>9}  errors")
-    for r in results:
-        print(f"{r['name']:10}{r['stored_per_s']:10.1f}{r['post_p50']:9.1f}ms{r['post_p99']:8.1f}ms"
-              f"{r['resp_p50']:8.1f}ms{r['resp_p99']:8.1f}ms{r['cpu_ms']:8.2f}ms"
-              f"{r['acknowledged']:8d}{r['stored']:8d}{r['distinct']:9d}  {r['errors'] or '-'}")
-    survey, base = results
-    ratio = survey["stored_per_s"] / base["stored_per_s"]
-    print(f"ratio survey/baseline (stored/s): {ratio:.2f}; server CPU per stored response: "
-          f"{survey['cpu_ms']:.2f} ms vs {base['cpu_ms']:.2f} ms ({base['cpu_ms'] / survey['cpu_ms']:.2f}×)")
+    print(f"{'':14}{'stored/s':>10}{'POST p50':>10}{'POST p99':>10}{'resp p50':>10}{'resp p99':>10}"
+          f"{'CPU/resp':>10}{'acked':>8}  errors")
+    for i, pair in enumerate(runs, 1):
+        for r in pair:
+            print(f"{r['name'] + f' {i}':14}{r['stored_per_s']:10.1f}{r['post_p50']:9.1f}ms{r['post_p99']:8.1f}ms"
+                  f"{r['resp_p50']:8.1f}ms{r['resp_p99']:8.1f}ms{r['cpu_ms']:8.2f}ms"
+                  f"{r['acknowledged']:8d}  {r['errors'] or '-'}")
+        print(f"{'':14}pair {i}: ratio {pair[0]['stored_per_s'] / pair[1]['stored_per_s']:.2f}, server CPU "
+              f"{pair[0]['cpu_ms'] / pair[1]['cpu_ms']:.2f}× the baseline's")
+
+    def median(values):
+        return float(np.median(values))
+
+    surveys, bases = [p[0] for p in runs], [p[1] for p in runs]
+    survey = {k: median([r[k] for r in surveys]) for k in ("stored_per_s", "post_p99", "cpu_ms")}
+    base = {k: median([r[k] for r in bases]) for k in ("stored_per_s", "cpu_ms")}
+    ratio = median([s["stored_per_s"] / b["stored_per_s"] for s, b in runs])
+    print(f"stored = acknowledged: survey {stored['survey'][0]} of {acked['survey']} ({stored['survey'][1]} distinct), "
+          f"baseline {stored['baseline'][0]} of {acked['baseline']}")
+    print(f"medians over the pairs: survey {survey['stored_per_s']:.1f} stored/s, POST p99 {survey['post_p99']:.1f} ms, "
+          f"server CPU {survey['cpu_ms']:.2f} ms per stored response against the baseline's {base['cpu_ms']:.2f} ms; "
+          f"ratio {ratio:.2f}")
     load_after = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"load average after the run: {load_after}")
     checks = {
-        "stored == acknowledged": survey["stored"] == survey["acknowledged"],
-        "no duplicates": survey["stored"] == survey["distinct"],
+        "stored == acknowledged": stored["survey"][0] == acked["survey"],
+        "no duplicates": stored["survey"][0] == stored["survey"][1],
         "≥300 stored/s": survey["stored_per_s"] >= 300,
         "p99 ≤250 ms (POST)": survey["post_p99"] <= 250,
         "ratio ≥0.5": ratio >= 0.5,
@@ -298,8 +314,8 @@ def main() -> int:
         print(f"  {'PASS' if ok else 'MISS'}  {name}")
     print(f"submit: stored_per_s={survey['stored_per_s']:.1f} post_p99_ms={survey['post_p99']:.1f} "
           f"ratio={ratio:.2f} cpu_ms_per_stored={survey['cpu_ms']:.2f} baseline_stored_per_s={base['stored_per_s']:.1f} "
-          f"baseline_cpu_ms={base['cpu_ms']:.2f} acknowledged={survey['acknowledged']} stored={survey['stored']} "
-          f"chain={'verified' if chained[0] else 'BROKEN'} load={load_before.split()[0]} "
+          f"baseline_cpu_ms={base['cpu_ms']:.2f} pairs={args.pairs} acknowledged={acked['survey']} "
+          f"stored={stored['survey'][0]} chain={'verified' if chained[0] else 'BROKEN'} load={load_before.split()[0]} "
           f"targets={'met' if all(checks.values()) else 'missed'}")
     return 0 if checks["stored == acknowledged"] and checks["no duplicates"] and chained[0] else 1
 
