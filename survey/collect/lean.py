@@ -100,7 +100,6 @@ class LeanRespondent:
         cfg = app.config
         self.public = cfg.get("PUBLIC_BASE_URL")
         self.max_form = int(cfg["MAX_FORM_BYTES"])
-        self.max_age = int(cfg["RESPONSE_TOKEN_MAX_AGE"])
         self.gzip_level = int(cfg.get("COMPRESS_LEVEL", 6))
         self.gzip_types = set(cfg.get("COMPRESS_MIMETYPES") or ())
         security_headers = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
@@ -261,8 +260,13 @@ class LeanRespondent:
             raw = self._engine().raw_connection()
         except (SQLAlchemyError, psycopg.Error):
             raise _Refer from None  # the database is away: the view retries, then says 请稍后重试 (503)
-        raw.driver_connection.autocommit = True
-        return raw.driver_connection.cursor(), raw
+        try:
+            raw.driver_connection.autocommit = True
+            return raw.driver_connection.cursor(), raw
+        except psycopg.Error as exc:  # a connection that died in the pool
+            raw.invalidate(exc)
+            raw.close()
+            raise _Refer from None
 
     def _open_link(self, cur, code: str):
         """(link, its questionnaire, now) of an open link whose questionnaire this process knows."""
@@ -340,6 +344,8 @@ def _release(cur, raw, exc: BaseException | None = None) -> None:
             raw.invalidate(exc)
         else:
             raw.driver_connection.autocommit = False
+    except psycopg.Error as lost:
+        raw.invalidate(lost)
     finally:
         raw.close()
 
