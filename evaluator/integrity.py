@@ -145,7 +145,8 @@ def vector_key(vec: str) -> int:
 
 def vector_keys(vectors: Any) -> np.ndarray:
     """``vector_key`` of each vector, as int64."""
-    digests = b"".join(hashlib.blake2b(str(v).encode(), digest_size=8).digest() for v in vectors)
+    values = vectors.tolist() if hasattr(vectors, "tolist") else vectors  # a pandas array: not cell by cell
+    digests = b"".join([hashlib.blake2b(str(v).encode(), digest_size=8).digest() for v in values])
     return np.frombuffer(digests, dtype="<i8").astype(np.int64)
 
 
@@ -306,7 +307,7 @@ class Signals:
                 "detail": f"{_who(row.get('school_code'), row.get('group', ''), self.names)}：{self._farm_what(i)}，但都未提交。"}))
 
     def _vectors(self, k: str, rows: pd.DataFrame, pos: np.ndarray) -> None:
-        answered = np.fromiter((len(str(v)) > 0 for v in rows["vector"]), dtype=bool, count=len(rows))
+        answered = np.fromiter((len(str(v)) > 0 for v in rows["vector"].tolist()), dtype=bool, count=len(rows))
         if not answered.any():
             return
         a, apos = rows[answered], pos[answered]

@@ -28,10 +28,11 @@ def integrity_rules(ruleset: str) -> IntegrityRules:
 
 def vector(answers: dict) -> str:
     """The answers as one comparable string (item order fixed): ``id=answer|…`` by item id."""
+    items = sorted(answers.items())  # by id (ids are unique: the answers are never compared)
     try:
-        return "|".join(map("=".join, sorted(answers.items())))  # the usual all-text answers, fast
-    except TypeError:
-        return "|".join(f"{k}={answers[k]}" for k in sorted(answers))
+        return "|".join(map("=".join, items))  # the usual all-text answers, fast
+    except TypeError:  # an unanswered item (None) or a number: its str()
+        return "|".join([f"{k}={v}" for k, v in items])
 
 
 def link_meta(rnd: SurveyRound) -> dict[int, tuple[str, str | None, str]]:
@@ -72,10 +73,12 @@ def round_frames(rnd: SurveyRound) -> tuple[pd.DataFrame, pd.DataFrame, dict[str
     return responses, starts_frame(rnd), meta
 
 
-def round_signals(rnd: SurveyRound, rules: IntegrityRules) -> Signals:
+def round_signals(rnd: SurveyRound, rules: IntegrityRules, answered: Answered | None = None) -> Signals:
     """The fraud signals over the round read link by link (evaluator.integrity.Signals): one
     link's responses in memory at a time, only the columns the signals read, the answers
-    only as their vector; equal to ``detect`` over ``round_frames``."""
+    only as their vector; equal to ``detect`` over ``round_frames``. ``answered`` collects
+    on the way the items some response answered (the export's columns, without reading the
+    answers a second time)."""
     links = link_meta(rnd)
     meta = {code: {"school_code": school, "group": group} for code, school, group in links.values()}
     signals = Signals(starts_frame(rnd, rules.farming_min_fresh_starts), rules,
@@ -88,21 +91,47 @@ def round_signals(rnd: SurveyRound, rules: IntegrityRules) -> Signals:
         .where(Response.round_id == rnd.id).order_by(Response.link_id, Response.id))
     for link_id, chunk in groupby(rows, key=itemgetter(1)):
         ids, _, groups, started, submitted, ips, uas, answers = zip(*chunk, strict=True)
+        answers = [a if isinstance(a, dict) else loads(a) for a in answers]  # json text elsewhere than PostgreSQL
+        if answered is not None:
+            answered.add(ids, answers)
         code, school, _ = links[link_id]
         signals.add_link(pd.DataFrame({
             "response_id": ids, "link": code, "school_code": school or "", "group": groups,
             "started_at": _times(started), "submitted_at": _times(submitted),
-            "ip_hash": ips, "ua_class": uas, "vector": [vector(loads(a)) for a in answers]}), ids)
+            "ip_hash": ips, "ua_class": uas, "vector": [vector(a) for a in answers]}), ids)
     return signals
+
+
+class Answered:
+    """The ids of the items answered (a value other than JSON null) by at least one response
+    with an id up to ``last_id``: what ``survey.services.exports.used_items`` asks the
+    database's JSON functions, here from the answers the signals decode anyway."""
+
+    def __init__(self, last_id: int) -> None:
+        self.last_id, self.items = last_id, set()
+
+    def add(self, ids: tuple, answers: list[dict]) -> None:
+        items, last = self.items, self.last_id
+        for rid, a in zip(ids, answers, strict=True):
+            if rid > last:
+                continue
+            if None in a.values():
+                items.update([k for k, v in a.items() if v is not None])
+            else:
+                items.update(a)
 
 
 def _pg_rows(conn, round_id: int):
     """round_signals' rows on PostgreSQL straight from a psycopg server-side cursor, the times as
-    microseconds since the epoch (a tenth of the client's time of SQLAlchemy's rows with datetimes)."""
+    microseconds since the epoch (a tenth of the client's time of SQLAlchemy's rows with datetimes),
+    the answers decoded by ``fast_json``."""
+    from survey.services.exports import use_fast_json
+
     with conn.connection.driver_connection.cursor(name=f"integrity_{round_id}") as cur:
+        use_fast_json(cur)
         cur.itersize = STREAM_ROWS
         cur.execute('SELECT r.id, r.link_id, r."group", (extract(epoch FROM r.started_at) * 1000000)::bigint, '
-                    '(extract(epoch FROM r.submitted_at) * 1000000)::bigint, r.ip_hash, r.ua_class, r.answers::text '
+                    '(extract(epoch FROM r.submitted_at) * 1000000)::bigint, r.ip_hash, r.ua_class, r.answers '
                     "FROM responses r WHERE r.round_id = %s ORDER BY r.link_id, r.id", (round_id,))
         yield from cur
 
@@ -124,10 +153,11 @@ class LinkActivity:
     last_at: pd.Timestamp | None
 
 
-def round_integrity(rnd: SurveyRound) -> tuple[IntegrityReport, LinkActivity, IntegrityRules]:
-    """(report, the round's activity per link, thresholds)."""
+def round_integrity(rnd: SurveyRound, answered: Answered | None = None
+                    ) -> tuple[IntegrityReport, LinkActivity, IntegrityRules]:
+    """(report, the round's activity per link, thresholds); ``answered``: see ``round_signals``."""
     rules = integrity_rules(rnd.ruleset)
-    signals = round_signals(rnd, rules)
+    signals = round_signals(rnd, rules, answered)
     busiest = sorted(signals.link_sizes, key=lambda k: (-signals.link_sizes[k], signals.link_first[k]))
     activity = LinkActivity({k: signals.link_sizes[k] for k in busiest}, signals.first_at, signals.last_at)
     return signals.report(), activity, rules

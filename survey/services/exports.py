@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import json.scanner
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -58,6 +60,8 @@ MIME = {**EXPORT_FORMATS, "sav": "application/x-spss-sav"}
 CHUNK = 5_000  # responses per database round trip and per quality-flag batch
 XLSX_ROWS = 1_048_575  # data rows per sheet: Excel's 1,048,576 rows less the header
 FILE_CHUNK = 1 << 16
+# machine columns never holding text: response_id (an int), duration_seconds (a float)
+SAFE_COLUMNS = (META_COLUMNS.index("response_id"), META_COLUMNS.index("duration_seconds"))
 _CURSORS = count(1)  # names of the server-side cursors (unique on a connection)
 
 
@@ -67,6 +71,7 @@ class Table:
 
     columns: list[str]
     rows: Iterator[tuple]
+    numbers: tuple[int, ...] = ()  # columns holding numbers or None only, never text (nothing to neutralise)
 
 
 def item_order(catalogue: Catalogue) -> list[str]:
@@ -118,6 +123,7 @@ def _machine_rows(round_id: int, items: list[str], last_id: int, chunk: int) -> 
     if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
         compiled = stmt.compile(dialect=conn.dialect)
         with conn.connection.driver_connection.cursor(name=f"export_{next(_CURSORS)}") as cur:
+            use_fast_json(cur)
             cur.itersize = chunk
             cur.execute(str(compiled), compiled.params)
             while part := cur.fetchmany(chunk):
@@ -125,6 +131,32 @@ def _machine_rows(round_id: int, items: list[str], last_id: int, chunk: int) -> 
         return
     for part in db.session.execute(stmt.execution_options(yield_per=chunk)).partitions():
         yield machine(part)
+
+
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # the scanner of json.loads' default decoder
+
+
+def fast_json(data: bytes) -> Any:
+    """``json.loads(data)`` for a JSON object as PostgreSQL sends it (UTF-8, ``{`` first):
+    the decoder's scanner called directly, without the encoding detection and whitespace
+    matching around it (a third of json.loads' time on an export's answers); anything
+    else (leading or trailing whitespace, another encoding, an error) goes to json.loads."""
+    if data[:1] == b"{" and data[1:2] != b"\0":
+        text = data.decode("utf-8", "surrogatepass")
+        try:
+            value, end = _SCAN(text, 0)
+        except StopIteration:
+            value, end = None, -1
+        if end == len(text):
+            return value
+    return json.loads(data)
+
+
+def use_fast_json(cursor: Any) -> None:
+    """``fast_json`` for the json columns of one psycopg cursor."""
+    from psycopg.types.json import set_json_loads
+
+    set_json_loads(fast_json, context=cursor)
 
 
 def _quality_flags(rows: list[tuple], items: list[str], rules: Any, first_row: int) -> tuple[list, list]:
@@ -182,17 +214,22 @@ def machine_table(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = True,
     commit (the web download streams them)."""
     chunk, round_id = chunk or CHUNK, rnd.id  # no ORM object in the rows' closure: it may outlive the session
     last_id = db.session.scalar(select(func.max(Response.id)).where(Response.round_id == rnd.id))
-    items = used_items(rnd, catalogue, last_id)
-    columns = [*META_COLUMNS, *items]
-    if not flags:
-        rows = (row for part in _machine_rows(round_id, items, last_id, chunk) for row in part) if last_id else iter(())
-        return Table(columns, rows)
+    if not flags or not last_id:
+        items = used_items(rnd, catalogue, last_id)
+        columns = [*META_COLUMNS, *items]
+        if not flags:
+            rows = (row for part in _machine_rows(round_id, items, last_id, chunk) for row in part) if last_id else iter(())
+            return Table(columns, rows, SAFE_COLUMNS)
+        return Table([*columns, *FLAG_COLUMNS], iter(()))
     from evaluator.recognition.rules import RecognitionRules
     from evaluator.rules import load_ruleset
-    from survey.integrity.report import round_integrity
+    from survey.integrity.report import Answered, round_integrity
 
     rules = RecognitionRules.from_ruleset(load_ruleset(rnd.ruleset))  # survey.services.rounds.recognition_rules
-    marks = round_integrity(rnd)[0] if last_id else None  # CONTRACTS §5: the kinds concerning each response
+    answered = Answered(last_id)  # the columns, read with the answers the integrity flags decode
+    marks = round_integrity(rnd, answered)[0]  # CONTRACTS §5: the kinds concerning each response
+    items = [i for i in item_order(catalogue) if i in answered.items]  # = used_items(rnd, catalogue, last_id)
+    columns = [*META_COLUMNS, *items]
 
     def rows() -> Iterator[tuple]:
         done = 0
@@ -202,7 +239,7 @@ def machine_table(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = True,
             for row, s, f in zip(part, speeder, straight, strict=True):
                 yield (*row, s, f, marks.flags_of(row[2]))
 
-    return Table([*columns, *FLAG_COLUMNS], rows() if last_id else iter(()))
+    return Table([*columns, *FLAG_COLUMNS], rows(), SAFE_COLUMNS)
 
 
 def responses_frame(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = True) -> pd.DataFrame:
@@ -227,7 +264,7 @@ def csv_chunks(table: Table, *, rows_per_chunk: int = 2_000) -> Iterator[bytes]:
     first = True
     rows = iter(table.rows)
     while part := list(islice(rows, rows_per_chunk)):
-        writer.writerows(neutralised(part))
+        writer.writerows(neutralised(part, table.numbers))
         yield (("\ufeff" if first else "") + buf.getvalue()).encode("utf-8")
         first = False
         buf.seek(0)
@@ -236,15 +273,19 @@ def csv_chunks(table: Table, *, rows_per_chunk: int = 2_000) -> Iterator[bytes]:
         yield (("\ufeff" if first else "") + buf.getvalue()).encode("utf-8")
 
 
-def neutralised(rows: list[tuple]) -> list[tuple]:
+def neutralised(rows: list[tuple], numbers: Iterable[int] = ()) -> list[tuple]:
     """``neutralise_row`` of every row, column by column: a column none of whose distinct
     values a spreadsheet would evaluate (an export's usual case: ids, times, the scale's
-    labels) is left as it is without a call per cell."""
+    labels) is left as it is without a call per cell; the ``numbers`` columns (no text
+    in them: neutralise leaves them as they are) are not looked at."""
     if not rows:
         return rows
     columns = list(zip(*rows, strict=True))
     changed = False
+    skip = set(numbers)
     for j, col in enumerate(columns):
+        if j in skip:
+            continue
         try:
             distinct = set(col)
         except TypeError:  # an unhashable cell: look at every one
