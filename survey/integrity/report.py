@@ -4,6 +4,7 @@ the per-link timelines, and the score with and without flagged responses."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
 from json import loads
@@ -73,27 +74,37 @@ def round_frames(rnd: SurveyRound) -> tuple[pd.DataFrame, pd.DataFrame, dict[str
     return responses, starts_frame(rnd), meta
 
 
-def round_signals(rnd: SurveyRound, rules: IntegrityRules, answered: Answered | None = None) -> Signals:
+def round_signals(rnd: SurveyRound, rules: IntegrityRules, answered: Answered | None = None,
+                  export: Callable[[list, list[dict]], None] | None = None) -> Signals:
     """The fraud signals over the round read link by link (evaluator.integrity.Signals): one
     link's responses in memory at a time, only the columns the signals read, the answers
     only as their vector; equal to ``detect`` over ``round_frames``. ``answered`` collects
-    on the way the items some response answered (the export's columns, without reading the
-    answers a second time)."""
+    on the way the items some response answered; ``export(rows, answers)`` receives each
+    link's rows with ``EXPORT_COLUMNS`` after the signals' ones, and their answers decoded:
+    the export reads the round once for its rows and their flags (survey.services.exports)."""
     links = link_meta(rnd)
     meta = {code: {"school_code": school, "group": group} for code, school, group in links.values()}
     signals = Signals(starts_frame(rnd, rules.farming_min_fresh_starts), rules,
                       {s.code: s.name for s in rnd.schools}, meta)
     conn = db.session.connection()
-    rows = _pg_rows(conn, rnd.id) if conn.dialect.name == "postgresql" else conn.execution_options(
-        yield_per=STREAM_ROWS).execute(
-        select(Response.id, Response.link_id, Response.group, Response.started_at, Response.submitted_at,
-               Response.ip_hash, Response.ua_class, cast(Response.answers, Text))
-        .where(Response.round_id == rnd.id).order_by(Response.link_id, Response.id))
+    if conn.dialect.name == "postgresql":
+        rows = _pg_rows(conn, rnd.id, export is not None)
+    else:
+        stmt = select(Response.id, Response.link_id, Response.group, Response.started_at, Response.submitted_at,
+                      Response.ip_hash, Response.ua_class, cast(Response.answers, Text))
+        if export is not None:
+            stmt = stmt.add_columns(School.code, Response.submitted_at.label("submitted"), Response.duration_seconds, Response.instrument,
+                                    Response.instrument_version).outerjoin(School, Response.school_id == School.id)
+        rows = conn.execution_options(yield_per=STREAM_ROWS).execute(
+            stmt.where(Response.round_id == rnd.id).order_by(Response.link_id, Response.id))
     for link_id, chunk in groupby(rows, key=itemgetter(1)):
-        ids, _, groups, started, submitted, ips, uas, answers = zip(*chunk, strict=True)
+        chunk = list(chunk)
+        ids, _, groups, started, submitted, ips, uas, answers = list(zip(*chunk, strict=True))[:8]
         answers = [a if isinstance(a, dict) else loads(a) for a in answers]  # json text elsewhere than PostgreSQL
         if answered is not None:
             answered.add(ids, answers)
+        if export is not None:
+            export(chunk, answers)
         code, school, _ = links[link_id]
         signals.add_link(pd.DataFrame({
             "response_id": ids, "link": code, "school_code": school or "", "group": groups,
@@ -102,18 +113,23 @@ def round_signals(rnd: SurveyRound, rules: IntegrityRules, answered: Answered | 
     return signals
 
 
+# What round_signals(export=…) adds to each row, after id, link_id, group, started_at, submitted_at,
+# ip_hash, ua_class, answers: the response's school code (None: none), submitted_at as a datetime, …
+EXPORT_COLUMNS = ("school_code", "submitted_at", "duration_seconds", "instrument", "instrument_version")
+
+
 class Answered:
     """The ids of the items answered (a value other than JSON null) by at least one response
     with an id up to ``last_id``: what ``survey.services.exports.used_items`` asks the
     database's JSON functions, here from the answers the signals decode anyway."""
 
-    def __init__(self, last_id: int) -> None:
-        self.last_id, self.items = last_id, set()
+    def __init__(self, last_id: int | None = None) -> None:
+        self.last_id, self.items = last_id, set()  # last_id None: every response
 
     def add(self, ids: tuple, answers: list[dict]) -> None:
         items, last = self.items, self.last_id
         for rid, a in zip(ids, answers, strict=True):
-            if rid > last:
+            if last is not None and rid > last:
                 continue
             if None in a.values():
                 items.update([k for k, v in a.items() if v is not None])
@@ -121,18 +137,20 @@ class Answered:
                 items.update(a)
 
 
-def _pg_rows(conn, round_id: int):
+def _pg_rows(conn, round_id: int, export: bool = False):
     """round_signals' rows on PostgreSQL straight from a psycopg server-side cursor, the times as
     microseconds since the epoch (a tenth of the client's time of SQLAlchemy's rows with datetimes),
-    the answers decoded by ``fast_json``."""
+    the answers decoded by ``fast_json``; with ``export``, the ``EXPORT_COLUMNS`` too."""
     from survey.services.exports import use_fast_json
 
+    extra = (", s.code, r.submitted_at, r.duration_seconds, r.instrument, r.instrument_version" if export else "")
+    join = " LEFT JOIN schools s ON s.id = r.school_id" if export else ""
     with conn.connection.driver_connection.cursor(name=f"integrity_{round_id}") as cur:
         use_fast_json(cur)
-        cur.itersize = STREAM_ROWS
+        cur.itersize = STREAM_ROWS // 2 if export else STREAM_ROWS  # the export's rows are twice as wide
         cur.execute('SELECT r.id, r.link_id, r."group", (extract(epoch FROM r.started_at) * 1000000)::bigint, '
-                    '(extract(epoch FROM r.submitted_at) * 1000000)::bigint, r.ip_hash, r.ua_class, r.answers '
-                    "FROM responses r WHERE r.round_id = %s ORDER BY r.link_id, r.id", (round_id,))
+                    '(extract(epoch FROM r.submitted_at) * 1000000)::bigint, r.ip_hash, r.ua_class, r.answers'
+                    f"{extra} FROM responses r{join} WHERE r.round_id = %s ORDER BY r.link_id, r.id", (round_id,))
         yield from cur
 
 

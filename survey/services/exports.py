@@ -30,10 +30,13 @@ import io
 import json
 import json.scanner
 import os
+import pickle
 import tempfile
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import count, islice
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import func, select, text
@@ -60,6 +63,7 @@ MIME = {**EXPORT_FORMATS, "sav": "application/x-spss-sav"}
 CHUNK = 5_000  # responses per database round trip and per quality-flag batch
 XLSX_ROWS = 1_048_575  # data rows per sheet: Excel's 1,048,576 rows less the header
 FILE_CHUNK = 1 << 16
+SPOOL_ROWS = 8_192  # rows held in memory while the spooled rows are put in id order (all links together)
 # machine columns never holding text: response_id (an int), duration_seconds (a float)
 SAFE_COLUMNS = (META_COLUMNS.index("response_id"), META_COLUMNS.index("duration_seconds"))
 _CURSORS = count(1)  # names of the server-side cursors (unique on a connection)
@@ -223,23 +227,93 @@ def machine_table(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = True,
         return Table([*columns, *FLAG_COLUMNS], iter(()))
     from evaluator.recognition.rules import RecognitionRules
     from evaluator.rules import load_ruleset
-    from survey.integrity.report import Answered, round_integrity
+    from survey.integrity.report import Answered, integrity_rules, round_signals
 
     rules = RecognitionRules.from_ruleset(load_ruleset(rnd.ruleset))  # survey.services.rounds.recognition_rules
-    answered = Answered(last_id)  # the columns, read with the answers the integrity flags decode
-    marks = round_integrity(rnd, answered)[0]  # CONTRACTS §5: the kinds concerning each response
-    items = [i for i in item_order(catalogue) if i in answered.items]  # = used_items(rnd, catalogue, last_id)
-    columns = [*META_COLUMNS, *items]
+    answered, spool = Answered(), _Spool(item_order(catalogue), len(rnd.links))
+    try:  # one reading of the round, link by link: the integrity flags, the columns, the rows (to the spool)
+        marks = round_signals(rnd, integrity_rules(rnd.ruleset), answered, spool.add).report()
+    except BaseException:
+        spool.close()
+        raise
+    items = [i for i in spool.items if i in answered.items]  # = used_items(rnd, catalogue, the last id read)
 
     def rows() -> Iterator[tuple]:
-        done = 0
-        for part in _machine_rows(round_id, items, last_id, chunk):
-            speeder, straight = _quality_flags(part, items, rules, done + 2)
-            done += len(part)
-            for row, s, f in zip(part, speeder, straight, strict=True):
-                yield (*row, s, f, marks.flags_of(row[2]))
+        try:
+            done, ordered = 0, spool.rows(items)
+            while part := list(islice(ordered, chunk)):
+                speeder, straight = _quality_flags(part, items, rules, done + 2)
+                done += len(part)
+                for row, s, f in zip(part, speeder, straight, strict=True):
+                    yield (*row, s, f, marks.flags_of(row[2]))
+        finally:
+            spool.close()
 
-    return Table([*columns, *FLAG_COLUMNS], rows(), SAFE_COLUMNS)
+    return Table([*META_COLUMNS, *items, *FLAG_COLUMNS], rows(), SAFE_COLUMNS)
+
+
+class _Spool:
+    """The machine rows of a round as ``round_signals`` reads them (link by link), kept in a
+    temporary file, given back in response-id order (``rows``): the integrity flags need every
+    response before the first row is written, and one reading serves both. Each link's rows
+    are pickled in blocks of a few rows; the rows come back by a merge of the links' runs
+    (each in id order) that holds one block per link, so memory stays small whatever the
+    round's size. The rows hold every item of the catalogue; ``rows`` keeps the ones asked."""
+
+    def __init__(self, items: list[str], links: int) -> None:
+        self.items = items
+        self.file = tempfile.TemporaryFile()
+        self.block = max(2, SPOOL_ROWS // max(1, links))  # rows per block: ≤ SPOOL_ROWS held while merging
+        self.blocks = array("q")  # offset of every block in the file, then the file's end
+        self.runs = array("q", [0])  # per link: index of its first block in ``blocks`` (its run, in id order)
+        self.ids, self.sizes = array("q"), array("q")  # every row's response id (in run order); rows per run
+        self.blocks.append(0)
+        self._instruments: dict[tuple[str, int], str] = {}
+
+    def add(self, rows: list[tuple], answers: list[dict]) -> None:
+        """One link's rows (round_signals' columns, then EXPORT_COLUMNS) and their answers."""
+        instruments, items, out = self._instruments, self.items, []
+        for (rid, _, group, _, _, _, _, _, school, submitted, duration, instrument, version), a in zip(
+                rows, answers, strict=True):
+            if (ins := instruments.get((instrument, version))) is None:
+                ins = instruments[instrument, version] = f"{instrument}.v{version}"
+            out.append((group, school or "", rid, submitted.isoformat(timespec="seconds"), round(duration, 1), ins,
+                        *map(a.get, items)))
+        end = self.blocks[-1]
+        for i in range(0, len(out), self.block):
+            end += self.file.write(pickle.dumps(out[i:i + self.block], protocol=pickle.HIGHEST_PROTOCOL))
+            self.blocks.append(end)
+        self.runs.append(len(self.blocks) - 1)
+        self.ids.extend([row[2] for row in out])
+        self.sizes.append(len(out))
+
+    def rows(self, items: list[str]) -> Iterator[tuple]:
+        """Every row in response-id order, with the ``items`` columns only."""
+        import numpy as np
+
+        self.file.flush()
+        fd = self.file.fileno()
+
+        blocks = self.blocks
+
+        def run(first: int, last: int) -> Iterator[tuple]:
+            for b in range(first, last):
+                yield from pickle.loads(os.pread(fd, blocks[b + 1] - blocks[b], blocks[b]))
+
+        at = {item: j for j, item in enumerate(self.items)}
+        keep = itemgetter(*range(len(META_COLUMNS)), *[len(META_COLUMNS) + at[i] for i in items])
+        order = np.argsort(np.frombuffer(self.ids, dtype=np.int64), kind="stable")
+        self.ids = array("q")
+        runs = np.repeat(np.arange(len(self.sizes), dtype=np.int32), np.frombuffer(self.sizes, dtype=np.int64))
+        sequence = runs[order]  # the run of each row, in id order
+        del order, runs
+        nexts = [run(self.runs[r], self.runs[r + 1]).__next__ for r in range(len(self.sizes))]
+        for start in range(0, len(sequence), 1 << 16):
+            for r in sequence[start:start + (1 << 16)].tolist():
+                yield keep(nexts[r]())
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def responses_frame(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = True) -> pd.DataFrame:
