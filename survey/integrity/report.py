@@ -127,14 +127,14 @@ class Answered:
         self.last_id, self.items = last_id, set()  # last_id None: every response
 
     def add(self, ids: tuple, answers: list[dict]) -> None:
-        items, last = self.items, self.last_id
-        for rid, a in zip(ids, answers, strict=True):
-            if last is not None and rid > last:
-                continue
-            if None in a.values():
-                items.update([k for k, v in a.items() if v is not None])
-            else:
-                items.update(a)
+        """One link's responses (ids and answers). Only ids not yet known are looked at value by
+        value: after the first links of each group, a set union per link."""
+        if self.last_id is not None and ids and max(ids) > self.last_id:
+            answers = [a for rid, a in zip(ids, answers, strict=True) if rid <= self.last_id]
+        new = set().union(*answers) - self.items
+        for k in new:
+            if any(a.get(k) is not None for a in answers):
+                self.items.add(k)
 
 
 def _pg_rows(conn, round_id: int, export: bool = False):

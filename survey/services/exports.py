@@ -7,10 +7,13 @@ of rows at a time (``csv_chunks``; ``neutralised`` looks at each column's distin
 at every cell), XLSX through openpyxl's write-only mode (rows go to a temporary file, never
 into a workbook in memory), so memory does not grow with the round. What cannot stream:
 
-- the integrity flags need every response at once (``survey.integrity.report`` runs the
-  detectors of ``evaluator.integrity`` over one frame); they are computed first, kept as
-  ``response id -> kinds`` for the flagged ones only, and the rows read afterwards stop at
-  the last response that report saw, so flags and rows describe the same responses;
+- the integrity flags need every response before the first row can be written
+  (``survey.integrity.report.round_signals`` feeds the detectors of ``evaluator.integrity``
+  link by link): the round is read once, link by link, for both; the rows go to a temporary
+  file (``_Spool``) while the signals accumulate, and come back in id order with their flags
+  (``response id -> kinds``, kept for the flagged ones only) once the report is made, so
+  flags and rows describe the same responses (one statement's snapshot); the columns (the
+  items answered) are collected on the same reading;
 - the SPSS file (``survey.services.exports_zh.write_sav``: pyreadstat writes one frame), refused
   above ``EXPORT_SAV_MAX_ROWS`` responses.
 
@@ -214,8 +217,9 @@ def machine_table(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = True,
     answered item (label, None when not answered), then ``FLAG_COLUMNS`` when ``flags``.
 
     Everything that needs the whole round (the columns, the integrity report) is done now;
-    the rows are read when iterated, from a fresh query that may run after the request's
-    commit (the web download streams them)."""
+    the rows are given when iterated (the web download streams them after the request's
+    commit): without flags from a fresh query, with flags from the spool of the one reading
+    that made the report (removed when the rows are read or their iterator closed)."""
     chunk, round_id = chunk or CHUNK, rnd.id  # no ORM object in the rows' closure: it may outlive the session
     last_id = db.session.scalar(select(func.max(Response.id)).where(Response.round_id == rnd.id))
     if not flags or not last_id:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from evaluator.cells import neutralise_row
@@ -220,3 +221,50 @@ def test_items_answered_read_with_the_flags_are_the_databases(app):
 def test_number_columns_are_not_looked_at_and_change_nothing():
     rows = [("=a", 1, 2.5, "-b"), ("x", 2, -3.0, "y")]
     assert exports.neutralised(rows, (1, 2)) == exports.neutralised(rows) == [tuple(neutralise_row(r)) for r in rows]
+
+
+def test_rows_spooled_link_by_link_come_back_in_id_order(app, monkeypatch):
+    """The export with flags reads the round once, link by link, into the spool (exports._Spool)
+    and gives the rows back in id order: with blocks of two rows and ids that follow neither the
+    links nor the time (the planted round, inserted shuffled, plus answers to the catalogue's
+    items stored link after link in turn), the file and the frame are the reference's."""
+    from tests.survey import exports_reference as old
+    from tests.survey.test_integrity_stream import load_planted
+
+    with app.app_context():
+        rid = load_planted(3)
+        rnd = db.session.get(SurveyRound, rid)
+        labels = ("满意", "比较满意", "不满意")
+        for i in range(12):
+            group, school = (("parent", "S01"), ("teacher", "S02"), ("student", "S01"), ("npc_deputy", None))[i % 4]
+            store_answers(link_for(rnd, group, school), labels[i % 3], duration=20.0 + 10 * i)
+        monkeypatch.setattr(exports, "SPOOL_ROWS", 1)  # two rows per block
+        new = exports.export_bytes(rnd, catalogue(), "csv")
+        assert new == old.export_bytes(rnd, catalogue(), "csv")
+        pd.testing.assert_frame_equal(exports.responses_frame(rnd, catalogue()), old.responses_frame(rnd, catalogue()))
+        lines = new.decode("utf-8-sig").splitlines()
+        ids = [int(line.split(",")[2]) for line in lines[1:]]
+        assert ids == sorted(ids) and len(ids) == db.session.query(Response).filter_by(round_id=rid).count()
+        assert {"p01", "t01", "s01"} <= set(lines[0].split(","))
+
+
+def test_the_spool_is_closed_when_the_rows_are_read_or_dropped(app, monkeypatch):
+    spools = []
+
+    class Watched(exports._Spool):
+        def __init__(self, *args) -> None:
+            super().__init__(*args)
+            spools.append(self)
+
+    monkeypatch.setattr(exports, "_Spool", Watched)
+    with app.app_context():
+        rnd = make_round("110101")
+        for _ in range(3):
+            store_answers(link_for(rnd, "parent", "S01"), "满意")
+        table = exports.machine_table(rnd, catalogue())
+        assert len(list(table.rows)) == 3 and spools[0].file.closed
+        table = exports.machine_table(rnd, catalogue())
+        next(table.rows)
+        assert not spools[1].file.closed
+        table.rows.close()  # a download the client left
+        assert spools[1].file.closed
