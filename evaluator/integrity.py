@@ -145,7 +145,8 @@ def vector_key(vec: str) -> int:
 
 def vector_keys(vectors: Any) -> np.ndarray:
     """``vector_key`` of each vector, as int64."""
-    digests = b"".join(hashlib.blake2b(str(v).encode(), digest_size=8).digest() for v in vectors)
+    values = vectors.tolist() if hasattr(vectors, "tolist") else vectors  # a pandas array: not cell by cell
+    digests = b"".join([hashlib.blake2b(str(v).encode(), digest_size=8).digest() for v in values])
     return np.frombuffer(digests, dtype="<i8").astype(np.int64)
 
 
@@ -197,7 +198,7 @@ class Signals:
         self._groups: dict[Any, int] = {}
         self._group_first: dict[int, int] = {}
         self._links: dict[str, int] = {}
-        self._chunks: list[tuple[np.ndarray, ...]] = []  # (group, link, key, count, first position)
+        self._chunks: list[tuple] = []  # (group, link, keys, counts, first positions) of each (group, link)
         self._answered: dict[tuple[int, int], tuple[int, int, Any]] = {}  # -> (size, first position, school)
         self._strings: dict[int, str] = {}  # key -> vector, for keys counted min_count times on a link
         self._held: dict[tuple[int, int, int], tuple[np.ndarray, pd.Series]] = {}  # -> (ids, submitted_at)
@@ -306,7 +307,7 @@ class Signals:
                 "detail": f"{_who(row.get('school_code'), row.get('group', ''), self.names)}：{self._farm_what(i)}，但都未提交。"}))
 
     def _vectors(self, k: str, rows: pd.DataFrame, pos: np.ndarray) -> None:
-        answered = np.fromiter((len(str(v)) > 0 for v in rows["vector"]), dtype=bool, count=len(rows))
+        answered = np.fromiter((len(str(v)) > 0 for v in rows["vector"].tolist()), dtype=bool, count=len(rows))
         if not answered.any():
             return
         a, apos = rows[answered], pos[answered]
@@ -325,8 +326,7 @@ class Signals:
             counts = np.bincount(codes, minlength=len(uniques))
             _, first = np.unique(codes, return_index=True)
             keys = vector_keys(uniques)
-            self._chunks.append((np.full(len(keys), gi, dtype=np.int32), np.full(len(keys), li, dtype=np.int32),
-                                 keys, counts.astype(np.int64), gpos[first]))
+            self._chunks.append((gi, li, keys, counts.astype(np.int32), gpos[first]))
             ids, submitted = sub["response_id"].to_numpy()[seen], sub["submitted_at"].to_numpy(dtype="datetime64[ns]")[seen]
             for u in np.flatnonzero(counts >= self.rules.identical_min_count):
                 key = int(keys[u])
@@ -373,7 +373,14 @@ class Signals:
         rules = self.rules
         if not self._chunks:
             return
-        G, L, K, C, P = (np.concatenate(c) for c in zip(*self._chunks, strict=True))
+        # one (group, link) per chunk: their columns are repeated here, not kept per vector while reading
+        gis, lis, keys, counts, firsts = zip(*self._chunks, strict=True)
+        self._chunks = []  # report() is called once; the arrays below replace them
+        sizes = [len(k) for k in keys]
+        G = np.repeat(np.asarray(gis, dtype=np.int32), sizes)
+        L = np.repeat(np.asarray(lis, dtype=np.int32), sizes)
+        K, C, P = np.concatenate(keys), np.concatenate(counts), np.concatenate(firsts)
+        del keys, counts, firsts
         codes = {li: k for k, li in self._links.items()}
         names = {gi: grp for grp, gi in self._groups.items()}
         for gi in sorted(self._group_first, key=self._group_first.get):

@@ -4,6 +4,7 @@ the per-link timelines, and the score with and without flagged responses."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
 from json import loads
@@ -28,10 +29,11 @@ def integrity_rules(ruleset: str) -> IntegrityRules:
 
 def vector(answers: dict) -> str:
     """The answers as one comparable string (item order fixed): ``id=answer|…`` by item id."""
+    items = sorted(answers.items())  # by id (ids are unique: the answers are never compared)
     try:
-        return "|".join(map("=".join, sorted(answers.items())))  # the usual all-text answers, fast
-    except TypeError:
-        return "|".join(f"{k}={answers[k]}" for k in sorted(answers))
+        return "|".join(map("=".join, items))  # the usual all-text answers, fast
+    except TypeError:  # an unanswered item (None) or a number: its str()
+        return "|".join([f"{k}={v}" for k, v in items])
 
 
 def link_meta(rnd: SurveyRound) -> dict[int, tuple[str, str | None, str]]:
@@ -72,38 +74,83 @@ def round_frames(rnd: SurveyRound) -> tuple[pd.DataFrame, pd.DataFrame, dict[str
     return responses, starts_frame(rnd), meta
 
 
-def round_signals(rnd: SurveyRound, rules: IntegrityRules) -> Signals:
+def round_signals(rnd: SurveyRound, rules: IntegrityRules, answered: Answered | None = None,
+                  export: Callable[[list, list[dict]], None] | None = None) -> Signals:
     """The fraud signals over the round read link by link (evaluator.integrity.Signals): one
     link's responses in memory at a time, only the columns the signals read, the answers
-    only as their vector; equal to ``detect`` over ``round_frames``."""
+    only as their vector; equal to ``detect`` over ``round_frames``. ``answered`` collects
+    on the way the items some response answered; ``export(rows, answers)`` receives each
+    link's rows with ``EXPORT_COLUMNS`` after the signals' ones, and their answers decoded:
+    the export reads the round once for its rows and their flags (survey.services.exports)."""
     links = link_meta(rnd)
     meta = {code: {"school_code": school, "group": group} for code, school, group in links.values()}
     signals = Signals(starts_frame(rnd, rules.farming_min_fresh_starts), rules,
                       {s.code: s.name for s in rnd.schools}, meta)
     conn = db.session.connection()
-    rows = _pg_rows(conn, rnd.id) if conn.dialect.name == "postgresql" else conn.execution_options(
-        yield_per=STREAM_ROWS).execute(
-        select(Response.id, Response.link_id, Response.group, Response.started_at, Response.submitted_at,
-               Response.ip_hash, Response.ua_class, cast(Response.answers, Text))
-        .where(Response.round_id == rnd.id).order_by(Response.link_id, Response.id))
+    if conn.dialect.name == "postgresql":
+        rows = _pg_rows(conn, rnd.id, export is not None)
+    else:
+        stmt = select(Response.id, Response.link_id, Response.group, Response.started_at, Response.submitted_at,
+                      Response.ip_hash, Response.ua_class, cast(Response.answers, Text))
+        if export is not None:
+            stmt = stmt.add_columns(School.code, Response.submitted_at.label("submitted"), Response.duration_seconds, Response.instrument,
+                                    Response.instrument_version).outerjoin(School, Response.school_id == School.id)
+        rows = conn.execution_options(yield_per=STREAM_ROWS).execute(
+            stmt.where(Response.round_id == rnd.id).order_by(Response.link_id, Response.id))
     for link_id, chunk in groupby(rows, key=itemgetter(1)):
-        ids, _, groups, started, submitted, ips, uas, answers = zip(*chunk, strict=True)
+        chunk = list(chunk)
+        ids, _, groups, started, submitted, ips, uas, answers = list(zip(*chunk, strict=True))[:8]
+        answers = [a if isinstance(a, dict) else loads(a) for a in answers]  # json text elsewhere than PostgreSQL
+        if answered is not None:
+            answered.add(ids, answers)
+        if export is not None:
+            export(chunk, answers)
         code, school, _ = links[link_id]
         signals.add_link(pd.DataFrame({
             "response_id": ids, "link": code, "school_code": school or "", "group": groups,
             "started_at": _times(started), "submitted_at": _times(submitted),
-            "ip_hash": ips, "ua_class": uas, "vector": [vector(loads(a)) for a in answers]}), ids)
+            "ip_hash": ips, "ua_class": uas, "vector": [vector(a) for a in answers]}), ids)
     return signals
 
 
-def _pg_rows(conn, round_id: int):
+# What round_signals(export=…) adds to each row, after id, link_id, group, started_at, submitted_at,
+# ip_hash, ua_class, answers: the response's school code (None: none), submitted_at as a datetime, …
+EXPORT_COLUMNS = ("school_code", "submitted_at", "duration_seconds", "instrument", "instrument_version")
+
+
+class Answered:
+    """The ids of the items answered (a value other than JSON null) by at least one response
+    with an id up to ``last_id``: what ``survey.services.exports.used_items`` asks the
+    database's JSON functions, here from the answers the signals decode anyway."""
+
+    def __init__(self, last_id: int | None = None) -> None:
+        self.last_id, self.items = last_id, set()  # last_id None: every response
+
+    def add(self, ids: tuple, answers: list[dict]) -> None:
+        """One link's responses (ids and answers). Only ids not yet known are looked at value by
+        value: after the first links of each group, a set union per link."""
+        if self.last_id is not None and ids and max(ids) > self.last_id:
+            answers = [a for rid, a in zip(ids, answers, strict=True) if rid <= self.last_id]
+        new = set().union(*answers) - self.items
+        for k in new:
+            if any(a.get(k) is not None for a in answers):
+                self.items.add(k)
+
+
+def _pg_rows(conn, round_id: int, export: bool = False):
     """round_signals' rows on PostgreSQL straight from a psycopg server-side cursor, the times as
-    microseconds since the epoch (a tenth of the client's time of SQLAlchemy's rows with datetimes)."""
+    microseconds since the epoch (a tenth of the client's time of SQLAlchemy's rows with datetimes),
+    the answers decoded by ``fast_json``; with ``export``, the ``EXPORT_COLUMNS`` too."""
+    from survey.services.exports import use_fast_json
+
+    extra = (", s.code, r.submitted_at, r.duration_seconds, r.instrument, r.instrument_version" if export else "")
+    join = " LEFT JOIN schools s ON s.id = r.school_id" if export else ""
     with conn.connection.driver_connection.cursor(name=f"integrity_{round_id}") as cur:
-        cur.itersize = STREAM_ROWS
+        use_fast_json(cur)
+        cur.itersize = STREAM_ROWS // 2 if export else STREAM_ROWS  # the export's rows are twice as wide
         cur.execute('SELECT r.id, r.link_id, r."group", (extract(epoch FROM r.started_at) * 1000000)::bigint, '
-                    '(extract(epoch FROM r.submitted_at) * 1000000)::bigint, r.ip_hash, r.ua_class, r.answers::text '
-                    "FROM responses r WHERE r.round_id = %s ORDER BY r.link_id, r.id", (round_id,))
+                    '(extract(epoch FROM r.submitted_at) * 1000000)::bigint, r.ip_hash, r.ua_class, r.answers'
+                    f"{extra} FROM responses r{join} WHERE r.round_id = %s ORDER BY r.link_id, r.id", (round_id,))
         yield from cur
 
 
@@ -124,10 +171,11 @@ class LinkActivity:
     last_at: pd.Timestamp | None
 
 
-def round_integrity(rnd: SurveyRound) -> tuple[IntegrityReport, LinkActivity, IntegrityRules]:
-    """(report, the round's activity per link, thresholds)."""
+def round_integrity(rnd: SurveyRound, answered: Answered | None = None
+                    ) -> tuple[IntegrityReport, LinkActivity, IntegrityRules]:
+    """(report, the round's activity per link, thresholds); ``answered``: see ``round_signals``."""
     rules = integrity_rules(rnd.ruleset)
-    signals = round_signals(rnd, rules)
+    signals = round_signals(rnd, rules, answered)
     busiest = sorted(signals.link_sizes, key=lambda k: (-signals.link_sizes[k], signals.link_first[k]))
     activity = LinkActivity({k: signals.link_sizes[k] for k in busiest}, signals.first_at, signals.last_at)
     return signals.report(), activity, rules

@@ -7,10 +7,13 @@ of rows at a time (``csv_chunks``; ``neutralised`` looks at each column's distin
 at every cell), XLSX through openpyxl's write-only mode (rows go to a temporary file, never
 into a workbook in memory), so memory does not grow with the round. What cannot stream:
 
-- the integrity flags need every response at once (``survey.integrity.report`` runs the
-  detectors of ``evaluator.integrity`` over one frame); they are computed first, kept as
-  ``response id -> kinds`` for the flagged ones only, and the rows read afterwards stop at
-  the last response that report saw, so flags and rows describe the same responses;
+- the integrity flags need every response before the first row can be written
+  (``survey.integrity.report.round_signals`` feeds the detectors of ``evaluator.integrity``
+  link by link): the round is read once, link by link, for both; the rows go to a temporary
+  file (``_Spool``) while the signals accumulate, and come back in id order with their flags
+  (``response id -> kinds``, kept for the flagged ones only) once the report is made, so
+  flags and rows describe the same responses (one statement's snapshot); the columns (the
+  items answered) are collected on the same reading;
 - the SPSS file (``survey.services.exports_zh.write_sav``: pyreadstat writes one frame), refused
   above ``EXPORT_SAV_MAX_ROWS`` responses.
 
@@ -27,11 +30,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import json.scanner
 import os
+import pickle
 import tempfile
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import count, islice
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import func, select, text
@@ -58,6 +66,9 @@ MIME = {**EXPORT_FORMATS, "sav": "application/x-spss-sav"}
 CHUNK = 5_000  # responses per database round trip and per quality-flag batch
 XLSX_ROWS = 1_048_575  # data rows per sheet: Excel's 1,048,576 rows less the header
 FILE_CHUNK = 1 << 16
+SPOOL_ROWS = 8_192  # rows held in memory while the spooled rows are put in id order (all links together)
+# machine columns never holding text: response_id (an int), duration_seconds (a float)
+SAFE_COLUMNS = (META_COLUMNS.index("response_id"), META_COLUMNS.index("duration_seconds"))
 _CURSORS = count(1)  # names of the server-side cursors (unique on a connection)
 
 
@@ -67,6 +78,7 @@ class Table:
 
     columns: list[str]
     rows: Iterator[tuple]
+    numbers: tuple[int, ...] = ()  # columns holding numbers or None only, never text (nothing to neutralise)
 
 
 def item_order(catalogue: Catalogue) -> list[str]:
@@ -118,6 +130,7 @@ def _machine_rows(round_id: int, items: list[str], last_id: int, chunk: int) -> 
     if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
         compiled = stmt.compile(dialect=conn.dialect)
         with conn.connection.driver_connection.cursor(name=f"export_{next(_CURSORS)}") as cur:
+            use_fast_json(cur)
             cur.itersize = chunk
             cur.execute(str(compiled), compiled.params)
             while part := cur.fetchmany(chunk):
@@ -125,6 +138,32 @@ def _machine_rows(round_id: int, items: list[str], last_id: int, chunk: int) -> 
         return
     for part in db.session.execute(stmt.execution_options(yield_per=chunk)).partitions():
         yield machine(part)
+
+
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # the scanner of json.loads' default decoder
+
+
+def fast_json(data: bytes) -> Any:
+    """``json.loads(data)`` for a JSON object as PostgreSQL sends it (UTF-8, ``{`` first):
+    the decoder's scanner called directly, without the encoding detection and whitespace
+    matching around it (a third of json.loads' time on an export's answers); anything
+    else (leading or trailing whitespace, another encoding, an error) goes to json.loads."""
+    if data[:1] == b"{" and data[1:2] != b"\0":
+        text = data.decode("utf-8", "surrogatepass")
+        try:
+            value, end = _SCAN(text, 0)
+        except StopIteration:
+            value, end = None, -1
+        if end == len(text):
+            return value
+    return json.loads(data)
+
+
+def use_fast_json(cursor: Any) -> None:
+    """``fast_json`` for the json columns of one psycopg cursor."""
+    from psycopg.types.json import set_json_loads
+
+    set_json_loads(fast_json, context=cursor)
 
 
 def _quality_flags(rows: list[tuple], items: list[str], rules: Any, first_row: int) -> tuple[list, list]:
@@ -178,31 +217,107 @@ def machine_table(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = True,
     answered item (label, None when not answered), then ``FLAG_COLUMNS`` when ``flags``.
 
     Everything that needs the whole round (the columns, the integrity report) is done now;
-    the rows are read when iterated, from a fresh query that may run after the request's
-    commit (the web download streams them)."""
+    the rows are given when iterated (the web download streams them after the request's
+    commit): without flags from a fresh query, with flags from the spool of the one reading
+    that made the report (removed when the rows are read or their iterator closed)."""
     chunk, round_id = chunk or CHUNK, rnd.id  # no ORM object in the rows' closure: it may outlive the session
     last_id = db.session.scalar(select(func.max(Response.id)).where(Response.round_id == rnd.id))
-    items = used_items(rnd, catalogue, last_id)
-    columns = [*META_COLUMNS, *items]
-    if not flags:
-        rows = (row for part in _machine_rows(round_id, items, last_id, chunk) for row in part) if last_id else iter(())
-        return Table(columns, rows)
+    if not flags or not last_id:
+        items = used_items(rnd, catalogue, last_id)
+        columns = [*META_COLUMNS, *items]
+        if not flags:
+            rows = (row for part in _machine_rows(round_id, items, last_id, chunk) for row in part) if last_id else iter(())
+            return Table(columns, rows, SAFE_COLUMNS)
+        return Table([*columns, *FLAG_COLUMNS], iter(()))
     from evaluator.recognition.rules import RecognitionRules
     from evaluator.rules import load_ruleset
-    from survey.integrity.report import round_integrity
+    from survey.integrity.report import Answered, integrity_rules, round_signals
 
     rules = RecognitionRules.from_ruleset(load_ruleset(rnd.ruleset))  # survey.services.rounds.recognition_rules
-    marks = round_integrity(rnd)[0] if last_id else None  # CONTRACTS §5: the kinds concerning each response
+    answered, spool = Answered(), _Spool(item_order(catalogue), len(rnd.links))
+    try:  # one reading of the round, link by link: the integrity flags, the columns, the rows (to the spool)
+        marks = round_signals(rnd, integrity_rules(rnd.ruleset), answered, spool.add).report()
+    except BaseException:
+        spool.close()
+        raise
+    items = [i for i in spool.items if i in answered.items]  # = used_items(rnd, catalogue, the last id read)
 
     def rows() -> Iterator[tuple]:
-        done = 0
-        for part in _machine_rows(round_id, items, last_id, chunk):
-            speeder, straight = _quality_flags(part, items, rules, done + 2)
-            done += len(part)
-            for row, s, f in zip(part, speeder, straight, strict=True):
-                yield (*row, s, f, marks.flags_of(row[2]))
+        try:
+            done, ordered = 0, spool.rows(items)
+            while part := list(islice(ordered, chunk)):
+                speeder, straight = _quality_flags(part, items, rules, done + 2)
+                done += len(part)
+                for row, s, f in zip(part, speeder, straight, strict=True):
+                    yield (*row, s, f, marks.flags_of(row[2]))
+        finally:
+            spool.close()
 
-    return Table([*columns, *FLAG_COLUMNS], rows() if last_id else iter(()))
+    return Table([*META_COLUMNS, *items, *FLAG_COLUMNS], rows(), SAFE_COLUMNS)
+
+
+class _Spool:
+    """The machine rows of a round as ``round_signals`` reads them (link by link), kept in a
+    temporary file, given back in response-id order (``rows``): the integrity flags need every
+    response before the first row is written, and one reading serves both. Each link's rows
+    are pickled in blocks of a few rows; the rows come back by a merge of the links' runs
+    (each in id order) that holds one block per link, so memory stays small whatever the
+    round's size. The rows hold every item of the catalogue; ``rows`` keeps the ones asked."""
+
+    def __init__(self, items: list[str], links: int) -> None:
+        self.items = items
+        self.file = tempfile.TemporaryFile()
+        self.block = max(2, SPOOL_ROWS // max(1, links))  # rows per block: ≤ SPOOL_ROWS held while merging
+        self.blocks = array("q")  # offset of every block in the file, then the file's end
+        self.runs = array("q", [0])  # per link: index of its first block in ``blocks`` (its run, in id order)
+        self.ids, self.sizes = array("q"), array("q")  # every row's response id (in run order); rows per run
+        self.blocks.append(0)
+        self._instruments: dict[tuple[str, int], str] = {}
+
+    def add(self, rows: list[tuple], answers: list[dict]) -> None:
+        """One link's rows (round_signals' columns, then EXPORT_COLUMNS) and their answers."""
+        instruments, items, out = self._instruments, self.items, []
+        for (rid, _, group, _, _, _, _, _, school, submitted, duration, instrument, version), a in zip(
+                rows, answers, strict=True):
+            if (ins := instruments.get((instrument, version))) is None:
+                ins = instruments[instrument, version] = f"{instrument}.v{version}"
+            out.append((group, school or "", rid, submitted.isoformat(timespec="seconds"), round(duration, 1), ins,
+                        *map(a.get, items)))
+        end = self.blocks[-1]
+        for i in range(0, len(out), self.block):
+            end += self.file.write(pickle.dumps(out[i:i + self.block], protocol=pickle.HIGHEST_PROTOCOL))
+            self.blocks.append(end)
+        self.runs.append(len(self.blocks) - 1)
+        self.ids.extend([row[2] for row in out])
+        self.sizes.append(len(out))
+
+    def rows(self, items: list[str]) -> Iterator[tuple]:
+        """Every row in response-id order, with the ``items`` columns only."""
+        import numpy as np
+
+        self.file.flush()
+        fd = self.file.fileno()
+
+        blocks = self.blocks
+
+        def run(first: int, last: int) -> Iterator[tuple]:
+            for b in range(first, last):
+                yield from pickle.loads(os.pread(fd, blocks[b + 1] - blocks[b], blocks[b]))
+
+        at = {item: j for j, item in enumerate(self.items)}
+        keep = itemgetter(*range(len(META_COLUMNS)), *[len(META_COLUMNS) + at[i] for i in items])
+        order = np.argsort(np.frombuffer(self.ids, dtype=np.int64), kind="stable")
+        self.ids = array("q")
+        runs = np.repeat(np.arange(len(self.sizes), dtype=np.int32), np.frombuffer(self.sizes, dtype=np.int64))
+        sequence = runs[order]  # the run of each row, in id order
+        del order, runs
+        nexts = [run(self.runs[r], self.runs[r + 1]).__next__ for r in range(len(self.sizes))]
+        for start in range(0, len(sequence), 1 << 16):
+            for r in sequence[start:start + (1 << 16)].tolist():
+                yield keep(nexts[r]())
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def responses_frame(rnd: SurveyRound, catalogue: Catalogue, *, flags: bool = True) -> pd.DataFrame:
@@ -227,7 +342,7 @@ def csv_chunks(table: Table, *, rows_per_chunk: int = 2_000) -> Iterator[bytes]:
     first = True
     rows = iter(table.rows)
     while part := list(islice(rows, rows_per_chunk)):
-        writer.writerows(neutralised(part))
+        writer.writerows(neutralised(part, table.numbers))
         yield (("\ufeff" if first else "") + buf.getvalue()).encode("utf-8")
         first = False
         buf.seek(0)
@@ -236,15 +351,19 @@ def csv_chunks(table: Table, *, rows_per_chunk: int = 2_000) -> Iterator[bytes]:
         yield (("\ufeff" if first else "") + buf.getvalue()).encode("utf-8")
 
 
-def neutralised(rows: list[tuple]) -> list[tuple]:
+def neutralised(rows: list[tuple], numbers: Iterable[int] = ()) -> list[tuple]:
     """``neutralise_row`` of every row, column by column: a column none of whose distinct
     values a spreadsheet would evaluate (an export's usual case: ids, times, the scale's
-    labels) is left as it is without a call per cell."""
+    labels) is left as it is without a call per cell; the ``numbers`` columns (no text
+    in them: neutralise leaves them as they are) are not looked at."""
     if not rows:
         return rows
     columns = list(zip(*rows, strict=True))
     changed = False
+    skip = set(numbers)
     for j, col in enumerate(columns):
+        if j in skip:
+            continue
         try:
             distinct = set(col)
         except TypeError:  # an unhashable cell: look at every one

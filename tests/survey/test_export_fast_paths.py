@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from evaluator.cells import neutralise_row
 from evaluator.errors import InputError
 from survey.db import db
 from survey.instruments import catalogue
-from survey.models import SurveyRound
+from survey.models import Response, SurveyRound
 from survey.services import ServiceError, exports
 from survey.services.rounds import recognition_rules
 from tests.survey.helpers import link_for, login, make_round, make_user, store_answers
@@ -168,3 +170,101 @@ def test_sav_above_the_limit_is_refused_naming_it(app, client, database_url, tmp
                                       EXPORT_SAV_MAX_ROWS="2"))
     assert env_run.returncode == 2 and "上限 2 条" in env_run.stderr and "CSV" in env_run.stderr
     assert not (tmp_path / "b.sav").exists() and not (tmp_path / "b.sav.part").exists()
+
+
+@pytest.mark.parametrize("text", [
+    '{"p01": "满意", "p02": null}', '{"p01" : "\\u6ee1\\u610f", "p02": 1.50, "p03": true, "p04": [1, {"a": "b"}]}',
+    '{"a": 1, "a": 2}', ' {"p01": "满意"}', '{"p01": "满意"} ', '{}', '[1, 2]', '"text"', '{"p01": "\\ud800"}',
+    '{"p01": "满意"}\n',
+])
+def test_fast_json_is_json_loads(text):
+    data = text.encode()
+    assert exports.fast_json(data) == json.loads(data)
+    assert type(exports.fast_json(data)) is type(json.loads(data))
+
+
+@pytest.mark.parametrize("text", ['{"p01": ', '{"p01": "a"} x', "", '{"p01": "a",}'])
+def test_fast_json_refuses_what_json_loads_refuses(text):
+    with pytest.raises(json.JSONDecodeError) as fast:
+        exports.fast_json(text.encode())
+    with pytest.raises(json.JSONDecodeError) as slow:
+        json.loads(text.encode())
+    assert str(fast.value) == str(slow.value)
+
+
+def test_items_answered_read_with_the_flags_are_the_databases(app):
+    """The export's columns, collected from the answers the integrity flags decode (round_integrity
+    with ``Answered``), equal ``used_items`` asked of the database's JSON functions, for every last id."""
+    from survey.integrity.report import Answered, round_integrity
+
+    with app.app_context():
+        rnd = make_round("110101")
+        stored = [{"p01": "满意"}, {"t01": "不满意", "t02": None, "t03": "不了解"}, {"p02": None, "p03": "满意"},
+                  {"zz": "基本满意", "p01": None}]  # an id of no questionnaire: no column
+        for group, school in (("parent", "S01"), ("teacher", "S02"), ("parent", "S01"), ("npc_deputy", None)):
+            store_answers(link_for(rnd, group, school), "满意")
+        responses = db.session.query(Response).filter_by(round_id=rnd.id).order_by(Response.id).all()
+        for response, answers in zip(responses, stored, strict=True):
+            response.answers = answers
+        db.session.commit()
+        ids = [r.id for r in responses]
+        seen = []
+        for last in ids:
+            answered = Answered(last)
+            round_integrity(rnd, answered)
+            columns = [i for i in exports.item_order(catalogue()) if i in answered.items]
+            assert columns == exports.used_items(rnd, catalogue(), last)
+            seen.append(columns)
+        assert seen[0] == ["p01"] and "t02" not in seen[-1] and "p02" not in seen[-1] and "p03" in seen[-1]
+
+
+def test_number_columns_are_not_looked_at_and_change_nothing():
+    rows = [("=a", 1, 2.5, "-b"), ("x", 2, -3.0, "y")]
+    assert exports.neutralised(rows, (1, 2)) == exports.neutralised(rows) == [tuple(neutralise_row(r)) for r in rows]
+
+
+def test_rows_spooled_link_by_link_come_back_in_id_order(app, monkeypatch):
+    """The export with flags reads the round once, link by link, into the spool (exports._Spool)
+    and gives the rows back in id order: with blocks of two rows and ids that follow neither the
+    links nor the time (the planted round, inserted shuffled, plus answers to the catalogue's
+    items stored link after link in turn), the file and the frame are the reference's."""
+    from tests.survey import exports_reference as old
+    from tests.survey.test_integrity_stream import load_planted
+
+    with app.app_context():
+        rid = load_planted(3)
+        rnd = db.session.get(SurveyRound, rid)
+        labels = ("满意", "比较满意", "不满意")
+        for i in range(12):
+            group, school = (("parent", "S01"), ("teacher", "S02"), ("student", "S01"), ("npc_deputy", None))[i % 4]
+            store_answers(link_for(rnd, group, school), labels[i % 3], duration=20.0 + 10 * i)
+        monkeypatch.setattr(exports, "SPOOL_ROWS", 1)  # two rows per block
+        new = exports.export_bytes(rnd, catalogue(), "csv")
+        assert new == old.export_bytes(rnd, catalogue(), "csv")
+        pd.testing.assert_frame_equal(exports.responses_frame(rnd, catalogue()), old.responses_frame(rnd, catalogue()))
+        lines = new.decode("utf-8-sig").splitlines()
+        ids = [int(line.split(",")[2]) for line in lines[1:]]
+        assert ids == sorted(ids) and len(ids) == db.session.query(Response).filter_by(round_id=rid).count()
+        assert {"p01", "t01", "s01"} <= set(lines[0].split(","))
+
+
+def test_the_spool_is_closed_when_the_rows_are_read_or_dropped(app, monkeypatch):
+    spools = []
+
+    class Watched(exports._Spool):
+        def __init__(self, *args) -> None:
+            super().__init__(*args)
+            spools.append(self)
+
+    monkeypatch.setattr(exports, "_Spool", Watched)
+    with app.app_context():
+        rnd = make_round("110101")
+        for _ in range(3):
+            store_answers(link_for(rnd, "parent", "S01"), "满意")
+        table = exports.machine_table(rnd, catalogue())
+        assert len(list(table.rows)) == 3 and spools[0].file.closed
+        table = exports.machine_table(rnd, catalogue())
+        next(table.rows)
+        assert not spools[1].file.closed
+        table.rows.close()  # a download the client left
+        assert spools[1].file.closed
