@@ -5,8 +5,8 @@ The body streams (survey.services.exports.export_chunks). The view's own work (t
 its scope, the integrity report the flags need) is done before it returns, and the
 request's commit (survey.db.commit_request, ``after_request``) and the app context's
 teardown end that session as for any page. ``stream_with_context`` pushes the same request
-and app context again while the body is read. With the flags (every download but the
-machine export without them) the rows come back from the temporary file the one reading
+and app context again while the body is read. With the integrity flags (what a download
+carries by default) the rows come back from the temporary file the one reading
 of the round wrote while it made the integrity report; without them they are read by a new
 session of that context (nothing from the view's session is used: the service keeps ids,
 not ORM objects). The teardown closes that session, and the temporary file is removed,
