@@ -36,7 +36,8 @@ import time
 from urllib.parse import parse_qsl
 
 from flask import Flask
-from werkzeug.http import dump_cookie
+from flask_compress.flask_compress import _choose_algorithm
+from werkzeug.http import dump_cookie, parse_cookie
 from werkzeug.utils import redirect
 from werkzeug.wsgi import get_host
 
@@ -359,14 +360,11 @@ def _cookie_value(environ) -> str | None:
     header = environ.get("HTTP_COOKIE")
     if not header or tokens.BROWSER_COOKIE not in header:
         return None
-    from werkzeug.http import parse_cookie
-
     return parse_cookie(header).get(tokens.BROWSER_COOKIE)
 
 
 def _accepts_gzip(accept: str) -> bool:
-    from flask_compress.flask_compress import _choose_algorithm
-
+    """Flask-Compress's own reading of Accept-Encoding (q-values included)."""
     return _choose_algorithm(("gzip",), accept) == "gzip"
 
 
